@@ -156,6 +156,15 @@ gerrit_api() { # method path [json-body]
   curl "${args[@]}" | sed 1d
 }
 
+# Built on every rig-up (a few seconds) so that it always matches its source.
+build_webhooks_plugin() { # destination-jar
+  local src=$HERE/gerrit/webhooks classes=$STATE/webhooks-classes
+  mkdir -p "$classes" "$(dirname "$1")"
+  javac -nowarn -cp "$GERRIT_HOME/lib/gerrit-plugin-api-$GERRIT_VERSION.jar" -d "$classes" \
+    $(find "$src/src" -name '*.java')
+  jar cfm "$1" "$src/MANIFEST.MF" -C "$classes" .
+}
+
 start_gerrit() {
   GERRIT_HTTP_PORT=$(free_port); GERRIT_SSH_PORT=$(free_port)
   GERRIT_URL=http://127.0.0.1:$GERRIT_HTTP_PORT
@@ -163,6 +172,7 @@ start_gerrit() {
   cp=$(gerrit_classpath)
   java "${java_opts[@]}" -cp "$cp" GerritMain init --batch --dev --no-auto-start --skip-all-downloads \
     -d "$site" >"$STATE/logs/gerrit-init.log" 2>&1 || { tail -n 30 "$STATE/logs/gerrit-init.log" >&2; die "gerrit init failed"; }
+  build_webhooks_plugin "$site/plugins/webhooks.jar"
   local cfg=(git config -f "$site/etc/gerrit.config")
   "${cfg[@]}" gerrit.canonicalWebUrl "$GERRIT_URL/"
   "${cfg[@]}" httpd.listenUrl "http://127.0.0.1:$GERRIT_HTTP_PORT/"
