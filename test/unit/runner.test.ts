@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseUvuSummary } from '../run.ts';
+import { parseUvuSummary } from '../run.js';
 
 test('reads the totals uvu prints, colour codes and all', () => {
   const out = 'x\n\n  Total:     \x1b[1m12\x1b[22m\n  Passed:    \x1b[32m10\x1b[39m\n  Skipped:   \x1b[33m1\x1b[39m\n  Duration:  3.2ms\n';
