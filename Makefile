@@ -51,7 +51,7 @@ rig-status:
 	@bash test/rig/rig.sh status
 
 dev: install build rig-up
-	tsx dev/stack.ts
+	set -a && . .rig/env && set +a && tsx dev/stack.ts
 
 clean:
 	rm -rf dist

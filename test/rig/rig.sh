@@ -125,6 +125,14 @@ start_kube() {
     "$KUBE_BIN/kubectl" --kubeconfig="$STATE/admin.kubeconfig" get serviceaccount default -n default
 }
 
+# `kubectl wait` errors out on a CRD that has no conditions yet, so count the established ones instead.
+crds_established() {
+  local pending
+  pending=$("$KUBE_BIN/kubectl" --kubeconfig="$STATE/admin.kubeconfig" get crd -o \
+    jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\n"}{end}' | grep -vc '^True$')
+  (( pending == 0 ))
+}
+
 install_crds() {
   local crds kubectl=("$KUBE_BIN/kubectl" --kubeconfig="$STATE/admin.kubeconfig")
   crds=$(bash "$HERE/fetch-crds.sh")
@@ -134,10 +142,8 @@ install_crds() {
   if compgen -G "$ROOT/config/crds/*.yaml" >/dev/null; then
     "${kubectl[@]}" apply --server-side --field-manager=seakeeper-rig -f "$ROOT/config/crds" >/dev/null
   fi
-  # A CRD has no conditions at all for a moment after creation, which `kubectl wait` reports as an error.
   local started_at=$SECONDS
-  wait_for "CRDs established" "$STATE/logs/kube-apiserver.log" \
-    "${kubectl[@]}" wait --for=condition=Established --timeout=10s crd --all
+  wait_for "CRDs established" "$STATE/logs/kube-apiserver.log" crds_established
   log "CRDs installed: $("${kubectl[@]}" get crd -o name | wc -l)"
 }
 

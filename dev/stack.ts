@@ -1,0 +1,80 @@
+// `make dev`: serves every function in functions/ as its own functions-framework process on its own port,
+// against the rig's servers (the Makefile sources .rig/env first), until Ctrl-C stops them all.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const basePort = Number(process.env.DEV_BASE_PORT ?? 8081);
+if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) {
+  console.error(`DEV_BASE_PORT must be an integer between 1024 and 65000, got ${process.env.DEV_BASE_PORT}`);
+  process.exit(2);
+}
+
+const functionNames = readdirSync(path.join(root, 'functions'), { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function serve(name: string, port: number): ChildProcess {
+  const child = spawn(
+    'functions-framework',
+    [`--source=${path.join(root, 'dist/functions/index.js')}`, `--target=${name}`, `--port=${port}`],
+    { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const prefix = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line) stream.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on('data', prefix(process.stdout));
+  child.stderr?.on('data', prefix(process.stderr));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[${name}] exited (${signal ?? code}); stopping the stack`);
+      stop(1);
+    }
+  });
+  return child;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.end(() => resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitListening(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await listening(port)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function stop(code: number): void {
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 500).unref();
+}
+
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+const ports = new Map(functionNames.map((name, i) => [name, basePort + i]));
+for (const [name, port] of ports) children.push(serve(name, port));
+const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
+
+console.log('\nSeakeeper functions (Ctrl-C stops them; `make rig-down` stops the rig):');
+for (const [i, [name, port]] of [...ports].entries()) {
+  console.log(`  ${name.padEnd(24)} http://127.0.0.1:${port}${ready[i] ? '' : '   (not listening yet)'}`);
+}
+console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
+console.log(`Kubernetes:      KUBECONFIG=${process.env.KUBECONFIG ?? '(rig env not loaded)'}`);
+console.log('Use the rig from another shell with: . .rig/env\n');
