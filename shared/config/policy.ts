@@ -1,0 +1,121 @@
+// System policy (config/policy.yaml, schema config/policy.schema.json): the caps and defaults of project
+// resources, what deprovisioning does, how Gerrit groups become Kubernetes groups, and where Argo keeps
+// artifacts. Parsed with the same located errors as a project's seakeeper.yaml; an invalid policy is a
+// deployment fault, so `loadPolicy` throws and the function does not start.
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { readConfigFile, readConfigJson } from './files.js';
+import { compareQuantities, parseQuantity } from './quantity.js';
+import { byPosition, compileSchema, ConfigInvalidError, parseYaml, schemaProblems, type ConfigProblem, type ParsedYaml } from './yaml.js';
+
+export const POLICY_FILE = 'config/policy.yaml';
+const POLICY_SCHEMA_FILE = 'policy.schema.json';
+
+export interface ResourceAmounts {
+  /** Kubernetes quantity text, e.g. "4" or "500m". */
+  readonly cpu: string;
+  /** Kubernetes quantity text, e.g. "8Gi". */
+  readonly memory: string;
+  readonly pods: number;
+}
+
+export interface CpuMemory {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+export type DeprovisionPolicy = 'retain' | 'delete';
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+export interface ArtifactRepositoryPolicy {
+  /** host:port, no scheme. */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region?: string | undefined;
+  readonly insecure: boolean;
+  /** A Secret with keys `accesskey` and `secretkey`, expected in each project namespace. */
+  readonly secretName: string;
+}
+
+export interface Policy {
+  readonly caps: ResourceAmounts;
+  readonly defaults: ResourceAmounts;
+  readonly container: { readonly defaultRequest: CpuMemory; readonly defaultLimit: CpuMemory };
+  readonly deprovision: DeprovisionPolicy;
+  readonly groupPrefix: string;
+  readonly podSecurity: PodSecurityLevel;
+  readonly artifactRepository?: ArtifactRepositoryPolicy | undefined;
+}
+
+let validator: ValidateFunction | undefined;
+
+export type PolicyResult = { ok: true; policy: Policy } | { ok: false; problems: ConfigProblem[] };
+
+/** Parses and checks a policy document. Pure. */
+export function parsePolicy(text: string, file: string = POLICY_FILE): PolicyResult {
+  const parsed = parseYaml(text, file);
+  if (!parsed.ok) return parsed;
+  validator ??= compileSchema(readConfigJson(POLICY_SCHEMA_FILE));
+  const problems = schemaProblems(validator, parsed.document);
+  if (problems.length > 0) return { ok: false, problems };
+  const raw = parsed.document.value as RawPolicy;
+  const policy: Policy = {
+    caps: raw.caps,
+    defaults: raw.defaults,
+    container: raw.container,
+    deprovision: raw.deprovision ?? 'retain',
+    groupPrefix: raw.groupPrefix,
+    podSecurity: raw.podSecurity ?? 'baseline',
+    artifactRepository: raw.artifactRepository && { ...raw.artifactRepository, insecure: raw.artifactRepository.insecure ?? false },
+  };
+  const semantic = policyProblems(policy, parsed.document);
+  return semantic.length > 0 ? { ok: false, problems: semantic } : { ok: true, policy };
+}
+
+interface RawPolicy {
+  caps: ResourceAmounts;
+  defaults: ResourceAmounts;
+  container: Policy['container'];
+  deprovision?: DeprovisionPolicy;
+  groupPrefix: string;
+  podSecurity?: PodSecurityLevel;
+  artifactRepository?: Omit<ArtifactRepositoryPolicy, 'insecure'> & { insecure?: boolean };
+}
+
+/** What the schema cannot say: caps are positive, defaults are within caps, requests within limits. */
+function policyProblems(policy: Policy, document: ParsedYaml): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: string, rule: string, message: string) =>
+    problems.push({ file: document.file, path, ...document.locate(path), rule, message });
+  const q = (text: string) => parseQuantity(text)!;
+
+  for (const resource of ['cpu', 'memory'] as const) {
+    if (q(policy.caps[resource]).num === 0n) problem(`/caps/${resource}`, 'exclusiveMinimum', `the ${resource} cap must be above 0`);
+    if (q(policy.defaults[resource]).num === 0n) problem(`/defaults/${resource}`, 'exclusiveMinimum', `the ${resource} default must be above 0`);
+    if (compareQuantities(q(policy.defaults[resource]), q(policy.caps[resource])) > 0) {
+      problem(`/defaults/${resource}`, 'default-above-cap', `the default ${resource} ${policy.defaults[resource]} is above its cap ${policy.caps[resource]}`);
+    }
+    const { defaultRequest, defaultLimit } = policy.container;
+    if (compareQuantities(q(defaultRequest[resource]), q(defaultLimit[resource])) > 0) {
+      problem(
+        `/container/defaultRequest/${resource}`,
+        'request-above-limit',
+        `the default ${resource} request ${defaultRequest[resource]} is above the default limit ${defaultLimit[resource]}`,
+      );
+    }
+  }
+  if (policy.defaults.pods > policy.caps.pods) {
+    problem('/defaults/pods', 'default-above-cap', `the default pods ${policy.defaults.pods} is above its cap ${policy.caps.pods}`);
+  }
+  return problems.sort(byPosition);
+}
+
+let loaded: Policy | undefined;
+
+/** config/policy.yaml, parsed once; throws ConfigInvalidError (every problem located) when it is invalid. */
+export function loadPolicy(): Policy {
+  if (loaded) return loaded;
+  const result = parsePolicy(readConfigFile('policy.yaml'));
+  if (!result.ok) throw new ConfigInvalidError(`invalid system policy ${POLICY_FILE}`, result.problems);
+  loaded = result.policy;
+  return loaded;
+}

@@ -1,0 +1,200 @@
+// The provisioning bundle: a project's effective config + system policy → every Kubernetes object of its
+// namespace. Pure and deterministic (same input, same objects, same key order), so applying it twice is a
+// no-op. Cluster-wide pieces it refers to (the ClusterRoles below, the PriorityClasses) are in
+// knative/cluster/ and applied once with the deployment.
+//
+// What a project namespace holds:
+//   Namespace                 labels managed-by, project hash, Pod Security level; annotation with the project
+//   ServiceAccount workflow   what Workflows run as (`spec.serviceAccountName: workflow`)
+//   Role + RoleBinding        seakeeper-workflow-executor: what Argo's executor needs (workflowtaskresults create/patch)
+//   RoleBinding               seakeeper-owners → ClusterRole seakeeper-workflow-editor, for the owners' groups
+//   RoleBinding               seakeeper-viewers → ClusterRole seakeeper-workflow-viewer, for the viewers' groups
+//                             (each only when the config names groups for it; pruned when it stops naming any)
+//   ResourceQuota seakeeper   requests.cpu, requests.memory, limits.memory, pods: the project's (capped) resources
+//   LimitRange seakeeper      per-container defaults from policy, lowered to the namespace's totals; max = totals
+//   NetworkPolicy             seakeeper-isolation: ingress only from pods of the same namespace, egress open
+//   ConfigMap                 artifact-repositories: Argo's default S3 repository, keys under "<namespace>/"
+//                             (only when the policy configures an artifact repository)
+import { stringify } from 'yaml';
+import type { Policy } from '../config/policy.js';
+import type { ProjectConfig } from '../config/project-config.js';
+import { minQuantity } from '../config/quantity.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from './namespace-name.js';
+import type { KubeObject, ObjectMeta } from './objects.js';
+
+/** The ServiceAccount project Workflows run as. */
+export const WORKFLOW_SERVICE_ACCOUNT = 'workflow';
+export const EXECUTOR_ROLE = 'seakeeper-workflow-executor';
+export const OWNERS_BINDING = 'seakeeper-owners';
+export const VIEWERS_BINDING = 'seakeeper-viewers';
+/** ClusterRoles in knative/cluster/clusterroles.yaml. */
+export const WORKFLOW_EDITOR_CLUSTER_ROLE = 'seakeeper-workflow-editor';
+export const WORKFLOW_VIEWER_CLUSTER_ROLE = 'seakeeper-workflow-viewer';
+/** PriorityClasses in knative/cluster/priorityclasses.yaml: gate > check > periodic. */
+export const PRIORITY_CLASSES = { gate: 'seakeeper-gate', check: 'seakeeper-check', periodic: 'seakeeper-periodic' } as const;
+export const RESOURCE_QUOTA = 'seakeeper';
+export const LIMIT_RANGE = 'seakeeper';
+export const NETWORK_POLICY = 'seakeeper-isolation';
+/** Argo's well-known ConfigMap name and annotation for a namespace's default artifact repository. */
+export const ARTIFACT_REPOSITORIES_CONFIGMAP = 'artifact-repositories';
+export const ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION = 'workflows.argoproj.io/default-artifact-repository';
+export const ARTIFACT_REPOSITORY_KEY = 'default-v1';
+/** Which project's seakeeper.yaml the namespace was provisioned from (differs from the project when inherited). */
+export const CONFIG_SOURCE_ANNOTATION = 'seakeeper.dev/config-source';
+export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** Every namespaced kind the bundle may contain: what the shell lists (by label) to find objects to prune. */
+export const MANAGED_KINDS: readonly { apiVersion: string; kind: string }[] = [
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: `${RBAC_GROUP}/v1`, kind: 'Role' },
+  { apiVersion: `${RBAC_GROUP}/v1`, kind: 'RoleBinding' },
+  { apiVersion: 'v1', kind: 'ResourceQuota' },
+  { apiVersion: 'v1', kind: 'LimitRange' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+];
+
+export interface BundleInput {
+  /** Gerrit project name, canonical. */
+  readonly project: string;
+  readonly config: ProjectConfig;
+  readonly policy: Policy;
+  /** The project whose seakeeper.yaml applies (EffectiveConfig.source); default the project itself. */
+  readonly source?: string | undefined;
+}
+
+/** The labels that mark an object as Seakeeper's, for this project. */
+export function managedLabels(project: string): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROJECT_HASH_LABEL]: projectHash(project) };
+}
+
+/** Label selector for one project's objects (`kubectl get … -l`). */
+export function projectSelector(project: string): string {
+  return `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${PROJECT_HASH_LABEL}=${projectHash(project)}`;
+}
+
+/** Label selector for everything Seakeeper manages (all projects). */
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+
+/** The Namespace object alone (also what deprovisioning re-applies with its orphan mark). */
+export function namespaceObject(input: Pick<BundleInput, 'project' | 'policy' | 'source'>): KubeObject {
+  const { project, policy } = input;
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespaceFor(project),
+      labels: { ...managedLabels(project), [POD_SECURITY_ENFORCE_LABEL]: policy.podSecurity },
+      annotations: { [PROJECT_ANNOTATION]: project, [CONFIG_SOURCE_ANNOTATION]: input.source ?? project },
+    },
+  };
+}
+
+/** Every object of the project's namespace, the Namespace first. */
+export function buildBundle(input: BundleInput): KubeObject[] {
+  const { project, config, policy } = input;
+  const namespace = namespaceFor(project);
+  const meta = (name: string): ObjectMeta => ({ name, namespace, labels: managedLabels(project) });
+  const groups = (names: readonly string[]) =>
+    [...new Set(names)].sort().map((group) => ({ kind: 'Group', apiGroup: RBAC_GROUP, name: `${policy.groupPrefix}${group}` }));
+
+  const objects: KubeObject[] = [
+    namespaceObject(input),
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(WORKFLOW_SERVICE_ACCOUNT) },
+    {
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: 'Role',
+      metadata: meta(EXECUTOR_ROLE),
+      rules: [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }],
+    },
+    {
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: 'RoleBinding',
+      metadata: meta(EXECUTOR_ROLE),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: EXECUTOR_ROLE },
+      subjects: [{ kind: 'ServiceAccount', name: WORKFLOW_SERVICE_ACCOUNT, namespace }],
+    },
+  ];
+  if (config.owners.length > 0) {
+    objects.push({
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: 'RoleBinding',
+      metadata: meta(OWNERS_BINDING),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: WORKFLOW_EDITOR_CLUSTER_ROLE },
+      subjects: groups(config.owners),
+    });
+  }
+  if (config.viewers.length > 0) {
+    objects.push({
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: 'RoleBinding',
+      metadata: meta(VIEWERS_BINDING),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: WORKFLOW_VIEWER_CLUSTER_ROLE },
+      subjects: groups(config.viewers),
+    });
+  }
+
+  const total = config.resources;
+  objects.push({
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: meta(RESOURCE_QUOTA),
+    spec: {
+      hard: {
+        'requests.cpu': total.cpu,
+        'requests.memory': total.memory,
+        'limits.memory': total.memory,
+        pods: String(total.pods),
+      },
+    },
+  });
+
+  // LimitRange validation wants defaultRequest ≤ default ≤ max; a small namespace lowers the defaults.
+  const defaultLimit = {
+    cpu: minQuantity(policy.container.defaultLimit.cpu, total.cpu),
+    memory: minQuantity(policy.container.defaultLimit.memory, total.memory),
+  };
+  const defaultRequest = {
+    cpu: minQuantity(policy.container.defaultRequest.cpu, defaultLimit.cpu),
+    memory: minQuantity(policy.container.defaultRequest.memory, defaultLimit.memory),
+  };
+  objects.push({
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: meta(LIMIT_RANGE),
+    spec: { limits: [{ type: 'Container', default: defaultLimit, defaultRequest, max: { cpu: total.cpu, memory: total.memory } }] },
+  });
+
+  objects.push({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(NETWORK_POLICY),
+    spec: {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{}],
+    },
+  });
+
+  const repo = policy.artifactRepository;
+  if (repo) {
+    const s3 = {
+      endpoint: repo.endpoint,
+      bucket: repo.bucket,
+      ...(repo.region ? { region: repo.region } : {}),
+      insecure: repo.insecure,
+      keyFormat: `${namespace}/{{workflow.name}}/{{pod.name}}`,
+      accessKeySecret: { name: repo.secretName, key: 'accesskey' },
+      secretKeySecret: { name: repo.secretName, key: 'secretkey' },
+    };
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { ...meta(ARTIFACT_REPOSITORIES_CONFIGMAP), annotations: { [ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION]: ARTIFACT_REPOSITORY_KEY } },
+      data: { [ARTIFACT_REPOSITORY_KEY]: stringify({ s3 }) },
+    });
+  }
+  return objects;
+}

@@ -1,0 +1,78 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readConfigFile } from '../../shared/config/files.js';
+import { loadPolicy, parsePolicy, type Policy } from '../../shared/config/policy.js';
+import { ConfigInvalidError, type ConfigProblem } from '../../shared/config/yaml.js';
+import { PermanentError } from '../../shared/errors.js';
+import { TEST_POLICY_YAML } from './support/policy.js';
+
+const bad = (text: string): ConfigProblem[] => {
+  const result = parsePolicy(text);
+  assert.not.ok(result.ok);
+  return result.ok ? [] : result.problems;
+};
+const rules = (problems: ConfigProblem[]) => problems.map((p) => [p.path, p.rule]);
+
+test('the shipped config/policy.yaml is valid, retains by default, and loads once', () => {
+  const policy = loadPolicy();
+  assert.is(loadPolicy(), policy);
+  assert.is(policy.deprovision, 'retain');
+  assert.is(policy.groupPrefix, 'gerrit:');
+  assert.is(policy.podSecurity, 'baseline');
+  assert.ok(policy.artifactRepository);
+  const again = parsePolicy(readConfigFile('policy.yaml'));
+  assert.ok(again.ok);
+});
+
+test('defaults fill what the policy leaves out', () => {
+  const text = TEST_POLICY_YAML.replace('deprovision: retain\n', '').replace(/artifactRepository:[\s\S]*$/, '');
+  const result = parsePolicy(text);
+  assert.ok(result.ok);
+  const policy = (result as { policy: Policy }).policy;
+  assert.is(policy.deprovision, 'retain');
+  assert.is(policy.podSecurity, 'baseline');
+  assert.is(policy.artifactRepository, undefined);
+  const insecureDefault = parsePolicy(TEST_POLICY_YAML.replace('  insecure: true\n', ''));
+  assert.is((insecureDefault as { policy: Policy }).policy.artifactRepository?.insecure, false);
+});
+
+test('defaults above caps, requests above limits and zero caps are located errors', () => {
+  const problems = bad(`
+caps: { cpu: "0", memory: 1Gi, pods: 5 }
+defaults: { cpu: "1", memory: 2Gi, pods: 6 }
+container:
+  defaultRequest: { cpu: "2", memory: 256Mi }
+  defaultLimit: { cpu: "1", memory: 128Mi }
+groupPrefix: "gerrit:"
+`);
+  assert.equal(rules(problems), [
+    ['/caps/cpu', 'exclusiveMinimum'],
+    ['/defaults/cpu', 'default-above-cap'],
+    ['/defaults/memory', 'default-above-cap'],
+    ['/defaults/pods', 'default-above-cap'],
+    ['/container/defaultRequest/cpu', 'request-above-limit'],
+    ['/container/defaultRequest/memory', 'request-above-limit'],
+  ]);
+  assert.equal(
+    problems.map((p) => [p.line, p.column]),
+    [[2, 14], [3, 18], [3, 31], [3, 42], [5, 26], [5, 39]],
+  );
+  assert.is(problems[0]!.file, 'config/policy.yaml');
+});
+
+test('unknown keys, missing keys and bad values', () => {
+  assert.equal(rules(bad(`${TEST_POLICY_YAML}extra: 1\n`)), [['/extra', 'additionalProperties']]);
+  assert.equal(rules(bad(TEST_POLICY_YAML.replace('groupPrefix: "gerrit:"\n', ''))), [['', 'required']]);
+  assert.equal(rules(bad(TEST_POLICY_YAML.replace('deprovision: retain', 'deprovision: purge'))), [['/deprovision', 'enum']]);
+  assert.equal(rules(bad(TEST_POLICY_YAML.replace('minio.seakeeper-system.svc:9000', 'http://minio:9000'))), [['/artifactRepository/endpoint', 'pattern']]);
+  assert.equal(rules(bad(TEST_POLICY_YAML.replace('groupPrefix: "gerrit:"', 'groupPrefix: "a b"'))), [['/groupPrefix', 'pattern']]);
+  assert.equal(rules(bad(TEST_POLICY_YAML.replace('pods: 40', 'pods: "40"'))), [['/caps/pods', 'type']]);
+});
+
+test('ConfigInvalidError for a bad policy is permanent', () => {
+  const err = new ConfigInvalidError('invalid system policy config/policy.yaml', bad('caps: 1'));
+  assert.instance(err, PermanentError);
+  assert.match(err.message, /^invalid system policy config\/policy\.yaml: config\/policy\.yaml:1:/);
+});
+
+test.run();
