@@ -1,0 +1,142 @@
+// Pipeline managers, one per kind (Zuul's zuul/manager/): what to do when a change is enqueued into a
+// pipeline. Pure: a manager says what it needs fetched (`needs`), and turns the trigger plus what was fetched
+// into a Plan the shell carries out. This is where "what happens when a pipeline triggers" is decided.
+//
+//   independent  each change on its own (Zuul's check): skip a stale event, check the definition, build the
+//                Workflow, stop the runs it supersedes, post the start message.
+//   dependent    shared gate queues (Zuul's gate): not implemented yet — its plan is always `not-implemented`,
+//                naming the pipeline, so a Code-Review +2 is never silently ignored.
+//
+// The shell, per trigger (see triggeredPipelines):
+//   1. needs = managerFor(trigger.pipeline).needs(trigger); fetch needs.definition (a file from refs/meta/config
+//      of the project whose seakeeper.yaml applies — EffectiveConfig.source — or a WorkflowTemplate from the
+//      namespace) and list needs.runs (Workflows by label selector in the namespace)
+//   2. plan = planTrigger({trigger, eventId, definition, existing, argoUiUrl})
+//   3. submit: create plan.workflow; then apply each plan.stop patch (also when the create answered
+//      AlreadyExists: a redelivery finishes what an earlier delivery could not, and runsToStop never names a run
+//      newer than this one); then, only if the create really created it, post plan.start (if any).
+//      reject: apply plan.stop, post plan.review (unless reviewAlreadyPosted), acknowledge (a permanent fault
+//      of the project's definition, shown to its owners on the change).
+//      skip: log plan.reason. not-implemented: log, finish the other plans, then throw NotImplementedError.
+import type { ConfigProblem } from '../config/yaml.js';
+import { namespaceFor } from '../provisioning/namespace-name.js';
+import { rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
+import type { ManagerKind, Pipeline } from './pipeline-config.js';
+import { newerRun, runsToStop, type StopOrder } from './runs.js';
+import type { Trigger } from './triggers.js';
+import { buildWorkflow, workflowName } from './workflow-builder.js';
+import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
+import { argoWorkflowUrl, runSelector, type LiveWorkflow, type Workflow } from './workflow.js';
+
+/** What the shell fetches for a trigger before asking for a plan. */
+export interface ManagerNeeds {
+  /** The definition: a file on refs/meta/config, or a WorkflowTemplate in the project's namespace. */
+  readonly definition?: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'template'; readonly name: string };
+  /** The Workflows to list (label selector, in the namespace) and pass as `existing`. */
+  readonly runs?: { readonly namespace: string; readonly selector: string };
+}
+
+export interface PlanInput {
+  readonly trigger: Trigger;
+  /** The triggering CloudEvent's id. */
+  readonly eventId: string;
+  /** As fetched for needs.definition. */
+  readonly definition?: DefinitionInput;
+  /** As listed for needs.runs. */
+  readonly existing?: readonly LiveWorkflow[];
+  /** ARGO_UI_URL, for links in messages. */
+  readonly argoUiUrl: string;
+}
+
+export type Plan =
+  /** Create `workflow`; apply `stop` (created or AlreadyExists); post `start` only if it was created. */
+  | {
+      readonly action: 'submit';
+      readonly pipeline: string;
+      readonly workflow: Workflow;
+      /** What the policy changed in the definition. */
+      readonly notes: readonly string[];
+      readonly stop: readonly StopOrder[];
+      readonly start?: ReviewPlan | undefined;
+    }
+  /** The definition breaks the policy: stop older patchsets' runs, post `review` (the pipeline's failure vote). */
+  | { readonly action: 'reject'; readonly pipeline: string; readonly problems: readonly ConfigProblem[]; readonly stop: readonly StopOrder[]; readonly review: ReviewPlan }
+  /** Nothing to do (a stale event). */
+  | { readonly action: 'skip'; readonly pipeline: string; readonly reason: string }
+  /** The pipeline's manager does not exist yet: the shell must not acknowledge the event as handled. */
+  | { readonly action: 'not-implemented'; readonly pipeline: string; readonly reason: string };
+
+export interface PipelineManager {
+  readonly kind: ManagerKind;
+  readonly implemented: boolean;
+  needs(trigger: Trigger): ManagerNeeds;
+  plan(input: PlanInput): Plan;
+}
+
+/** Shared by the managers: where the definition and the runs of a trigger are. */
+function standardNeeds(trigger: Trigger): ManagerNeeds {
+  const { projectPipeline, change, pipeline } = trigger;
+  return {
+    definition: projectPipeline.workflow !== undefined ? { kind: 'file', path: projectPipeline.workflow } : { kind: 'template', name: projectPipeline.workflowTemplate ?? '' },
+    runs: { namespace: namespaceFor(change.project), selector: runSelector(change.project, pipeline.name, change.number) },
+  };
+}
+
+/** Zuul's independent pipeline manager. */
+export const independentManager: PipelineManager = {
+  kind: 'independent',
+  implemented: true,
+  needs: standardNeeds,
+  plan({ trigger, eventId, definition, existing = [], argoUiUrl }: PlanInput): Plan {
+    const { pipeline, change } = trigger;
+    const newer = newerRun(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset });
+    if (newer !== undefined) {
+      return { action: 'skip', pipeline: pipeline.name, reason: `patchset ${change.patchset} is stale: patchset ${newer} of change ${change.number} already ran in ${pipeline.name}` };
+    }
+    if (!definition) throw new Error(`planTrigger(${pipeline.name}): the definition named by needs() was not passed`);
+    const name = workflowName(pipeline.name, change.number, change.patchset, eventId);
+
+    const checked = checkDefinition(definition, { resources: trigger.resources });
+    if (!checked.ok) {
+      const source = definition.kind === 'file' ? definition.file : `WorkflowTemplate/${definition.name}`;
+      const older = runsToStop(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, name }, { samePatchset: false });
+      return { action: 'reject', pipeline: pipeline.name, problems: checked.problems, stop: older, review: rejectionReview(pipeline, change, source, checked.problems) };
+    }
+
+    const { workflow, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition });
+    const url = argoWorkflowUrl(argoUiUrl, workflow.metadata.namespace, workflow.metadata.name);
+    return {
+      action: 'submit',
+      pipeline: pipeline.name,
+      workflow,
+      notes,
+      stop: runsToStop(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, name }),
+      start: startReview(pipeline, change, url, notes),
+    };
+  },
+};
+
+/** Zuul's dependent pipeline manager: the seam for the gating issue. */
+export const dependentManager: PipelineManager = {
+  kind: 'dependent',
+  implemented: false,
+  needs: () => ({}),
+  plan({ trigger }: PlanInput): Plan {
+    return {
+      action: 'not-implemented',
+      pipeline: trigger.pipeline.name,
+      reason: `pipeline ${trigger.pipeline.name} (manager dependent) is not implemented yet: change ${trigger.change.number} patchset ${trigger.change.patchset} was not enqueued`,
+    };
+  },
+};
+
+const MANAGERS: Readonly<Record<ManagerKind, PipelineManager>> = { independent: independentManager, dependent: dependentManager };
+
+export function managerFor(pipeline: Pipeline): PipelineManager {
+  return MANAGERS[pipeline.manager];
+}
+
+/** The plan for one trigger, by its pipeline's manager. */
+export function planTrigger(input: PlanInput): Plan {
+  return managerFor(input.trigger.pipeline).plan(input);
+}

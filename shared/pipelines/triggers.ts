@@ -1,0 +1,163 @@
+// Which pipelines a Gerrit event triggers (Zuul's event filters). Pure: a typed Gerrit event, the system's
+// pipelines and the project's configuration in; the Triggers out, one per pipeline, sorted by pipeline name.
+// A pipeline triggers only when the project's seakeeper.yaml names it.
+//
+// Conditions, per trigger rule of config/pipelines.yaml:
+//   event      patchset-created, comment-added, or wip-state-changed (only when the change became ready:
+//              moving a change into work in progress never triggers)
+//   branches   include (any, when absent) and exclude regular expressions on Gerrit's short branch name
+//   comment    comment-added: tested, case-insensitively, against the first line of the comment's body —
+//              the comment without Gerrit's "Patch Set N: <votes>" header and "(N comments)" line, trimmed
+//              (commentBody). So "recheck", "Recheck." and "Patch Set 3:\n\nrecheck\n\nflaky test" all match
+//              `^recheck\.?$`, while "please recheck" does not.
+//   approvals  comment-added: every listed vote was cast by this comment (Gerrit lists all of the author's
+//              votes on every comment; only those with `oldValue` changed just now, as Zuul reads them)
+//   ignoreWip / ignorePrivate (default true)
+// Always: the change is open (status NEW when Gerrit says), and the event names the patchset's commit (40 hex).
+import type { ResourceAmounts } from '../config/policy.js';
+import type { PipelineConfig, ProjectConfig } from '../config/project-config.js';
+import type { CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
+import type { Pipeline, TriggerEvent, TriggerRule } from './pipeline-config.js';
+
+/** The change and patchset a run tests: every field comes from the event (untrusted text stays text). */
+export interface ChangeRef {
+  readonly project: string;
+  /** Gerrit's short branch name. */
+  readonly branch: string;
+  readonly number: number;
+  readonly patchset: number;
+  /** The patchset's commit SHA-1. */
+  readonly revision: string;
+  /** refs/changes/NN/C/P */
+  readonly ref: string;
+  readonly url?: string | undefined;
+  readonly subject?: string | undefined;
+}
+
+export interface Trigger {
+  /** The system's pipeline. */
+  readonly pipeline: Pipeline;
+  /** The project's entry for it: which Workflow it runs, which queue it shares. */
+  readonly projectPipeline: PipelineConfig;
+  /** Which rule of the pipeline matched (index into pipeline.triggers). */
+  readonly rule: number;
+  readonly event: TriggerEvent;
+  readonly change: ChangeRef;
+  /** The project's namespace totals (its seakeeper.yaml resources, within policy): no container may ask for more. */
+  readonly resources: ResourceAmounts;
+}
+
+type TriggeringEvent = PatchsetCreatedEvent | CommentAddedEvent | WipStateChangedEvent;
+
+/** Gerrit's commit ids: SHA-1, lower-case hex (also a valid label value). */
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/** Longest first line of a comment that is tested against a pattern; longer ones match nothing. */
+export const MAX_COMMENT_LINE = 1000;
+
+const GERRIT_HEADER = /^Patch Set \d+:[^\n]*(?:\n|$)/;
+const COMMENT_COUNT = /^\s*\((?:\d+ (?:inline )?comments?)\)[ \t]*(?:\n|$)/;
+
+/** A comment's text without Gerrit's "Patch Set N: <votes>" header and "(N comments)" line, trimmed. */
+export function commentBody(comment: string | undefined): string {
+  let body = (comment ?? '').replace(/\r\n?/g, '\n').replace(GERRIT_HEADER, '').replace(/^\s*\n/, '');
+  body = body.replace(COMMENT_COUNT, '');
+  return body.trim();
+}
+
+/** The first line of the comment's body, trimmed: what `comment` conditions are tested against. */
+export function commentCommand(comment: string | undefined): string {
+  return (commentBody(comment).split('\n')[0] ?? '').trim();
+}
+
+function triggering(event: GerritEvent): TriggeringEvent | undefined {
+  if (event.kind === 'patchset-created' || event.kind === 'comment-added') return event;
+  if (event.kind === 'wip-state-changed') return event;
+  return undefined;
+}
+
+/** The change and patchset the event is about, when it names the patchset's commit. */
+export function changeRefOf(event: TriggeringEvent): ChangeRef | undefined {
+  const patchSet = event.patchSet;
+  if (!patchSet?.revision || !COMMIT_SHA.test(patchSet.revision)) return undefined;
+  const { change } = event;
+  return {
+    project: event.project,
+    branch: change.branch,
+    number: change.number,
+    patchset: patchSet.number,
+    revision: patchSet.revision,
+    ref: patchSet.ref ?? changeRef(change.number, patchSet.number),
+    ...(change.url !== undefined ? { url: change.url } : {}),
+    ...(change.subject !== undefined ? { subject: change.subject } : {}),
+  };
+}
+
+/** Gerrit's ref of a patchset: refs/changes/<last two digits>/<change>/<patchset>. */
+export function changeRef(change: number, patchset: number): string {
+  return `refs/changes/${String(change % 100).padStart(2, '0')}/${change}/${patchset}`;
+}
+
+/** Whether one trigger rule matches the event. */
+export function ruleMatches(rule: TriggerRule, event: GerritEvent): boolean {
+  const e = triggering(event);
+  if (!e || e.kind !== rule.event) return false;
+  const { change } = e;
+  if (change.status !== undefined && change.status !== 'NEW') return false;
+  if (rule.ignoreWip && change.wip === true) return false;
+  if (rule.ignorePrivate && change.private === true) return false;
+  if (e.kind === 'wip-state-changed' && change.wip === true) return false;
+  if (rule.includeBranches.length > 0 && !rule.includeBranches.some((re) => re.test(change.branch))) return false;
+  if (rule.excludeBranches.some((re) => re.test(change.branch))) return false;
+  if (e.kind === 'comment-added') {
+    if (rule.comment) {
+      const command = commentCommand(e.comment);
+      if (command.length > MAX_COMMENT_LINE || !rule.comment.test(command)) return false;
+    }
+    for (const wanted of rule.approvals) {
+      const cast = e.approvals.some(
+        (a) => a.type === wanted.label && Number(a.value) === wanted.value && a.oldValue !== undefined && Number(a.oldValue) !== wanted.value,
+      );
+      if (!cast) return false;
+    }
+  }
+  return changeRefOf(e) !== undefined;
+}
+
+/** The index of the first rule of the pipeline that the event matches, or -1. */
+function matchingRule(pipeline: Pipeline, event: GerritEvent): number {
+  return pipeline.triggers.findIndex((rule) => ruleMatches(rule, event));
+}
+
+/**
+ * Whether the event could trigger any pipeline for any project: the shell asks this before it fetches the
+ * project's configuration, so the many comments that are not commands cost nothing.
+ */
+export function eventCanTrigger(event: GerritEvent, pipelines: readonly Pipeline[]): boolean {
+  return pipelines.some((p) => matchingRule(p, event) >= 0);
+}
+
+/** The pipelines the event triggers for a project with this configuration, sorted by pipeline name. */
+export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig): Trigger[] {
+  const e = triggering(event);
+  const change = e && changeRefOf(e);
+  if (!e || !change) return [];
+  const triggers: Trigger[] = [];
+  for (const pipeline of pipelines) {
+    const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
+    if (!projectPipeline) continue;
+    const rule = matchingRule(pipeline, event);
+    if (rule < 0) continue;
+    triggers.push({ pipeline, projectPipeline, rule, event: e.kind, change, resources: config.resources });
+  }
+  return triggers.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
+}
+
+/**
+ * The project's pipelines that no system pipeline has: they would never run. For the config check and the
+ * provisioning log; the names in a ProjectConfig are otherwise free.
+ */
+export function unknownPipelines(config: ProjectConfig, pipelines: readonly Pipeline[]): string[] {
+  const known = new Set(pipelines.map((p) => p.name));
+  return config.pipelines.map((p) => p.name).filter((name) => !known.has(name));
+}

@@ -1,0 +1,567 @@
+// The Workflow policy: what a project's Workflow definition (from refs/meta/config) or WorkflowTemplate may
+// contain before Seakeeper submits it in the project's namespace, and what Seakeeper forces onto it. Pure.
+//
+// Every rejection is a ConfigProblem naming its rule and the field (JSON pointer, and line:column in the
+// file), so the owner can fix it from the review message alone. The same rules run in two places: the config
+// check of a change to refs/meta/config (`validateWorkflow`, config-check.ts's WorkflowValidator seam) and
+// before each submission (`checkDefinition`).
+//
+// Rejected (rule):
+//   document        one YAML document (multiple-documents), ≤ 256 KiB (max-size), aliases limited
+//                   (yaml-alias-limit), apiVersion argoproj.io/v1alpha1 + kind Workflow (workflow-kind): the
+//                   parser and config-check.ts's workflowProblems
+//   workflow-field / workflow-metadata   top-level keys other than apiVersion, kind, metadata, spec (status is
+//                   dropped); metadata other than name, generateName, namespace, labels, annotations
+//                   (ownerReferences, finalizers … have no business in a definition); label names and values
+//                   the API server would refuse
+//   reserved-metadata  labels or annotations under seakeeper.dev/, app.kubernetes.io/managed-by, and labels
+//                   under workflows.argoproj.io/ — on the Workflow, spec.workflowMetadata, spec.podMetadata and
+//                   template metadata: they would forge or hide Seakeeper's bookkeeping
+//   reserved-field  spec.shutdown (Seakeeper's way of stopping superseded runs)
+//   privileged, privilege-escalation (allowPrivilegeEscalation: true), capabilities (any `add`), proc-mount,
+//   seccomp / apparmor (Unconfined), selinux (user, role, or a type outside the container types),
+//   host-process, host-port — in every container of every template kind: container, script,
+//                   containerSet.containers, initContainers, sidecars, in spec.templates, spec.templateDefaults
+//                   and inline templates of steps and DAG tasks
+//   host-namespace  hostNetwork, hostPID, hostIPC (spec, templateDefaults, templates)
+//   sysctl          pod securityContext sysctls outside Kubernetes' safe set
+//   host-path / volume-type  hostPath volumes, and any volume type other than configMap, secret, emptyDir,
+//                   persistentVolumeClaim, projected, downwardAPI, ephemeral, csi (Pod Security "restricted"'s
+//                   list: nfs, iscsi … would reach storage outside the namespace) — spec.volumes, templates[].volumes
+//   pod-spec-patch  podSpecPatch anywhere: it can set anything above, unchecked
+//   resource-template  templates[].resource: it creates arbitrary Kubernetes objects with the workflow's account
+//   agent-template  templates[].http and templates[].plugin: they run in Argo's agent pod, which needs RBAC the
+//                   namespace does not grant, and plugins are installed cluster-wide
+//   service-account  a template's serviceAccountName other than `workflow`
+//   executor-service-account  executor.serviceAccountName (spec or template)
+//   automount-service-account-token  automountServiceAccountToken: false (only meaningful with an executor
+//                   account, which is refused)
+//   priority-class  a template's priorityClassName: the pipeline sets the priority
+//   cluster-scope   templateRef / workflowTemplateRef with clusterScope: true, anywhere
+//   synchronization-scope  a mutex or semaphore in another namespace, or a database one (shared by all)
+//   active-deadline spec.activeDeadlineSeconds that is not a whole number ≥ 1
+//   parameter-in-script  a free-text parameter (project, branch, change_url, subject) substituted into a
+//                   script's source or a `sh -c` command line: Argo splices it in as text, so a branch named
+//                   `$(curl …)` would run. Pass it through `env` and use "$BRANCH" instead. (A best-effort
+//                   check: it sees direct uses of {{workflow.parameters.*}}, not values relayed via inputs.)
+//   resources-above-quota  a container asking for more cpu or memory than the whole namespace has (when the
+//                   project's resources are given)
+// Decided to allow (Pod Security "baseline" allows them too, and CI images need them): running as root
+// (runAsUser 0, runAsNonRoot false), hostAliases, dnsPolicy / dnsConfig, nodeSelector, affinity, tolerations,
+// schedulerName, namespaced WorkflowTemplate references, data and suspend templates. The namespace's Pod
+// Security level, ResourceQuota, LimitRange and NetworkPolicy (provisioning) enforce the same limits again.
+//
+// Forced (enforceWorkflowPolicy), each change recorded as a note: metadata.namespace = the project's,
+// spec.serviceAccountName = workflow, spec.podPriorityClassName, spec.ttlStrategy and spec.podGC from the
+// pipeline; spec.activeDeadlineSeconds lowered to the pipeline's cap (set to it when absent), and so is every
+// numeric template deadline (capped, not rejected: the run stays bounded either way and the note says so).
+import type { ResourceAmounts } from '../config/policy.js';
+import type { WorkflowValidator } from '../config/config-check.js';
+import { workflowProblems } from '../config/config-check.js';
+import { compareQuantities, parseQuantity } from '../config/quantity.js';
+import { toPointer, type ConfigProblem, type ParsedYaml } from '../config/yaml.js';
+import { WORKFLOW_SERVICE_ACCOUNT } from '../provisioning/bundle.js';
+import { MANAGED_BY_LABEL } from '../provisioning/namespace-name.js';
+import type { Pipeline } from './pipeline-config.js';
+import { ARGO_API_VERSION, FREE_TEXT_PARAMETERS, WORKFLOW_TEMPLATE_KIND } from './workflow.js';
+
+export const POLICY_RULES = {
+  field: 'workflow-field',
+  metadata: 'workflow-metadata',
+  reservedMetadata: 'reserved-metadata',
+  reservedField: 'reserved-field',
+  privileged: 'privileged',
+  privilegeEscalation: 'privilege-escalation',
+  capabilities: 'capabilities',
+  procMount: 'proc-mount',
+  seccomp: 'seccomp',
+  apparmor: 'apparmor',
+  selinux: 'selinux',
+  hostProcess: 'host-process',
+  hostPort: 'host-port',
+  hostNamespace: 'host-namespace',
+  sysctl: 'sysctl',
+  hostPath: 'host-path',
+  volumeType: 'volume-type',
+  podSpecPatch: 'pod-spec-patch',
+  resourceTemplate: 'resource-template',
+  agentTemplate: 'agent-template',
+  serviceAccount: 'service-account',
+  executorServiceAccount: 'executor-service-account',
+  automountToken: 'automount-service-account-token',
+  priorityClass: 'priority-class',
+  clusterScope: 'cluster-scope',
+  synchronization: 'synchronization-scope',
+  activeDeadline: 'active-deadline',
+  parameterInScript: 'parameter-in-script',
+  resources: 'resources-above-quota',
+  kind: 'workflow-kind',
+  workflowMissing: 'workflow-missing',
+  templateMissing: 'workflow-template-missing',
+} as const;
+
+export const MAX_POLICY_PROBLEMS = 50;
+
+const ALLOWED_VOLUME_TYPES = new Set(['configMap', 'secret', 'emptyDir', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral', 'csi']);
+/** Kubernetes' safe sysctls (Pod Security "baseline"). */
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
+const SELINUX_TYPES = new Set(['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const TOP_LEVEL_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const METADATA_KEYS = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations']);
+const LABEL_KEY = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$/;
+const SHELLS = /^(?:.*\/)?(?:ba|da|z|k|a|mk)?sh$/;
+const FREE_TEXT = FREE_TEXT_PARAMETERS.join('|');
+const FREE_TEXT_PARAMETER = new RegExp(
+  `\\{\\{[^}]*workflow\\.parameters(?:\\.(?:${FREE_TEXT})(?![A-Za-z0-9_-])|\\[\\s*['"](?:${FREE_TEXT})['"]\\s*\\])`,
+);
+
+type Obj = Record<string, unknown>;
+type Path = readonly (string | number)[];
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const own = (o: Obj, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+export interface PolicyOptions {
+  /** The namespace's totals: a container asking for more than these is refused. */
+  readonly resources?: Pick<ResourceAmounts, 'cpu' | 'memory'> | undefined;
+}
+
+type Locate = (pointer: string, at?: 'key' | 'value') => { line: number; column: number };
+
+/** Collects located problems for one document, at most MAX_POLICY_PROBLEMS. */
+class Findings {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly locate: Locate,
+  ) {}
+
+  add(path: Path, rule: string, message: string, at: 'key' | 'value' = 'value'): void {
+    if (this.problems.length >= MAX_POLICY_PROBLEMS) return;
+    const pointer = toPointer(path);
+    this.problems.push({ file: this.file, path: pointer, ...this.locate(pointer, at), rule, message });
+  }
+}
+
+/** Checks a Workflow's spec-level fields and everything below; `f` receives the problems. */
+function checkSpec(spec: Obj, at: Path, f: Findings, options: PolicyOptions): void {
+  checkPodLevel(spec, at, f);
+  if (own(spec, 'shutdown') !== undefined) {
+    f.add([...at, 'shutdown'], POLICY_RULES.reservedField, 'spec.shutdown is how Seakeeper stops superseded runs; a definition may not set it', 'key');
+  }
+  const deadline = own(spec, 'activeDeadlineSeconds');
+  if (deadline !== undefined && !(Number.isSafeInteger(deadline) && (deadline as number) >= 1)) {
+    f.add([...at, 'activeDeadlineSeconds'], POLICY_RULES.activeDeadline, 'activeDeadlineSeconds must be a whole number of seconds, at least 1');
+  }
+  for (const key of ['workflowMetadata', 'podMetadata'] as const) {
+    const meta = own(spec, key);
+    if (isObj(meta)) checkMetadataMaps(meta, [...at, key], f, key === 'workflowMetadata' ? ['labels', 'annotations', 'labelsFrom'] : ['labels', 'annotations']);
+  }
+  const defaults = own(spec, 'templateDefaults');
+  if (isObj(defaults)) checkTemplate(defaults, [...at, 'templateDefaults'], f, options);
+  list(own(spec, 'templates')).forEach((t, i) => {
+    if (isObj(t)) checkTemplate(t, [...at, 'templates', i], f, options);
+  });
+  checkClusterScope(spec, at, f);
+}
+
+/** Fields a Workflow spec, its templateDefaults and its templates share: they all end up in a pod spec. */
+function checkPodLevel(o: Obj, at: Path, f: Findings): void {
+  for (const key of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+    if (own(o, key) === true) f.add([...at, key], POLICY_RULES.hostNamespace, `${key} would share the node's ${key.slice(4)} namespace; it is not allowed`);
+  }
+  if (own(o, 'podSpecPatch') !== undefined) {
+    f.add([...at, 'podSpecPatch'], POLICY_RULES.podSpecPatch, 'podSpecPatch can change any field of the pod, past every other check; it is not allowed', 'key');
+  }
+  const executor = own(o, 'executor');
+  if (isObj(executor) && own(executor, 'serviceAccountName') !== undefined) {
+    f.add([...at, 'executor', 'serviceAccountName'], POLICY_RULES.executorServiceAccount, `the executor runs as the namespace's ${JSON.stringify(WORKFLOW_SERVICE_ACCOUNT)} account; executor.serviceAccountName is not allowed`);
+  }
+  if (own(o, 'automountServiceAccountToken') === false) {
+    f.add([...at, 'automountServiceAccountToken'], POLICY_RULES.automountToken, "automountServiceAccountToken: false needs an executor service account, which is not allowed; Argo's executor needs the token");
+  }
+  const securityContext = own(o, 'securityContext');
+  if (isObj(securityContext)) checkSecurityContext(securityContext, [...at, 'securityContext'], f, 'pod');
+  checkVolumes(own(o, 'volumes'), [...at, 'volumes'], f);
+  const sync = own(o, 'synchronization');
+  if (isObj(sync)) checkSynchronization(sync, [...at, 'synchronization'], f);
+}
+
+function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): void {
+  checkPodLevel(t, at, f);
+  const sa = own(t, 'serviceAccountName');
+  if (sa !== undefined && sa !== WORKFLOW_SERVICE_ACCOUNT) {
+    f.add([...at, 'serviceAccountName'], POLICY_RULES.serviceAccount, `templates run as the namespace's ${JSON.stringify(WORKFLOW_SERVICE_ACCOUNT)} account; remove serviceAccountName`);
+  }
+  if (own(t, 'priorityClassName') !== undefined) {
+    f.add([...at, 'priorityClassName'], POLICY_RULES.priorityClass, "the pipeline sets the pods' priority class; remove priorityClassName", 'key');
+  }
+  if (own(t, 'resource') !== undefined) {
+    f.add([...at, 'resource'], POLICY_RULES.resourceTemplate, 'resource templates create arbitrary Kubernetes objects; they are not allowed', 'key');
+  }
+  for (const key of ['http', 'plugin'] as const) {
+    if (own(t, key) !== undefined) f.add([...at, key], POLICY_RULES.agentTemplate, `${key} templates run in Argo's agent pod, which Seakeeper namespaces do not provide; use a container`, 'key');
+  }
+  const meta = own(t, 'metadata');
+  if (isObj(meta)) checkMetadataMaps(meta, [...at, 'metadata'], f, ['labels', 'annotations']);
+
+  const container = own(t, 'container');
+  if (isObj(container)) checkContainer(container, [...at, 'container'], f, options);
+  const script = own(t, 'script');
+  if (isObj(script)) {
+    checkContainer(script, [...at, 'script'], f, options);
+    const source = own(script, 'source');
+    if (typeof source === 'string' && FREE_TEXT_PARAMETER.test(source)) {
+      f.add([...at, 'script', 'source'], POLICY_RULES.parameterInScript, scriptParameterMessage('the script'));
+    }
+  }
+  const containerSet = own(t, 'containerSet');
+  if (isObj(containerSet)) {
+    list(own(containerSet, 'containers')).forEach((c, i) => {
+      if (isObj(c)) checkContainer(c, [...at, 'containerSet', 'containers', i], f, options);
+    });
+  }
+  for (const key of ['initContainers', 'sidecars'] as const) {
+    list(own(t, key)).forEach((c, i) => {
+      if (isObj(c)) checkContainer(c, [...at, key, i], f, options);
+    });
+  }
+  // Inline templates of steps and DAG tasks are whole templates.
+  list(own(t, 'steps')).forEach((group, i) =>
+    list(group).forEach((step, j) => {
+      const inline = isObj(step) ? own(step, 'inline') : undefined;
+      if (isObj(inline)) checkTemplate(inline, [...at, 'steps', i, j, 'inline'], f, options);
+    }),
+  );
+  const dag = own(t, 'dag');
+  if (isObj(dag)) {
+    list(own(dag, 'tasks')).forEach((task, i) => {
+      const inline = isObj(task) ? own(task, 'inline') : undefined;
+      if (isObj(inline)) checkTemplate(inline, [...at, 'dag', 'tasks', i, 'inline'], f, options);
+    });
+  }
+}
+
+const scriptParameterMessage = (where: string) =>
+  `a free-text parameter (${FREE_TEXT_PARAMETERS.join(', ')}) is substituted into ${where} as text, so a branch or subject could run commands; ` +
+  'pass it as an environment variable (env: [{name: BRANCH, value: "{{workflow.parameters.branch}}"}]) and use "$BRANCH"';
+
+function checkContainer(c: Obj, at: Path, f: Findings, options: PolicyOptions): void {
+  const securityContext = own(c, 'securityContext');
+  if (isObj(securityContext)) checkSecurityContext(securityContext, [...at, 'securityContext'], f, 'container');
+  list(own(c, 'ports')).forEach((port, i) => {
+    const hostPort = isObj(port) ? own(port, 'hostPort') : undefined;
+    if (hostPort !== undefined && hostPort !== 0) {
+      f.add([...at, 'ports', i, 'hostPort'], POLICY_RULES.hostPort, 'hostPort opens a port on the node; it is not allowed');
+    }
+  });
+  // `sh -c '… {{workflow.parameters.branch}} …'` splices the text into a shell program.
+  const command = list(own(c, 'command'));
+  const args = list(own(c, 'args'));
+  const argv = [...command, ...args];
+  if (typeof argv[0] === 'string' && SHELLS.test(argv[0])) {
+    for (const [key, items] of [['command', command], ['args', args]] as const) {
+      items.forEach((item, i) => {
+        if (typeof item === 'string' && FREE_TEXT_PARAMETER.test(item)) {
+          f.add([...at, key, i], POLICY_RULES.parameterInScript, scriptParameterMessage('a shell command line'));
+        }
+      });
+    }
+  }
+  if (options.resources) checkResources(own(c, 'resources'), [...at, 'resources'], f, options.resources);
+}
+
+function checkResources(resources: unknown, at: Path, f: Findings, totals: Pick<ResourceAmounts, 'cpu' | 'memory'>): void {
+  if (!isObj(resources)) return;
+  for (const kind of ['requests', 'limits'] as const) {
+    const amounts = own(resources, kind);
+    if (!isObj(amounts)) continue;
+    for (const resource of ['cpu', 'memory'] as const) {
+      const asked = own(amounts, resource);
+      const value = typeof asked === 'string' ? parseQuantity(asked) : typeof asked === 'number' ? parseQuantity(String(asked)) : undefined;
+      const total = parseQuantity(totals[resource]);
+      if (value && total && compareQuantities(value, total) > 0) {
+        f.add([...at, kind, resource], POLICY_RULES.resources, `${resource} ${JSON.stringify(String(asked))} is more than the project's whole namespace has (${totals[resource]}, seakeeper.yaml resources)`);
+      }
+    }
+  }
+}
+
+function checkSecurityContext(sc: Obj, at: Path, f: Findings, level: 'pod' | 'container'): void {
+  if (level === 'container') {
+    if (own(sc, 'privileged') === true) f.add([...at, 'privileged'], POLICY_RULES.privileged, 'privileged containers are not allowed');
+    if (own(sc, 'allowPrivilegeEscalation') === true) {
+      f.add([...at, 'allowPrivilegeEscalation'], POLICY_RULES.privilegeEscalation, 'allowPrivilegeEscalation: true is not allowed; leave it out');
+    }
+    const caps = own(sc, 'capabilities');
+    if (isObj(caps) && list(own(caps, 'add')).length > 0) {
+      f.add([...at, 'capabilities', 'add'], POLICY_RULES.capabilities, 'adding Linux capabilities is not allowed (dropping them is fine)');
+    } else if (isObj(caps) && own(caps, 'add') !== undefined && !Array.isArray(own(caps, 'add'))) {
+      f.add([...at, 'capabilities', 'add'], POLICY_RULES.capabilities, 'capabilities.add must be a list, and empty');
+    }
+    const procMount = own(sc, 'procMount');
+    if (procMount !== undefined && procMount !== 'Default') f.add([...at, 'procMount'], POLICY_RULES.procMount, 'procMount must be Default (an unmasked /proc exposes the node)');
+  } else {
+    list(own(sc, 'sysctls')).forEach((s, i) => {
+      const name = isObj(s) ? own(s, 'name') : undefined;
+      if (typeof name !== 'string' || !SAFE_SYSCTLS.has(name)) {
+        f.add([...at, 'sysctls', i], POLICY_RULES.sysctl, `sysctl ${JSON.stringify(name)} is not one of Kubernetes' safe sysctls`);
+      }
+    });
+  }
+  for (const [key, rule] of [['seccompProfile', POLICY_RULES.seccomp], ['appArmorProfile', POLICY_RULES.apparmor]] as const) {
+    const profile = own(sc, key);
+    if (isObj(profile) && own(profile, 'type') === 'Unconfined') f.add([...at, key, 'type'], rule, `${key} Unconfined is not allowed`);
+  }
+  const selinux = own(sc, 'seLinuxOptions');
+  if (isObj(selinux)) {
+    for (const key of ['user', 'role'] as const) {
+      if (own(selinux, key) !== undefined && own(selinux, key) !== '') f.add([...at, 'seLinuxOptions', key], POLICY_RULES.selinux, `seLinuxOptions.${key} may not be set`);
+    }
+    const type = own(selinux, 'type');
+    if (type !== undefined && type !== '' && !(typeof type === 'string' && SELINUX_TYPES.has(type))) {
+      f.add([...at, 'seLinuxOptions', 'type'], POLICY_RULES.selinux, `seLinuxOptions.type must be one of ${[...SELINUX_TYPES].join(', ')}`);
+    }
+  }
+  const windows = own(sc, 'windowsOptions');
+  if (isObj(windows) && own(windows, 'hostProcess') === true) f.add([...at, 'windowsOptions', 'hostProcess'], POLICY_RULES.hostProcess, 'host processes are not allowed');
+}
+
+function checkVolumes(volumes: unknown, at: Path, f: Findings): void {
+  list(volumes).forEach((v, i) => {
+    if (!isObj(v)) return;
+    for (const key of Object.keys(v)) {
+      if (key === 'name') continue;
+      if (key === 'hostPath') f.add([...at, i, key], POLICY_RULES.hostPath, 'hostPath volumes expose the node\'s files; they are not allowed', 'key');
+      else if (!ALLOWED_VOLUME_TYPES.has(key)) {
+        f.add([...at, i, key], POLICY_RULES.volumeType, `${key} volumes are not allowed; use one of ${[...ALLOWED_VOLUME_TYPES].join(', ')}`, 'key');
+      }
+    }
+  });
+}
+
+function checkSynchronization(sync: Obj, at: Path, f: Findings): void {
+  const locks: Array<[Path, unknown]> = [
+    [[...at, 'mutex'], own(sync, 'mutex')],
+    [[...at, 'semaphore'], own(sync, 'semaphore')],
+    ...list(own(sync, 'mutexes')).map((m, i): [Path, unknown] => [[...at, 'mutexes', i], m]),
+    ...list(own(sync, 'semaphores')).map((s, i): [Path, unknown] => [[...at, 'semaphores', i], s]),
+  ];
+  for (const [path, lock] of locks) {
+    if (!isObj(lock)) continue;
+    if (own(lock, 'namespace') !== undefined) f.add([...path, 'namespace'], POLICY_RULES.synchronization, "locks live in the project's namespace; remove namespace", 'key');
+    if (own(lock, 'database') !== undefined) f.add([...path, 'database'], POLICY_RULES.synchronization, 'database locks are shared by every namespace; use a mutex or a ConfigMap semaphore', 'key');
+  }
+}
+
+/** templateRef / workflowTemplateRef with clusterScope: true, wherever they are (steps, tasks, hooks, inline…). */
+function checkClusterScope(root: Obj, at: Path, f: Findings): void {
+  const stack: Array<{ value: unknown; path: Path }> = [{ value: root, path: at }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: [...path, i] }));
+    } else if (isObj(value)) {
+      for (const [key, v] of Object.entries(value)) {
+        if ((key === 'templateRef' || key === 'workflowTemplateRef') && isObj(v) && own(v, 'clusterScope') === true) {
+          f.add([...path, key, 'clusterScope'], POLICY_RULES.clusterScope, 'ClusterWorkflowTemplates are shared by every project; reference a WorkflowTemplate in the project\'s namespace');
+        }
+        if (typeof v === 'object' && v !== null) stack.push({ value: v, path: [...path, key] });
+      }
+    }
+  }
+}
+
+function reservedKey(key: string, kind: 'labels' | 'annotations'): boolean {
+  if (key.startsWith('seakeeper.dev/') || key === MANAGED_BY_LABEL) return true;
+  return kind === 'labels' && key.startsWith('workflows.argoproj.io/');
+}
+
+function checkMetadataMaps(meta: Obj, at: Path, f: Findings, keys: readonly string[]): void {
+  for (const key of keys) {
+    const map = own(meta, key);
+    if (!isObj(map)) continue;
+    const kind = key === 'annotations' ? 'annotations' : 'labels';
+    for (const name of Object.keys(map)) {
+      if (reservedKey(name, kind)) {
+        f.add([...at, key, name], POLICY_RULES.reservedMetadata, `${JSON.stringify(name)} is reserved for Seakeeper and Argo`, 'key');
+      } else if (kind === 'annotations' && name.startsWith('container.apparmor.security.beta.kubernetes.io/') && map[name] === 'unconfined') {
+        f.add([...at, key, name], POLICY_RULES.apparmor, 'an unconfined AppArmor profile is not allowed');
+      }
+    }
+  }
+}
+
+/** The rules above for a Workflow document (apiVersion and kind already checked). */
+function workflowDocumentProblems(value: Obj, f: Findings, options: PolicyOptions): void {
+  for (const key of Object.keys(value)) {
+    if (!TOP_LEVEL_KEYS.has(key)) f.add([key], POLICY_RULES.field, `unknown top-level key ${JSON.stringify(key)}; a Workflow has apiVersion, kind, metadata and spec`, 'key');
+  }
+  const metadata = own(value, 'metadata');
+  if (metadata !== undefined && !isObj(metadata)) f.add(['metadata'], POLICY_RULES.metadata, 'metadata must be a mapping');
+  if (isObj(metadata)) {
+    for (const key of Object.keys(metadata)) {
+      if (!METADATA_KEYS.has(key)) f.add(['metadata', key], POLICY_RULES.metadata, `metadata.${key} is not allowed in a definition; only name, generateName, namespace, labels and annotations`, 'key');
+    }
+    for (const key of ['labels', 'annotations'] as const) {
+      const map = own(metadata, key);
+      if (map !== undefined && !(isObj(map) && Object.values(map).every((v) => typeof v === 'string'))) {
+        f.add(['metadata', key], POLICY_RULES.metadata, `metadata.${key} must map names to text`);
+        continue;
+      }
+      // The API server would refuse the Workflow; say so here, where the owner can fix it.
+      for (const [name, v] of Object.entries((map ?? {}) as Record<string, string>)) {
+        if (!LABEL_KEY.test(name)) f.add(['metadata', key, name], POLICY_RULES.metadata, `${JSON.stringify(name)} is not a valid ${key === 'labels' ? 'label' : 'annotation'} name`, 'key');
+        else if (key === 'labels' && !LABEL_VALUE.test(v)) f.add(['metadata', key, name], POLICY_RULES.metadata, `${JSON.stringify(v)} is not a valid label value (at most 63 letters, digits, '-', '_' or '.')`);
+      }
+    }
+    checkMetadataMaps(metadata, ['metadata'], f, ['labels', 'annotations']);
+  }
+  checkSpec(own(value, 'spec') as Obj, ['spec'], f, options);
+}
+
+/**
+ * config-check.ts's WorkflowValidator: the policy's rejections for a parsed workflow file (whose apiVersion,
+ * kind and spec config-check has already checked). Pass it to checkConfigChange.
+ */
+export const validateWorkflow: WorkflowValidator = (file: string, document: ParsedYaml): ConfigProblem[] => {
+  const f = new Findings(file, document.locate);
+  workflowDocumentProblems(document.value as Obj, f, {});
+  return f.problems;
+};
+
+/** Where a pipeline's Workflow comes from, as the shell fetched it. */
+export type DefinitionInput =
+  /** A Workflow file on refs/meta/config; `text` undefined when the file is not there. `file` names it in problems. */
+  | { readonly kind: 'file'; readonly file: string; readonly text: string | undefined }
+  /** A WorkflowTemplate in the project's namespace; `object` undefined when there is none of that name. */
+  | { readonly kind: 'template'; readonly name: string; readonly object: unknown };
+
+/** A definition that passed the policy: what the builder starts from. */
+export interface CheckedDefinition {
+  /** The file, or `WorkflowTemplate/<name>`: recorded on the Workflow. */
+  readonly source: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** The definition's spec (for a WorkflowTemplate: a reference to it), not yet forced. */
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+export type DefinitionResult = { ok: true; definition: CheckedDefinition } | { ok: false; problems: ConfigProblem[] };
+
+/** Parses and checks a pipeline's definition before submission. Pure; never throws on bad input. */
+export function checkDefinition(input: DefinitionInput, options: PolicyOptions = {}): DefinitionResult {
+  if (input.kind === 'template') return checkTemplateDefinition(input.name, input.object, options);
+  const { file, text } = input;
+  if (text === undefined) {
+    return fail({ file, path: '', line: 1, column: 1, rule: POLICY_RULES.workflowMissing, message: `${file} is not on refs/meta/config` });
+  }
+  let document: ParsedYaml | undefined;
+  // workflowProblems parses and checks apiVersion, kind and spec, then hands the parsed document to the policy.
+  const problems = workflowProblems(file, text, (name, parsed) => {
+    document = parsed;
+    const f = new Findings(name, parsed.locate);
+    workflowDocumentProblems(parsed.value as Obj, f, options);
+    return f.problems;
+  });
+  if (problems.length > 0 || !document) return { ok: false, problems };
+  const value = document.value as Obj;
+  const metadata = isObj(value.metadata) ? value.metadata : {};
+  return {
+    ok: true,
+    definition: {
+      source: file,
+      labels: { ...((metadata.labels as Record<string, string> | undefined) ?? {}) },
+      annotations: { ...((metadata.annotations as Record<string, string> | undefined) ?? {}) },
+      spec: structuredClone(value.spec as Obj),
+    },
+  };
+}
+
+function checkTemplateDefinition(name: string, object: unknown, options: PolicyOptions): DefinitionResult {
+  const source = `${WORKFLOW_TEMPLATE_KIND}/${name}`;
+  const problems = checkWorkflowTemplate(name, object, options);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, definition: { source, labels: {}, annotations: {}, spec: { workflowTemplateRef: { name } } } };
+}
+
+/**
+ * The policy's rejections for a WorkflowTemplate read from the project's namespace (the pipeline names it in
+ * seakeeper.yaml). Positions are unknown there: problems point at line 1, with the exact field path.
+ */
+export function checkWorkflowTemplate(name: string, object: unknown, options: PolicyOptions = {}): ConfigProblem[] {
+  const file = `${WORKFLOW_TEMPLATE_KIND}/${name}`;
+  const f = new Findings(file, () => ({ line: 1, column: 1 }));
+  if (object === undefined || object === null) {
+    f.add([], POLICY_RULES.templateMissing, `there is no WorkflowTemplate ${JSON.stringify(name)} in the project's namespace`);
+    return f.problems;
+  }
+  if (!isObj(object) || object.apiVersion !== ARGO_API_VERSION || object.kind !== WORKFLOW_TEMPLATE_KIND || !isObj(object.spec)) {
+    f.add([], POLICY_RULES.kind, `expected an ${ARGO_API_VERSION} ${WORKFLOW_TEMPLATE_KIND} with a spec`);
+    return f.problems;
+  }
+  const metadata = object.metadata;
+  if (isObj(metadata)) checkMetadataMaps(metadata, ['metadata'], f, ['labels']);
+  checkSpec(object.spec, ['spec'], f, options);
+  return f.problems;
+}
+
+const fail = (problem: ConfigProblem): DefinitionResult => ({ ok: false, problems: [problem] });
+
+/** What the policy forces onto a checked spec for one pipeline, and what it changed on the way. */
+export interface EnforcedSpec {
+  readonly spec: Record<string, unknown>;
+  /** One sentence per change to what the definition asked for, for the start message and an annotation. */
+  readonly notes: readonly string[];
+}
+
+/** Sets the pipeline's service account, priority, retention and deadline on a (copied) spec. Pure. */
+export function enforceWorkflowPolicy(spec: Readonly<Record<string, unknown>>, pipeline: Pipeline): EnforcedSpec {
+  const out = structuredClone(spec) as Obj;
+  const notes: string[] = [];
+  const cap = pipeline.workflow.maxActiveDeadlineSeconds;
+
+  const force = (key: string, value: unknown) => {
+    const had = own(out, key);
+    if (had !== undefined && JSON.stringify(had) !== JSON.stringify(value)) {
+      notes.push(`spec.${key} ${JSON.stringify(had)} is replaced by ${JSON.stringify(value)} (set by Seakeeper for the ${pipeline.name} pipeline)`);
+    }
+    out[key] = value;
+  };
+  force('serviceAccountName', WORKFLOW_SERVICE_ACCOUNT);
+  force('podPriorityClassName', pipeline.priorityClass);
+  force('ttlStrategy', { ...pipeline.workflow.ttlStrategy });
+  force('podGC', { ...pipeline.workflow.podGC });
+
+  const deadline = own(out, 'activeDeadlineSeconds');
+  if (typeof deadline === 'number' && deadline > cap) {
+    notes.push(`spec.activeDeadlineSeconds ${deadline} is lowered to ${cap}, the ${pipeline.name} pipeline's limit`);
+  }
+  out.activeDeadlineSeconds = typeof deadline === 'number' && deadline <= cap ? deadline : cap;
+
+  const capTemplate = (t: unknown, where: string) => {
+    if (!isObj(t)) return;
+    const value = own(t, 'activeDeadlineSeconds');
+    const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
+    if (seconds !== undefined && seconds > cap) {
+      notes.push(`${where}.activeDeadlineSeconds ${seconds} is lowered to ${cap}, the ${pipeline.name} pipeline's limit`);
+      t.activeDeadlineSeconds = cap;
+    }
+  };
+  capTemplate(own(out, 'templateDefaults'), 'spec.templateDefaults');
+  list(own(out, 'templates')).forEach((t, i) => capTemplate(t, `spec.templates[${i}]${isObj(t) && typeof t.name === 'string' ? ` (${t.name})` : ''}`));
+  return { spec: out, notes };
+}

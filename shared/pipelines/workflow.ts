@@ -1,0 +1,191 @@
+// Argo Workflows as Seakeeper builds and reads them: the labels and annotations that tie a Workflow to a
+// pipeline run of a change, and a checked reading of them (`runOf`) for everything that comes back from the
+// cluster. Labels are for selecting (all valid label values: numbers, hashes, pipeline names); annotations
+// carry the exact text (project, branch, URL, event id), which label values could not hold.
+//
+// On a Workflow of pipeline P for change C, patchset N of project X:
+//   labels       app.kubernetes.io/managed-by=seakeeper, seakeeper.dev/project-hash=projectHash(X),
+//                seakeeper.dev/pipeline=P, seakeeper.dev/change=C, seakeeper.dev/patchset=N,
+//                seakeeper.dev/revision=<commit sha>
+//   annotations  seakeeper.dev/project=X, seakeeper.dev/branch, seakeeper.dev/change-url,
+//                seakeeper.dev/event-id (the CloudEvent that started it), seakeeper.dev/definition
+//                (the workflow file or WorkflowTemplate), seakeeper.dev/policy-notes (what policy changed)
+//   later        seakeeper.dev/superseded-by (a newer run stopped it: never reported),
+//                seakeeper.dev/completed-event[-claim] (workflow-watch emitted workflow.completed),
+//                seakeeper.dev/reported[-claim] (workflow-completed posted the report)
+import { ARGO_API_VERSION } from '../config/config-check.js';
+import type { KubeObject, ObjectMeta } from '../provisioning/objects.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
+
+export { ARGO_API_VERSION };
+export const WORKFLOW_KIND = 'Workflow';
+export const WORKFLOW_TEMPLATE_KIND = 'WorkflowTemplate';
+
+export const PIPELINE_LABEL = 'seakeeper.dev/pipeline';
+export const CHANGE_LABEL = 'seakeeper.dev/change';
+export const PATCHSET_LABEL = 'seakeeper.dev/patchset';
+export const REVISION_LABEL = 'seakeeper.dev/revision';
+export const BRANCH_ANNOTATION = 'seakeeper.dev/branch';
+export const CHANGE_URL_ANNOTATION = 'seakeeper.dev/change-url';
+export const EVENT_ID_ANNOTATION = 'seakeeper.dev/event-id';
+export const DEFINITION_ANNOTATION = 'seakeeper.dev/definition';
+export const POLICY_NOTES_ANNOTATION = 'seakeeper.dev/policy-notes';
+/** Set, with `spec.shutdown: Terminate`, on a run a newer one replaced: it is never reported. */
+export const SUPERSEDED_BY_ANNOTATION = 'seakeeper.dev/superseded-by';
+/** Argo's label on a Workflow that has finished. */
+export const ARGO_COMPLETED_LABEL = 'workflows.argoproj.io/completed';
+export { PROJECT_ANNOTATION, PROJECT_HASH_LABEL };
+
+/** Phases in which a Workflow has finished. */
+export const COMPLETED_PHASES = ['Succeeded', 'Failed', 'Error'] as const;
+export type CompletedPhase = (typeof COMPLETED_PHASES)[number];
+export const isCompletedPhase = (phase: unknown): phase is CompletedPhase => (COMPLETED_PHASES as readonly unknown[]).includes(phase);
+
+/** A Workflow as Seakeeper builds it. */
+export interface Workflow extends KubeObject {
+  metadata: ObjectMeta & { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+export interface WorkflowNodeArtifact {
+  name?: string;
+  s3?: { key?: string; bucket?: string };
+  [field: string]: unknown;
+}
+
+export interface WorkflowNode {
+  id?: string;
+  name?: string;
+  displayName?: string;
+  type?: string;
+  templateName?: string;
+  phase?: string;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  message?: string;
+  boundaryID?: string;
+  children?: string[];
+  outputs?: { artifacts?: WorkflowNodeArtifact[]; exitCode?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface WorkflowStatus {
+  phase?: string;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  message?: string;
+  nodes?: Record<string, WorkflowNode>;
+  [field: string]: unknown;
+}
+
+/** A Workflow as read from the cluster: anything may be missing or malformed, so read it through runOf. */
+export interface LiveWorkflow {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    /** RFC 3339 text on the wire; client libraries may hand it over as a Date. */
+    creationTimestamp?: string | Date;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: Record<string, unknown>;
+  status?: WorkflowStatus;
+}
+
+/** What a Seakeeper Workflow says about the run it is. */
+export interface RunInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string | undefined;
+  readonly project: string;
+  readonly pipeline: string;
+  readonly change: number;
+  readonly patchset: number;
+  readonly revision: string;
+  readonly branch: string | undefined;
+  readonly changeUrl: string | undefined;
+  readonly eventId: string | undefined;
+  /** '' while the controller has not picked it up. */
+  readonly phase: string;
+  /** `spec.shutdown` (Stop or Terminate), when someone stopped it. */
+  readonly shutdown: string | undefined;
+  /** The run that replaced it, when Seakeeper stopped it for a newer one. */
+  readonly supersededBy: string | undefined;
+}
+
+const positive = (text: string | undefined): number | undefined =>
+  text !== undefined && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : undefined;
+
+/** The run a Workflow is, or undefined when it is not a Seakeeper run (or its labels were tampered with). */
+export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
+  const labels = workflow.metadata.labels ?? {};
+  const annotations = workflow.metadata.annotations ?? {};
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return undefined;
+  const project = annotations[PROJECT_ANNOTATION];
+  const pipeline = labels[PIPELINE_LABEL];
+  const change = positive(labels[CHANGE_LABEL]);
+  const patchset = positive(labels[PATCHSET_LABEL]);
+  const revision = labels[REVISION_LABEL];
+  if (project === undefined || pipeline === undefined || change === undefined || patchset === undefined || revision === undefined) return undefined;
+  // The hash ties the exact project name (an annotation anyone who may edit the Workflow could change) to
+  // the label the namespace's objects are selected by.
+  if (labels[PROJECT_HASH_LABEL] !== projectHash(project)) return undefined;
+  const shutdown = workflow.spec?.shutdown;
+  return {
+    namespace: workflow.metadata.namespace ?? '',
+    name: workflow.metadata.name,
+    uid: workflow.metadata.uid,
+    project,
+    pipeline,
+    change,
+    patchset,
+    revision,
+    branch: annotations[BRANCH_ANNOTATION],
+    changeUrl: annotations[CHANGE_URL_ANNOTATION],
+    eventId: annotations[EVENT_ID_ANNOTATION],
+    phase: typeof workflow.status?.phase === 'string' ? workflow.status.phase : '',
+    shutdown: typeof shutdown === 'string' && shutdown !== '' ? shutdown : undefined,
+    supersededBy: annotations[SUPERSEDED_BY_ANNOTATION],
+  };
+}
+
+/** Label selector for the runs of one change in one pipeline (list them in the project's namespace). */
+export function runSelector(project: string, pipeline: string, change: number): string {
+  return [
+    `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    `${PROJECT_HASH_LABEL}=${projectHash(project)}`,
+    `${PIPELINE_LABEL}=${pipeline}`,
+    `${CHANGE_LABEL}=${change}`,
+  ].join(',');
+}
+
+/** Label selector for Seakeeper Workflows that Argo marked finished (what reconcile lists to find lost reports). */
+export const COMPLETED_RUNS_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${ARGO_COMPLETED_LABEL}=true`;
+
+/** Label selector for every Seakeeper Workflow (the ApiServerSource's selector). */
+export const RUNS_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${PIPELINE_LABEL}`;
+
+/** Gerrit's REST id of the run's change (`project~number`; the client encodes it). */
+export function changeIdOf(run: Pick<RunInfo, 'project' | 'change'>): string {
+  return `${run.project}~${run.change}`;
+}
+
+/** The Argo UI page of a Workflow. */
+export function argoWorkflowUrl(argoUiUrl: string, namespace: string, name: string): string {
+  return `${argoUiUrl.replace(/\/+$/, '')}/workflows/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/**
+ * The Argo parameters Seakeeper passes to every run (`spec.arguments.parameters`), in this order. A definition
+ * may declare them (with a placeholder value, to document them or to run it by hand); Seakeeper's value
+ * replaces the declared one.
+ */
+export const PARAMETER_NAMES = ['project', 'branch', 'change', 'patchset', 'ref', 'revision', 'change_url', 'subject', 'pipeline'] as const;
+export type ParameterName = (typeof PARAMETER_NAMES)[number];
+
+/** Parameters whose values are free text from Gerrit users: never to be substituted into a shell script. */
+export const FREE_TEXT_PARAMETERS: readonly ParameterName[] = ['project', 'branch', 'change_url', 'subject'];
