@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.package-lock.json
 
-.PHONY: help prerequisites install build typecheck test test-unit test-integration rig-up rig-down rig-status dev clean
+.PHONY: help prerequisites install build typecheck test test-unit test-integration rig-up rig-down rig-status dev clean reconcile
 
 help:
 	@echo "make dev               start the rig and serve every function locally"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-integration  integration tests against the rig"
 	@echo "make rig-up | rig-down | rig-status"
 	@echo "make build             compile to dist/"
+	@echo "make reconcile         one reconcile pass of every project against the rig (npm run reconcile elsewhere)"
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -55,3 +56,7 @@ dev: install build rig-up
 
 clean:
 	rm -rf dist
+
+# One reconcile pass against the running rig (make rig-up), as `npm run reconcile` does against any Gerrit and cluster.
+reconcile: install
+	set -a && . .rig/env && set +a && tsx shared/provisioning/reconcile-cli.ts

@@ -1,7 +1,9 @@
 // `make dev`: serves every function in functions/ as its own functions-framework process on its own port,
 // against the rig's servers (the Makefile sources .rig/env first), until Ctrl-C stops them all.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +69,29 @@ function stop(code: number): void {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
+/**
+ * STAND-IN for the Knative Broker (its data plane does not run here): gerrit-webhook's K_SINK, printing one line
+ * per CloudEvent it accepts. Set K_SINK to send the events elsewhere.
+ */
+async function brokerStandIn(): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const header = (name: string) => String(req.headers[name] ?? '');
+      console.log(`[broker] ${header('ce-type')} ${header('ce-subject')} ${header('ce-id')}`);
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+}
+
+process.env.K_SINK ??= await brokerStandIn();
+// The webhooks plugin's URL carries this as ?token=; a fresh one per `make dev` unless set.
+process.env.SEAKEEPER_WEBHOOK_SECRET ??= randomBytes(24).toString('hex');
+// Where review messages link runs; no Argo UI runs here (`argo server` listens on 2746 by default).
+process.env.ARGO_UI_URL ??= 'https://localhost:2746/';
+
 const ports = new Map(functionNames.map((name, i) => [name, basePort + i]));
 for (const [name, port] of ports) children.push(serve(name, port));
 const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
@@ -74,6 +99,11 @@ const ready = await Promise.all([...ports.values()].map((port) => waitListening(
 console.log('\nSeakeeper functions (Ctrl-C stops them; `make rig-down` stops the rig):');
 for (const [i, [name, port]] of [...ports].entries()) {
   console.log(`  ${name.padEnd(24)} http://127.0.0.1:${port}${ready[i] ? '' : '   (not listening yet)'}`);
+}
+const webhookPort = ports.get('gerrit-webhook');
+if (webhookPort !== undefined) {
+  console.log(`\nwebhooks.config url for Gerrit: http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`);
+  console.log(`K_SINK (events are printed as [broker] lines unless it was set): ${process.env.K_SINK}`);
 }
 console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
 console.log(`Kubernetes:      KUBECONFIG=${process.env.KUBECONFIG ?? '(rig env not loaded)'}`);

@@ -1,5 +1,15 @@
-// gerrit.comment-added (and change-merged / change-abandoned): `recheck`, gate entry on Code-Review+2, dequeues.
-// Until its issue lands it refuses every event, so nothing is acknowledged without being handled.
-import { cloudEventFunction, notImplemented } from '../../shared/events/handler.js';
+// gerrit.comment-added: a `recheck` (or another command a pipeline's trigger names) runs the pipelines again
+// (shared/pipelines/submit.ts). gerrit.change-merged and gerrit.change-abandoned (Trigger change-closed):
+// the change's runs that are still going are stopped, never reported (shared/pipelines/closed-change.ts).
+import { cloudEventFunction } from '../../shared/events/handler.js';
+import { PipelineTrigger } from '../../shared/pipelines/submit.js';
 
-export const commentAdded = cloudEventFunction('comment-added', notImplemented('comment-added'));
+let served: PipelineTrigger | undefined;
+
+/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL): at start-up, when this function is served. */
+export function startCommentAdded(env: NodeJS.ProcessEnv = process.env): PipelineTrigger {
+  served = PipelineTrigger.fromEnv(env);
+  return served;
+}
+
+export const commentAdded = cloudEventFunction('comment-added', (event) => (served ?? startCommentAdded()).handleChangeEvent(event));

@@ -1,5 +1,16 @@
-// Gerrit's webhooks plugin POSTs stream-events JSON here; this turns each into a CloudEvent for the Broker.
-// Until its issue lands it answers 501, so Gerrit keeps the event and retries instead of believing it delivered.
-import { httpFunction, notImplemented } from '../../shared/events/handler.js';
+// Gerrit's webhooks plugin POSTs each event here; it goes on to K_SINK as CloudEvents (shared/events/webhook.ts).
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { guardFrameworkRequests } from '../../shared/events/framework.js';
+import { GerritWebhook } from '../../shared/events/webhook.js';
 
-export const gerritWebhook = httpFunction('gerrit-webhook', notImplemented('gerrit-webhook'));
+let served: HttpFunction | undefined;
+
+/** Checks the configuration and guards the framework's body reading: at start-up, when this function is served. */
+export function startGerritWebhook(env: NodeJS.ProcessEnv = process.env): HttpFunction {
+  const webhook = GerritWebhook.fromEnv(env);
+  guardFrameworkRequests(webhook.guard);
+  served = webhook.httpFunction();
+  return served;
+}
+
+export const gerritWebhook: HttpFunction = (req, res) => (served ?? startGerritWebhook())(req, res);

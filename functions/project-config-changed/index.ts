@@ -1,5 +1,17 @@
-// project.config-changed: provisions or updates the project's namespace after a change to refs/meta/config.
-// Until its issue lands it refuses every event, so nothing is acknowledged without being handled.
-import { cloudEventFunction, notImplemented } from '../../shared/events/handler.js';
+// project.config-changed: provisions, updates or deprovisions the project's namespace (and those of the
+// projects that inherit its seakeeper.yaml) after refs/meta/config moved or the project was created.
+// The work is in shared/provisioning/config-changed.ts.
+import { cloudEventFunction } from '../../shared/events/handler.js';
+import { ProjectConfigChanged } from '../../shared/provisioning/config-changed.js';
 
-export const projectConfigChanged = cloudEventFunction('project-config-changed', notImplemented('project-config-changed'));
+let served: ProjectConfigChanged | undefined;
+
+/** Checks the configuration (Gerrit, cluster, policy): at start-up, when this function is served. */
+export function startProjectConfigChanged(env: NodeJS.ProcessEnv = process.env): ProjectConfigChanged {
+  served = ProjectConfigChanged.fromEnv(env);
+  return served;
+}
+
+export const projectConfigChanged = cloudEventFunction('project-config-changed', (event) =>
+  (served ?? startProjectConfigChanged()).handle(event),
+);

@@ -109,11 +109,30 @@ export function oneOf<const V extends string>(values: readonly V[]): Field<V> {
   };
 }
 
-export function secret(): Field<Secret> {
+/** A secret; `minLength` refuses values too short to be one (a shared token guessed in a few tries). */
+export function secret(rule: { minLength?: number } = {}): Field<Secret> {
   return {
-    parse: (raw) => new Secret(raw),
+    parse: (raw) => {
+      if (rule.minLength !== undefined && raw.length < rule.minLength) throw new Invalid(`must be at least ${rule.minLength} characters`);
+      return new Secret(raw);
+    },
     absent: required,
     secret: true,
+  };
+}
+
+/** A path to a file that must be readable now (a mounted key); the value is the file's content. */
+export function fileContent(readFile: (path: string) => Buffer = (path) => readFileSync(path)): Field<Buffer> {
+  return {
+    parse: (raw) => {
+      try {
+        return readFile(raw);
+      } catch (err) {
+        throw new Invalid(`names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      }
+    },
+    absent: required,
+    secret: false,
   };
 }
 

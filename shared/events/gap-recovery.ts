@@ -178,6 +178,21 @@ export class ForwardedLog {
     return stamps.some((at) => at >= from && at <= from + this.toleranceSeconds);
   }
 
+  /**
+   * Whether a streamed event was already forwarded rebuilt — the other direction of `has`. The stream and a
+   * recovery overlap for what happens while the recovery queries Gerrit: the rebuilt copy, stamped at or up to
+   * `toleranceSeconds` before the streamed one, went first. Kinds without an instant in their identity: whether
+   * the occurrence was forwarded at all. Ask it of a log that holds only rebuilt events, or a double click
+   * streamed twice would count as one.
+   */
+  hasRebuiltOf(event: ProjectGerritEvent): boolean {
+    const stamps = this.#seen.get(occurrenceKey(event));
+    if (!stamps) return false;
+    if (!isStamped(event)) return true;
+    const to = event.eventCreatedOn;
+    return stamps.some((at) => at <= to && at >= to - this.toleranceSeconds);
+  }
+
   get size(): number {
     let n = 0;
     for (const stamps of this.#seen.values()) n += stamps.length;

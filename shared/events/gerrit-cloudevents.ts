@@ -248,3 +248,11 @@ export function toCloudEvents(event: GerritEvent, options: CloudEventOptions): C
   }
   return events;
 }
+
+/**
+ * Builds one CloudEvent with `source`, so that a source the CloudEvents SDK refuses (not a URI reference) stops
+ * a process at start-up instead of failing every event. Throws the SDK's validation error.
+ */
+export function checkEventSource(source: string): void {
+  toCloudEvents({ kind: 'project-created', type: 'project-created', eventCreatedOn: 0, project: 'start-up-check', raw: {} }, { source });
+}

@@ -4,9 +4,11 @@
 // functions-framework treats a CloudEvent function declared with two or more parameters as callback-style and
 // waits for a callback that never comes, so the functions built here take exactly one parameter; a handler
 // gets its dependencies by closing over them (`cloudEventFunction(name, (event) => handle(event, deps))`).
+import type { ServerResponse } from 'node:http';
 import type { CloudEvent, HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
 import { log as processLog, type Logger } from '../log.js';
+import { leaveFrameworkDomain } from './framework.js';
 
 /** A CloudEvent whose required context attributes have been checked. Extension attributes stay as they came. */
 export interface InboundEvent {
@@ -47,17 +49,20 @@ function describe(raw: unknown): Record<string, unknown> {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
+/** `handle` may return fields for the event's log line (what it did: an outcome, a count of writes). */
 export function cloudEventFunction(
   name: string,
-  handle: (event: InboundEvent) => Promise<void>,
+  handle: (event: InboundEvent) => Promise<LogFields | void>,
   logger: Logger = processLog,
 ): (event: CloudEvent<unknown>) => Promise<void> {
   return async (raw) => {
+    // Every failure of the call is caught below: functions-framework's per-request domain adds nothing but cost.
+    leaveFrameworkDomain();
     const started = performance.now();
     const line = { fn: name, ...describe(raw) };
     try {
-      await handle(validateCloudEvent(raw));
-      logger.info({ ...line, outcome: 'ok', ms: elapsed(started) });
+      const fields = await handle(validateCloudEvent(raw));
+      logger.info({ ...line, ...fields, outcome: 'ok', ms: elapsed(started) });
     } catch (err) {
       if (!shouldRetry(err)) {
         logger.warn({ ...line, outcome: 'rejected', ms: elapsed(started), err });
@@ -72,31 +77,79 @@ export function cloudEventFunction(
   };
 }
 
+/**
+ * A request refused for what it is — no credentials, the wrong method, too large, not an event — answered with
+ * `httpStatus` and a one-line reason, and never retried by a well-behaved caller.
+ */
+export class RequestRejectedError extends PermanentError {
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
 /** The HTTP status for a failed HTTP function; 5xx asks the caller (Gerrit's webhooks plugin) to retry. */
 export function statusForError(err: unknown): number {
+  if (err instanceof RequestRejectedError) return err.httpStatus;
   if (err instanceof NotImplementedError) return 501;
   if (shouldRetry(err)) return 500;
   return 400;
 }
 
+/** Fields an HTTP handler adds to its log line (the event's type, id, project, change). */
+export type LogFields = Record<string, unknown>;
+
+/** Answers `{"error": reason}` on one line. Plain Node API, so it also serves a request Express has not seen. */
+export function answerError(res: ServerResponse, status: number, reason: string, headers: Readonly<Record<string, string>> = {}): void {
+  if (res.headersSent) return;
+  const body = `${JSON.stringify({ error: reason })}\n`;
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+/**
+ * Answers a failed HTTP request and writes its one log line: a status below 500 is a rejection (warn), 5xx
+ * asks for a retry (error). Only messages about the request itself reach the caller; a 500 may hold internals.
+ */
+export function answerFailure(
+  res: ServerResponse,
+  err: unknown,
+  line: LogFields,
+  started: number,
+  logger: Logger = processLog,
+): void {
+  const status = statusForError(err);
+  const reason = status !== 500 && err instanceof Error ? err.message : 'internal error, retry later';
+  answerError(res, status, reason, err instanceof RequestRejectedError ? err.headers : {});
+  if (status < 500) {
+    // A rejection is about the request, not our code: its reason is the whole story, a stack would be noise.
+    logger.warn({ ...line, outcome: 'rejected', status, ms: elapsed(started), reason: err instanceof Error ? err.message : String(err) });
+  } else {
+    logger.error({ ...line, outcome: 'retry', status, ms: elapsed(started), err });
+  }
+}
+
+/**
+ * An HTTP function: `handle` answers on success and may return fields for the log line; what it throws is
+ * answered by `answerFailure`. The line never holds the URL, whose query may carry a token.
+ */
 export function httpFunction(
   name: string,
-  handle: (req: Request, res: Response) => Promise<void>,
+  handle: (req: Request, res: Response) => Promise<LogFields | void>,
   logger: Logger = processLog,
 ): HttpFunction {
   return async (req: Request, res: Response) => {
+    leaveFrameworkDomain();
     const started = performance.now();
     const line = { fn: name, method: req.method };
     try {
-      await handle(req, res);
-      logger.info({ ...line, outcome: 'ok', status: res.statusCode, ms: elapsed(started) });
+      const fields = await handle(req, res);
+      logger.info({ ...line, ...fields, outcome: 'ok', status: res.statusCode, ms: elapsed(started) });
     } catch (err) {
-      const status = statusForError(err);
-      // Only messages about the request itself are written for the caller; a 500 may hold our internals.
-      const reason = status !== 500 && err instanceof Error ? err.message : 'internal error, retry later';
-      if (!res.headersSent) res.status(status).json({ error: reason });
-      const outcome = status === 400 ? 'rejected' : 'retry';
-      logger[status === 400 ? 'warn' : 'error']({ ...line, outcome, status, ms: elapsed(started), err });
+      answerFailure(res, err, line, started, logger);
     }
   };
 }

@@ -2,19 +2,20 @@
 // failures mapped into shared/errors.ts. Every write is checked with fieldValidation=Strict, so a field the
 // server does not know is an error instead of being dropped in silence.
 //
-// client-node serialises objects of built-in API groups through its typed models, which leave out fields the
-// models do not know before the server can see them; objects of other groups (Argo, Knative, ours) go as given.
+// Objects go to the server as given and come back as the server's JSON, never through client-node's typed
+// models, which drop or rename fields (see ObjectApi).
 import {
   createConfiguration,
   HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
-  PatchStrategy,
   ServerConfiguration,
   Watch,
   type KubernetesObject,
   type Middleware,
   type RequestContext,
+  type ResponseContext,
+  type SecurityAuthentication,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import { ConfigError, type Env } from '../config/env.js';
@@ -99,19 +100,58 @@ function requestPolicy(timeoutMs: number): Middleware {
   };
 }
 
-// The generic client has no call for the status subresource; subclassing reuses its path building, auth,
-// middleware and response handling for the one extra call.
+// The generic client's writes serialise objects of built-in kinds through client-node's typed models, which
+// rename fields that are reserved words and drop them from the body: a NetworkPolicy rule's `from` and a
+// LimitRange's `default` never reach the server (an ingress rule without `from` admits everyone). So every
+// write goes through `send`, which takes the object as given, as JSON; the generic client is still used for
+// path building (with its discovery cache), auth, the middleware and errors. It has no call for the status
+// subresource either; `send` covers that too.
 class ObjectApi extends KubernetesObjectApi {
-  async replaceStatus<T extends ClusterObject>(obj: T): Promise<T> {
-    const path = `${await this.specUriPath(obj, 'replace')}/status`;
-    const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PUT);
+  async send<T extends KubernetesObject>(
+    obj: ClusterObject,
+    write: { action: 'create' | 'patch' | 'replace'; method: HttpMethod; contentType: string; subresource?: string },
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<T> {
+    const path = `${await this.specUriPath(obj, write.action)}${write.subresource ? `/${write.subresource}` : ''}`;
+    const context = this.configuration.baseServer.makeRequestContext(path, write.method);
     context.setHeaderParam('Accept', 'application/json');
-    context.setHeaderParam('Content-Type', 'application/json');
-    context.setQueryParam('fieldManager', FIELD_MANAGER);
+    context.setHeaderParam('Content-Type', write.contentType);
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) context.setQueryParam(name, value);
     context.setBody(JSON.stringify(obj));
     return this.requestPromise<T>(context);
   }
+
+  // Likewise client-node turns answers about built-in kinds into its models (renamed fields, Dates); callers
+  // compare what they apply with what they read, so every answer keeps the API server's JSON. Failures still go
+  // through client-node, which throws them as ApiException.
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) return super.processResponse<T>(response, type);
+    return JSON.parse(await response.body.text()) as T;
+  }
 }
+
+/**
+ * The kubeconfig's authentication, with one connection pool for every request. client-node builds a new undici
+ * Agent for each request when the cluster has a CA (always, here), so no connection is ever reused: each
+ * request pays a TLS handshake on both ends and leaves an idle agent behind. The kubeconfig still sets each
+ * request's credentials (a projected token is re-read); only the pool is kept.
+ */
+function reusingConnections(kc: KubeConfig): SecurityAuthentication {
+  let pool: ReturnType<RequestContext['getDispatcher']>;
+  return {
+    getName: () => 'kubeconfig authentication, one connection pool',
+    async applySecurityAuthentication(context) {
+      await kc.applySecurityAuthentication(context);
+      pool ??= context.getDispatcher();
+      if (pool) context.setDispatcher(pool);
+    },
+  };
+}
+
+const JSON_BODY = 'application/json';
+/** Server-side apply takes YAML, of which JSON is a part. */
+const APPLY_PATCH = 'application/apply-patch+yaml';
+const MERGE_PATCH = 'application/merge-patch+json';
 
 const describe = (kind: string, namespace: string | undefined, name?: string) =>
   [kind, [namespace, name].filter(Boolean).join('/')].filter(Boolean).join(' ');
@@ -119,7 +159,11 @@ const describe = (kind: string, namespace: string | undefined, name?: string) =>
 export interface ClusterClientOptions {
   /** Deadline per request; a slower answer is a TransientError. */
   timeoutMs?: number;
+  /** Objects per page of a list; `list` follows the pages. */
+  listPageSize?: number;
 }
+
+export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 export interface TokenConnection {
   server: string;
@@ -133,15 +177,17 @@ export interface TokenConnection {
 export class ClusterClient implements ClusterApi {
   readonly #kc: KubeConfig;
   readonly #api: ObjectApi;
+  readonly #pageSize: number;
 
   private constructor(kc: KubeConfig, options: ClusterClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new ConfigError(['the kubeconfig has no current cluster']);
     this.#kc = kc;
+    this.#pageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
     this.#api = new ObjectApi(
       createConfiguration({
         baseServer: new ServerConfiguration(cluster.server, {}),
-        authMethods: { default: kc },
+        authMethods: { default: reusingConnections(kc) },
         promiseMiddleware: [requestPolicy(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)],
       }),
     );
@@ -180,14 +226,20 @@ export class ClusterClient implements ClusterApi {
   async apply<T extends ClusterObject>(obj: T, { force = true, dryRun }: ApplyOptions = {}): Promise<T> {
     const what = `apply ${describe(obj.kind, obj.metadata.namespace, obj.metadata.name)}`;
     return this.#call(what, () =>
-      this.#api.patch(obj, undefined, dryRunParam(dryRun), FIELD_MANAGER, force, PatchStrategy.ServerSideApply),
+      this.#api.send<T>(obj, { action: 'patch', method: HttpMethod.PATCH, contentType: APPLY_PATCH }, {
+        fieldManager: FIELD_MANAGER,
+        force: String(force),
+        dryRun: dryRunParam(dryRun),
+      }),
     );
   }
 
   async create<T extends ClusterObject>(obj: T, { dryRun }: WriteOptions = {}): Promise<CreateResult<T>> {
     const what = `create ${describe(obj.kind, obj.metadata.namespace, obj.metadata.name)}`;
     try {
-      const object = await this.#call(what, () => this.#api.create(obj, undefined, dryRunParam(dryRun), FIELD_MANAGER));
+      const object = await this.#call(what, () =>
+        this.#api.send<T>(obj, { action: 'create', method: HttpMethod.POST, contentType: JSON_BODY }, { fieldManager: FIELD_MANAGER, dryRun: dryRunParam(dryRun) }),
+      );
       return { created: true, object };
     } catch (err) {
       if (err instanceof AlreadyExistsError) return { created: false };
@@ -210,7 +262,7 @@ export class ClusterClient implements ClusterApi {
     const body = { ...obj, metadata: { ...obj.metadata, resourceVersion } };
     const what = `patch ${describe(obj.kind, obj.metadata.namespace, obj.metadata.name)}`;
     return this.#call(what, () =>
-      this.#api.patch(body, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch),
+      this.#api.send<T>(body, { action: 'patch', method: HttpMethod.PATCH, contentType: MERGE_PATCH }, { fieldManager: FIELD_MANAGER }),
     );
   }
 
@@ -220,10 +272,11 @@ export class ClusterClient implements ClusterApi {
     let continueToken: string | undefined;
     do {
       const page = await this.#call(what, () =>
-        this.#api.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector, 500, continueToken),
+        this.#api.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector, this.#pageSize, continueToken),
       );
       items.push(...page.items);
-      continueToken = page.metadata?._continue || undefined;
+      // The API server's JSON (see ObjectApi), where the token is `continue` (client-node's model says `_continue`).
+      continueToken = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
     } while (continueToken);
     return items;
   }
@@ -274,7 +327,9 @@ export class ClusterClient implements ClusterApi {
 
   async replaceStatus<T extends ClusterObject>(obj: T): Promise<T> {
     const what = `replace status of ${describe(obj.kind, obj.metadata.namespace, obj.metadata.name)}`;
-    return this.#call(what, () => this.#api.replaceStatus(obj));
+    return this.#call(what, () =>
+      this.#api.send<T>(obj, { action: 'replace', method: HttpMethod.PUT, contentType: JSON_BODY, subresource: 'status' }, { fieldManager: FIELD_MANAGER }),
+    );
   }
 
   async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<boolean> {

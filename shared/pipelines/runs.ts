@@ -7,9 +7,12 @@
 // The other way round: an event for a patchset older than one that already has runs is stale (a late
 // redelivery, a `recheck` on an old patchset) and starts nothing (newerRun).
 //
+// A change that is merged or abandoned stops all its runs that are still going, in every pipeline
+// (closedChangeStops), marked `seakeeper.dev/stopped-because`: they are never reported either.
+//
 // The stop orders may be carried out whether the create created the run or found it (AlreadyExists): a
 // redelivery then finishes stops an earlier delivery could not, and never stops a run newer than its own.
-import { isCompletedPhase, runOf, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type RunInfo } from './workflow.js';
+import { isCompletedPhase, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type RunInfo } from './workflow.js';
 
 /** The run about to be submitted. */
 export interface NewRun {
@@ -77,12 +80,32 @@ export function runsToStop(existing: readonly LiveWorkflow[], next: NewRun, opti
 
 /** The patch that stops a run for `supersededBy`. */
 export function stopOrder(workflow: LiveWorkflow, supersededBy: string): StopOrder {
+  return terminate(workflow, SUPERSEDED_BY_ANNOTATION, supersededBy);
+}
+
+/** The patch that stops a run because its change closed (`reason`: e.g. `change merged`). */
+export function closeOrder(workflow: LiveWorkflow, reason: string): StopOrder {
+  return terminate(workflow, STOPPED_BECAUSE_ANNOTATION, reason);
+}
+
+function terminate(workflow: LiveWorkflow, annotation: string, value: string): StopOrder {
   return {
     namespace: workflow.metadata.namespace ?? '',
     name: workflow.metadata.name,
     resourceVersion: workflow.metadata.resourceVersion,
-    patch: { metadata: { annotations: { [SUPERSEDED_BY_ANNOTATION]: supersededBy } }, spec: { shutdown: 'Terminate' } },
+    patch: { metadata: { annotations: { [annotation]: value } }, spec: { shutdown: 'Terminate' } },
   };
+}
+
+/** The runs of `change` (any pipeline) still going, each with the patch that stops it for `reason`; by name. */
+export function closedChangeStops(existing: readonly LiveWorkflow[], change: { readonly project: string; readonly number: number }, reason: string): StopOrder[] {
+  return existing
+    .filter((workflow) => {
+      const run = runOf(workflow);
+      return run !== undefined && run.project === change.project && run.change === change.number && isActive(run);
+    })
+    .map((workflow) => closeOrder(workflow, reason))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The newest patchset with a run in the same pipeline, when it is newer than the event's: the event is stale. */

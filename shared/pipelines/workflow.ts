@@ -11,6 +11,7 @@
 //                seakeeper.dev/event-id (the CloudEvent that started it), seakeeper.dev/definition
 //                (the workflow file or WorkflowTemplate), seakeeper.dev/policy-notes (what policy changed)
 //   later        seakeeper.dev/superseded-by (a newer run stopped it: never reported),
+//                seakeeper.dev/stopped-because (stopped when its change was merged or abandoned: never reported),
 //                seakeeper.dev/completed-event[-claim] (workflow-watch emitted workflow.completed),
 //                seakeeper.dev/reported[-claim] (workflow-completed posted the report)
 import { ARGO_API_VERSION } from '../config/config-check.js';
@@ -32,6 +33,8 @@ export const DEFINITION_ANNOTATION = 'seakeeper.dev/definition';
 export const POLICY_NOTES_ANNOTATION = 'seakeeper.dev/policy-notes';
 /** Set, with `spec.shutdown: Terminate`, on a run a newer one replaced: it is never reported. */
 export const SUPERSEDED_BY_ANNOTATION = 'seakeeper.dev/superseded-by';
+/** Set, with `spec.shutdown: Terminate`, on a run whose change was merged or abandoned: it is never reported. */
+export const STOPPED_BECAUSE_ANNOTATION = 'seakeeper.dev/stopped-because';
 /** Argo's label on a Workflow that has finished. */
 export const ARGO_COMPLETED_LABEL = 'workflows.argoproj.io/completed';
 export { PROJECT_ANNOTATION, PROJECT_HASH_LABEL };
@@ -161,6 +164,11 @@ export function runSelector(project: string, pipeline: string, change: number): 
     `${PIPELINE_LABEL}=${pipeline}`,
     `${CHANGE_LABEL}=${change}`,
   ].join(',');
+}
+
+/** Label selector for the runs of one change in every pipeline (list them in the project's namespace). */
+export function changeRunsSelector(project: string, change: number): string {
+  return [`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, `${PROJECT_HASH_LABEL}=${projectHash(project)}`, `${CHANGE_LABEL}=${change}`].join(',');
 }
 
 /** Label selector for Seakeeper Workflows that Argo marked finished (what reconcile lists to find lost reports). */

@@ -26,6 +26,8 @@ export const OMITTED_FAILURES_FORMAT = '- … {count} more failed steps: see the
 export const NO_VOTE_SUPERSEDED_FORMAT = 'Patchset {newer} has replaced patchset {patchset}: this result does not vote.';
 export const NO_VOTE_CLOSED_FORMAT = 'The change is {status}: this result does not vote.';
 export const NO_VOTE_MERGED_FORMAT = 'The change is merged: this result does not vote against it.';
+/** Put before a review's message when Gerrit refused its vote (403): the message is posted without it. */
+export const VOTE_NOT_PERMITTED_FORMAT = 'Seakeeper may not vote {votes} on this change; the result follows without the vote.';
 export const POLICY_NOTES_HEADER = 'Seakeeper adjusted the workflow definition:';
 export const REJECTION_HEADER_FORMAT = 'Seakeeper cannot run the {pipeline} pipeline: {source} breaks the workflow policy ({count}).';
 export const REJECTION_FOOTER =

@@ -135,10 +135,46 @@ test('a Workflow with an unknown field is rejected by strict field validation', 
   assert.match((applied.err as Error).message, 'entrypointt');
 });
 
+test('fields that client-node\'s models rename reach the server as written: a rule\'s `from`, a LimitRange\'s `default`', async () => {
+  // Without them an ingress rule admits every source, and a LimitRange defaults containers to its maximum.
+  const policy = await cluster.apply({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'same-namespace', namespace: ns },
+    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
+  } as ClusterObject);
+  assert.equal((policy as unknown as { spec: { ingress: unknown } }).spec.ingress, [{ from: [{ podSelector: {} }] }]);
+  const read = await cluster.get<ClusterObject & { spec: { ingress: unknown } }>('networking.k8s.io/v1', 'NetworkPolicy', ns, 'same-namespace');
+  assert.equal(read?.spec.ingress, [{ from: [{ podSelector: {} }] }], 'read back as the server\'s JSON, not as a model with `_from`');
+
+  await cluster.create({
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: { name: 'defaults', namespace: ns },
+    spec: { limits: [{ type: 'Container', default: { memory: '256Mi' }, max: { memory: '1Gi' } }] },
+  } as ClusterObject);
+  const limits = await cluster.get<ClusterObject & { spec: { limits: { default: unknown }[] } }>('v1', 'LimitRange', ns, 'defaults');
+  assert.equal(limits?.spec.limits[0]?.default, { memory: '256Mi' });
+});
+
+test('a built-in kind with an unknown field is rejected by strict field validation, not stripped on the way', async () => {
+  const { err } = await rejectionOf(cluster.apply({ ...configMap('strict', { a: '1' }), bogus: 'x' } as ClusterObject));
+  assert.instance(err, PermanentError);
+  assert.match((err as Error).message, 'bogus');
+});
+
 test('a dry-run create validates without persisting', async () => {
   const result = await cluster.create(workflow('wf-dry'), { dryRun: true });
   assert.ok(result.created);
   assert.is(await cluster.get('argoproj.io/v1alpha1', 'Workflow', ns, 'wf-dry'), undefined);
+});
+
+test('list follows every page: objects beyond the first page are there', async () => {
+  const paged = ClusterClient.fromEnv({ KUBECONFIG: rig.KUBECONFIG }, { listPageSize: 2 });
+  const label = { 'seakeeper.dev/paged': suffix };
+  await Promise.all([1, 2, 3, 4, 5].map((i) => cluster.apply(configMap(`paged-${i}`, { i: String(i) }, label))));
+  const listed = await paged.list('v1', 'ConfigMap', ns, `seakeeper.dev/paged=${suffix}`);
+  assert.equal(listed.map((o) => o.metadata.name).sort(), ['paged-1', 'paged-2', 'paged-3', 'paged-4', 'paged-5']);
 });
 
 test('list and watch select by label', async () => {

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   ConfigError,
+  fileContent,
   httpUrl,
   integer,
   loadEnv,
@@ -15,19 +16,8 @@ import {
   type ReadFile,
 } from '../../shared/config/env.js';
 import { gerritEnv } from '../../shared/gerrit/env.js';
+import { problems } from './support/config-errors.js';
 import { withTempFile } from './support/temp-file.js';
-
-/** Runs `load` and returns the ConfigError's problems; fails the test if it does not throw one. */
-function problems(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (err) {
-    assert.instance(err, ConfigError);
-    return (err as ConfigError).problems;
-  }
-  assert.unreachable('expected a ConfigError');
-  return [];
-}
 
 const files = (contents: Record<string, string>): ReadFile => (path) => {
   const content = contents[path];
@@ -167,6 +157,19 @@ test('no error message repeats a rejected value', () => {
   for (const problem of problems(() => loadEnv(gerritEnv, values, files({ '/x': 'hunter2' })))) {
     assert.not.match(problem, 'hunter2');
   }
+});
+
+test('a secret may demand a minimum length, and the message does not repeat the value', () => {
+  assert.equal(problems(() => loadEnv({ S: secret({ minLength: 16 }) }, { S: 'short' })), ['S must be at least 16 characters']);
+  assert.is(loadEnv({ S: secret({ minLength: 16 }) }, { S: 'sixteen-chars-ok' }).S.reveal(), 'sixteen-chars-ok');
+});
+
+test('a file variable holds the file\'s content, and names the variable when it cannot be read', async () => {
+  await withTempFile('key material', (file) => {
+    assert.is(loadEnv({ KEY: fileContent() }, { KEY: file }).KEY.toString('utf8'), 'key material');
+  });
+  assert.equal(problems(() => loadEnv({ KEY: fileContent() }, { KEY: '/no/such/file' })), ['KEY names a file that cannot be read (ENOENT)']);
+  assert.equal(problems(() => loadEnv({ KEY: fileContent() }, {})), ['KEY is required']);
 });
 
 test.run();

@@ -19,7 +19,7 @@ import {
   updatedSinceQuery,
 } from '../../shared/events/gap-recovery.js';
 import { gerritEventId, isStamped, occurrenceKey, toCloudEvents } from '../../shared/events/gerrit-cloudevents.js';
-import { parseGerritEventJson, type ApprovalAttribute, type JsonObject, type ProjectGerritEvent } from '../../shared/events/gerrit-event.js';
+import { parseGerritEvent, parseGerritEventJson, type ApprovalAttribute, type JsonObject, type ProjectGerritEvent } from '../../shared/events/gerrit-event.js';
 import { CAPTURE_SOURCE, CAPTURES, restChanges, streamLines, type Capture } from './support/gerrit-fixtures.js';
 
 const RECOVERABLE = new Set(['patchset-created', 'comment-added', 'change-merged', 'change-abandoned', 'change-restored']);
@@ -278,6 +278,29 @@ test('the forwarded log: a rebuilt event is known when streamed in its second or
   assert.not.ok(log.has(comment(994)), 'beyond the tolerance: another recheck');
   assert.not.ok(log.has(comment(1001)), 'a message after the event cannot be its message');
   assert.not.ok(log.has(comment(1000, 'Patch Set 1:\n\nrecheck please')));
+});
+
+test('the forwarded log, other way round: a streamed event is known when a rebuilt copy went at or up to the tolerance before it', () => {
+  const rebuilt = new ForwardedLog({ toleranceSeconds: 5 });
+  rebuilt.note(comment(1000));
+  assert.ok(rebuilt.hasRebuiltOf(comment(1000)));
+  assert.ok(rebuilt.hasRebuiltOf(comment(1001)), 'Gerrit stamped the event a second after the message');
+  assert.ok(rebuilt.hasRebuiltOf(comment(1005)));
+  assert.not.ok(rebuilt.hasRebuiltOf(comment(1006)), 'beyond the tolerance: another recheck');
+  assert.not.ok(rebuilt.hasRebuiltOf(comment(999)), 'an event cannot be stamped before its message');
+  assert.not.ok(rebuilt.hasRebuiltOf(comment(1000, 'Patch Set 1:\n\nrecheck please')));
+  const created = (at: number) => {
+    const result = parseGerritEvent({
+      type: 'patchset-created',
+      change: { project: 'p', branch: 'master', number: 7 },
+      patchSet: { number: 2 },
+      eventCreatedOn: at,
+    });
+    if (!result.ok || result.event.kind === 'dropped-output') throw new Error('fixture');
+    return result.event;
+  };
+  rebuilt.note(created(2000));
+  assert.ok(rebuilt.hasRebuiltOf(created(2100)), 'a patch set is created once, whenever it was stamped');
 });
 
 test('the forwarded log forgets what is older than its horizon, and survives a snapshot', () => {

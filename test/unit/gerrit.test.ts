@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Secret } from '../../shared/config/env.js';
 import { PermanentError } from '../../shared/errors.js';
-import { decodeFileContent, unappliedVotes } from '../../shared/gerrit/client.js';
+import { changedPaths, decodeFileContent, gerritPaths, unappliedVotes } from '../../shared/gerrit/client.js';
 import { gerritConnectionFromEnv } from '../../shared/gerrit/env.js';
 import { withTempFile } from './support/temp-file.js';
 import { basicAuthorization, encodeId, parseGerritJson, restUrl, stripXssiPrefix } from '../../shared/gerrit/rest.js';
@@ -117,6 +117,42 @@ test('votes Gerrit echoes back were applied; a missing or different one was drop
 test('a review without votes has nothing to confirm', () => {
   assert.equal(unappliedVotes(undefined, {}), []);
   assert.equal(unappliedVotes({}, { labels: {} }), []);
+});
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+
+test('a file at a commit: project and path are one segment each, the commit goes as it is', () => {
+  assert.is(gerritPaths.commitFile('mediawiki/core', SHA, 'ci/check.yaml'), `projects/mediawiki%2Fcore/commits/${SHA}/files/ci%2Fcheck.yaml/content`);
+  assert.is(
+    gerritPaths.branchFile('mediawiki/core', 'refs/meta/config', 'seakeeper.yaml'),
+    'projects/mediawiki%2Fcore/branches/refs%2Fmeta%2Fconfig/files/seakeeper.yaml/content',
+  );
+});
+
+test('a commit that is not a full lower-case SHA-1 is refused before any request: it comes from event data', () => {
+  for (const bad of ['', 'HEAD', 'refs/meta/config', SHA.slice(0, 39), SHA.toUpperCase(), `${SHA}/../x`, `${SHA.slice(0, 39)}g`]) {
+    assert.throws(() => gerritPaths.commitFile('p', bad, 'seakeeper.yaml'), (err: unknown) => err instanceof PermanentError, bad);
+  }
+});
+
+test('revision files and child projects: ids encoded as single segments', () => {
+  assert.is(gerritPaths.revisionFiles('team/p~12', SHA), `changes/team%2Fp~12/revisions/${SHA}/files`);
+  assert.is(gerritPaths.children('a/b'), 'projects/a%2Fb/children/');
+});
+
+test('changed paths: magic entries left out, a rename counts both paths, sorted', () => {
+  assert.equal(
+    changedPaths({
+      '/COMMIT_MSG': { status: 'A' },
+      '/PATCHSET_LEVEL': {},
+      '/MERGE_LIST': {},
+      'seakeeper.yaml': {},
+      'ci/new.yaml': { status: 'R', old_path: 'ci/old.yaml' },
+      'gone.yaml': { status: 'D' },
+    }),
+    ['ci/new.yaml', 'ci/old.yaml', 'gone.yaml', 'seakeeper.yaml'],
+  );
+  assert.equal(changedPaths({ '/COMMIT_MSG': {} }), []);
 });
 
 test('the connection comes from GERRIT_* variables, the password from a file, the timeout defaulted', async () => {

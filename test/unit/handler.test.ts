@@ -2,7 +2,14 @@ import type { CloudEvent, Request, Response } from '@google-cloud/functions-fram
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthError, NotFoundError, NotImplementedError, PermanentError, TransientError } from '../../shared/errors.js';
-import { cloudEventFunction, httpFunction, statusForError, validateCloudEvent, type InboundEvent } from '../../shared/events/handler.js';
+import {
+  cloudEventFunction,
+  httpFunction,
+  RequestRejectedError,
+  statusForError,
+  validateCloudEvent,
+  type InboundEvent,
+} from '../../shared/events/handler.js';
 import { captureLog } from './support/capture.js';
 
 const event = (overrides: Record<string, unknown> = {}) =>
@@ -75,6 +82,13 @@ test('project and change are left out of the line when the event has none', asyn
   assert.not.ok('project' in lines()[0]! || 'change' in lines()[0]!);
 });
 
+test('fields the handler returns join the one log line; they cannot overwrite its outcome', async () => {
+  const { logger, lines } = captureLog();
+  await cloudEventFunction('project-config-changed', async () => ({ result: 'created', writes: 9, outcome: 'mine' }), logger)(event());
+  assert.is(lines().length, 1);
+  assert.equal({ result: lines()[0]!.result, writes: lines()[0]!.writes, outcome: lines()[0]!.outcome }, { result: 'created', writes: 9, outcome: 'ok' });
+});
+
 test('a malformed event is acked (resolves) without calling the handler, and logged as rejected', async () => {
   const { logger, lines } = captureLog();
   let called = false;
@@ -117,16 +131,19 @@ test('statusForError: 501 for not implemented, 500 for what should be retried, 4
   assert.is(statusForError(new AuthError('x')), 500);
   assert.is(statusForError(new Error('bug')), 500);
   assert.is(statusForError(new PermanentError('bad payload')), 400);
+  assert.is(statusForError(new RequestRejectedError(413, 'too large')), 413);
 });
 
-/** Just enough of an Express response to see what the wrapper answered. */
+/** Just enough of a response to see what the wrapper answered: Express's status/json and Node's writeHead/end. */
 function response() {
-  const sent: { status?: number; body?: unknown } = {};
+  const sent: { status?: number; body?: unknown; headers?: Record<string, string> } = {};
   const res = {
     statusCode: 200,
     headersSent: false,
     status(code: number) { sent.status = code; this.statusCode = code; return this; },
     json(body: unknown) { sent.body = body; this.headersSent = true; return this; },
+    writeHead(code: number, headers: Record<string, string>) { sent.status = code; sent.headers = headers; this.statusCode = code; this.headersSent = true; return this; },
+    end(body: string) { sent.body = JSON.parse(body); return this; },
   };
   return { res: res as unknown as Response, sent };
 }
@@ -156,6 +173,28 @@ test('http: success is logged with the status the handler set', async () => {
   const { res } = response();
   await httpFunction('gerrit-webhook', async (_req, r) => { r.status(202).json({}); }, logger)({ method: 'POST' } as Request, res);
   assert.equal({ outcome: lines()[0]!.outcome, status: lines()[0]!.status }, { outcome: 'ok', status: 202 });
+});
+
+test('http: a rejected request is answered with its status, headers and reason, logged as rejected without a stack', async () => {
+  const { logger, lines } = captureLog();
+  const { res, sent } = response();
+  await httpFunction('gerrit-webhook', async () => { throw new RequestRejectedError(405, 'only POST is accepted', { allow: 'POST' }); }, logger)(
+    { method: 'GET' } as Request,
+    res,
+  );
+  assert.is(sent.status, 405);
+  assert.is(sent.headers?.allow, 'POST');
+  assert.equal(sent.body, { error: 'only POST is accepted' });
+  const line = lines()[0]!;
+  assert.equal({ outcome: line.outcome, level: line.level, status: line.status, reason: line.reason }, { outcome: 'rejected', level: 'warn', status: 405, reason: 'only POST is accepted' });
+  assert.not.ok('err' in line);
+});
+
+test('http: fields the handler returns join the success line', async () => {
+  const { logger, lines } = captureLog();
+  const { res } = response();
+  await httpFunction('gerrit-webhook', async (_req, r) => { r.status(202).json({}); return { type: 'gerrit.patchset-created', id: 'x' }; }, logger)({ method: 'POST' } as Request, res);
+  assert.equal({ type: lines()[0]!.type, id: lines()[0]!.id, outcome: lines()[0]!.outcome }, { type: 'gerrit.patchset-created', id: 'x', outcome: 'ok' });
 });
 
 test.run();

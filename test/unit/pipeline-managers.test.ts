@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { independentManager, planTrigger, type Plan } from '../../shared/pipelines/managers.js';
-import { newerRun, runsToStop } from '../../shared/pipelines/runs.js';
-import { runSelector, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
+import { closedChangeStops, newerRun, runsToStop } from '../../shared/pipelines/runs.js';
+import { changeRunsSelector, runSelector, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
 import { workflowName } from '../../shared/pipelines/workflow-builder.js';
 import { namespaceFor, projectHash } from '../../shared/provisioning/namespace-name.js';
 import { BENIGN_WORKFLOW, commentAdded, firstTrigger, liveWorkflow, patchsetCreated } from './support/pipelines.js';
@@ -139,6 +139,24 @@ test('a recheck on the same patchset replaces the run still going', () => {
 test('the manager needs the definition it asked for', () => {
   const trigger = firstTrigger(patchsetCreated());
   assert.throws(() => planTrigger({ trigger, eventId: EVENT_ID, argoUiUrl: ARGO }), /definition named by needs\(\) was not passed/);
+});
+
+test('a closed change stops its runs still going, in every pipeline, marked with why; nothing else', () => {
+  const existing = [
+    running(2, 'ps2'),
+    running(3, 'ps3-experimental', { pipeline: 'experimental' }),
+    liveWorkflow({ patchset: 3, eventId: 'ps3-done', status: { phase: 'Succeeded' } }),
+    running(3, 'ps3-stopped', { spec: { shutdown: 'Terminate' } }),
+    { metadata: { name: 'not-ours', namespace: namespaceFor('mediawiki/core') }, status: { phase: 'Running' } },
+  ];
+  const orders = closedChangeStops(existing, { project: 'mediawiki/core', number: 12345 }, 'change merged');
+  assert.equal(orders.map((o) => o.name), [existing[0]!.metadata.name, existing[1]!.metadata.name].sort());
+  assert.equal(orders[0]!.patch, { metadata: { annotations: { 'seakeeper.dev/stopped-because': 'change merged' } }, spec: { shutdown: 'Terminate' } });
+  assert.equal(closedChangeStops(existing, { project: 'mediawiki/core', number: 999 }, 'change merged'), []);
+  assert.is(
+    changeRunsSelector('mediawiki/core', 12345),
+    `app.kubernetes.io/managed-by=seakeeper,seakeeper.dev/project-hash=${projectHash('mediawiki/core')},seakeeper.dev/change=12345`,
+  );
 });
 
 test.run();

@@ -20,10 +20,31 @@ export function rigConnections(rig: Rig): { bot: GerritConnection; admin: Gerrit
   };
 }
 
-/** A project under All-Projects whose master branch has one empty commit. */
-export async function createProject(admin: GerritConnection, name: string): Promise<void> {
+/** A project (under All-Projects unless `parent` says otherwise) whose master branch has one empty commit. */
+export async function createProject(admin: GerritConnection, name: string, parent = 'All-Projects'): Promise<void> {
   await new GerritRest(admin).json('PUT', `projects/${encodeId(name)}`, {
-    body: { parent: 'All-Projects', create_empty_commit: true, branches: ['master'] },
+    body: { parent, create_empty_commit: true, branches: ['master'] },
+  });
+}
+
+export interface NewAccount {
+  username: string;
+  groups?: string[];
+  /** An OpenSSH public key line. */
+  sshKey?: string;
+  httpPassword?: string;
+}
+
+/** Creates an account as the administrator (`PUT /accounts/{username}`). */
+export async function createAccount(admin: GerritConnection, account: NewAccount): Promise<AccountInfo> {
+  return new GerritRest(admin).json('PUT', `accounts/${encodeId(account.username)}`, {
+    body: {
+      name: account.username,
+      email: `${account.username}@example.com`,
+      ...(account.groups ? { groups: account.groups } : {}),
+      ...(account.sshKey ? { ssh_key: account.sshKey } : {}),
+      ...(account.httpPassword ? { http_password: account.httpPassword } : {}),
+    },
   });
 }
 
@@ -33,15 +54,17 @@ export function whoAmI(connection: GerritConnection): Promise<AccountInfo> {
 
 export const newChangeId = (): string => `I${randomBytes(20).toString('hex')}`;
 
-/** Commits `files` on top of master and pushes the commit for review; returns the change Gerrit made of it. */
-export async function pushChange(
+/**
+ * Runs `work` in a fresh clone's work tree checked out at `ref` of `project`, with `git` bound to it and to the
+ * administrator's identity and credentials.
+ */
+async function inWorkTree<T>(
   admin: GerritConnection,
   project: string,
-  files: Record<string, string>,
-  subject: string,
-): Promise<ChangeInfo> {
+  ref: string,
+  work: (git: (...args: string[]) => Promise<unknown>, dir: string, remote: string) => Promise<T>,
+): Promise<T> {
   const me = await whoAmI(admin);
-  const changeId = newChangeId();
   const remote = restUrl(admin.baseUrl, project).href;
   const dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-push-'));
   // Credentials go in an environment-only git config, never on a command line or in a URL git might print.
@@ -60,17 +83,65 @@ export async function pushChange(
   const git = (...args: string[]) => run('git', ['-C', dir, ...args], { env });
   try {
     await git('init', '-q');
-    await git('fetch', '-q', remote, 'refs/heads/master');
+    await git('fetch', '-q', remote, ref);
     await git('checkout', '-q', 'FETCH_HEAD');
-    for (const [file, content] of Object.entries(files)) {
-      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
-      await writeFile(path.join(dir, file), content);
-    }
-    await git('add', '-A');
-    await git('commit', '-q', '-m', `${subject}\n\nChange-Id: ${changeId}\n`);
-    await git('push', '-q', remote, 'HEAD:refs/for/master');
+    return await work(git, dir, remote);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return new GerritClient(admin).getChange(`${project}~master~${changeId}`, ['CURRENT_REVISION']);
+}
+
+/** Files to commit by path; null removes the file. */
+export type FileChanges = Record<string, string | null>;
+
+async function commitFiles(git: (...args: string[]) => Promise<unknown>, dir: string, files: FileChanges, message: string): Promise<void> {
+  for (const [file, content] of Object.entries(files)) {
+    if (content === null) {
+      await git('rm', '-q', '--', file);
+      continue;
+    }
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), content);
+  }
+  await git('add', '-A');
+  await git('commit', '-q', '-m', message);
+}
+
+/**
+ * Commits `files` on top of `branch` (master, or a full ref such as refs/meta/config) and pushes the commit for
+ * review; returns the change Gerrit made of it.
+ */
+export async function pushChange(
+  admin: GerritConnection,
+  project: string,
+  files: FileChanges,
+  subject: string,
+  branch = 'master',
+): Promise<ChangeInfo> {
+  return pushPatchSet(admin, project, newChangeId(), files, subject, branch);
+}
+
+/** Like pushChange, with a given Change-Id: a new change, or a new patch set of the open change that has it. */
+export async function pushPatchSet(
+  admin: GerritConnection,
+  project: string,
+  changeId: string,
+  files: FileChanges,
+  subject: string,
+  branch = 'master',
+): Promise<ChangeInfo> {
+  const ref = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
+  await inWorkTree(admin, project, ref, async (git, dir, remote) => {
+    await commitFiles(git, dir, files, `${subject}\n\nChange-Id: ${changeId}\n`);
+    await git('push', '-q', remote, `HEAD:refs/for/${branch}`);
+  });
+  return new GerritClient(admin).getChange(`${project}~${branch}~${changeId}`, ['CURRENT_REVISION']);
+}
+
+/** Commits `files` on top of `ref` and pushes straight to it, bypassing review (refs/meta/config, as an owner does). */
+export async function pushDirect(admin: GerritConnection, project: string, ref: string, files: FileChanges, message: string): Promise<void> {
+  await inWorkTree(admin, project, ref, async (git, dir, remote) => {
+    await commitFiles(git, dir, files, message);
+    await git('push', '-q', remote, `HEAD:${ref}`);
+  });
 }

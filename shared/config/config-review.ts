@@ -1,0 +1,109 @@
+// The shell of the config check before merge (the pure check is config-check.ts): a patch set on
+// refs/meta/config is read at its own revision — the files it touches, seakeeper.yaml, and the workflow files
+// that seakeeper.yaml names — checked, and voted on: Verified +1, or -1 with every problem located.
+//
+// Once per patch set, like Prow's reporter: the vote's message carries CONFIG_CHECK_TAG, and before posting
+// the change's messages are read; one with the tag on this patch set means a delivery before this one
+// already reported, so a redelivered event posts nothing. A patch set that is no longer current, or a change
+// that is closed, gets no vote (a newer patch set has its own event).
+import { NotImplementedError, PermanentError } from '../errors.js';
+import type { InboundEvent } from '../events/handler.js';
+import { parseGerritEvent } from '../events/gerrit-event.js';
+import { changedPaths, type GerritApi } from '../gerrit/client.js';
+import type { ChangeInfo } from '../gerrit/types.js';
+import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from './config-check.js';
+import type { Env } from './env.js';
+import type { Policy } from './policy.js';
+import { loadAll, policyFromEnv } from './policy-env.js';
+import { gerritClientFromEnv } from '../gerrit/env.js';
+import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from './project-config.js';
+
+export interface PatchSetToCheck {
+  readonly project: string;
+  readonly change: number;
+  readonly patchSet: number;
+  readonly revision: string;
+}
+
+/**
+ * The patch set a gerrit.patchset-created event announces on refs/meta/config. Any other branch is the
+ * pipelines' work, which is not built yet: NotImplementedError, so that nothing is acknowledged unhandled.
+ */
+export function patchSetToCheck(event: InboundEvent): PatchSetToCheck {
+  const parsed = parseGerritEvent(event.data);
+  if (!parsed.ok) throw new PermanentError(`event data is not a Gerrit event: ${parsed.reason}`);
+  const gerrit = parsed.event;
+  if (gerrit.kind !== 'patchset-created') throw new PermanentError(`a Gerrit ${gerrit.type} is not a patchset-created`);
+  if (gerrit.change.branch !== CONFIG_REF) throw new NotImplementedError('patchset-created on branches other than refs/meta/config');
+  const revision = gerrit.patchSet.revision;
+  if (revision === undefined) throw new PermanentError('patchset-created without patchSet.revision');
+  return { project: gerrit.project, change: gerrit.change.number, patchSet: gerrit.patchSet.number, revision };
+}
+
+export type ConfigReviewGerrit = Pick<GerritApi, 'getChange' | 'listRevisionFiles' | 'getFileContentAt' | 'postReview'>;
+
+export type ConfigReviewResult =
+  | { readonly result: 'voted'; readonly vote: 1 | -1; readonly problems: number }
+  /** The patch set touches nothing Seakeeper reads. */
+  | { readonly result: 'not-relevant' }
+  | { readonly result: 'already-reported' | 'superseded' | 'closed' };
+
+/** Whether a message with the config check's tag was posted on this patch set. */
+export function alreadyReported(change: Pick<ChangeInfo, 'messages'>, patchSet: number): boolean {
+  return (change.messages ?? []).some((m) => m.tag === CONFIG_CHECK_TAG && m._revision_number === patchSet);
+}
+
+export async function reviewConfigChange(target: PatchSetToCheck, gerrit: ConfigReviewGerrit, policy: Policy): Promise<ConfigReviewResult> {
+  const changeId = `${target.project}~${target.change}`;
+  const change = await gerrit.getChange(changeId, ['CURRENT_REVISION', 'MESSAGES']);
+  if (change.status !== 'NEW') return { result: 'closed' };
+  if (change.current_revision !== target.revision) return { result: 'superseded' };
+  if (alreadyReported(change, target.patchSet)) return { result: 'already-reported' };
+
+  const read = (path: string) => gerrit.getFileContentAt(target.project, target.revision, path);
+  const [files, seakeeperYaml] = await Promise.all([gerrit.listRevisionFiles(changeId, target.revision), read(CONFIG_FILE)]);
+  // Gerrit lists a commit's changes, not its tree: the files the check needs to see are seakeeper.yaml and the
+  // workflow files it names, each looked up at the revision (absent ones read as undefined).
+  const parsed = seakeeperYaml === undefined ? undefined : parseProjectConfig(seakeeperYaml, policy);
+  const named = parsed?.ok ? workflowFiles(parsed.config) : [];
+  const texts = await Promise.all(named.map(async (path) => [path, await read(path)] as const));
+  const workflowTexts = new Map(texts.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
+  const check = checkConfigChange(
+    {
+      changedFiles: changedPaths(files),
+      seakeeperYaml,
+      files: [...(seakeeperYaml === undefined ? [] : [CONFIG_FILE]), ...workflowTexts.keys()],
+      workflowTexts,
+    },
+    policy,
+  );
+  if (!check.relevant) return { result: 'not-relevant' };
+  await gerrit.postReview(changeId, target.revision, {
+    message: check.message,
+    labels: { [CONFIG_CHECK_LABEL]: check.vote },
+    tag: CONFIG_CHECK_TAG,
+    notify: 'OWNER',
+  });
+  return { result: 'voted', vote: check.vote, problems: check.problems.length };
+}
+
+/** The config check as the patchset-created function runs it, built once from the environment. */
+export class ConfigReviewer {
+  constructor(
+    readonly gerrit: ConfigReviewGerrit,
+    readonly policy: Policy,
+  ) {}
+
+  /** GERRIT_* (an account that may vote Verified on refs/meta/config) and SEAKEEPER_POLICY_FILE. */
+  static fromEnv(env: Env = process.env): ConfigReviewer {
+    const [gerrit, policy] = loadAll(
+      () => gerritClientFromEnv(env),
+      () => policyFromEnv(env),
+    );
+    return new ConfigReviewer(gerrit, policy);
+  }
+
+  async handle(event: InboundEvent): Promise<ConfigReviewResult> {
+    return reviewConfigChange(patchSetToCheck(event), this.gerrit, this.policy);
+  }
+}

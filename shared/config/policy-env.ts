@@ -1,0 +1,46 @@
+// The system policy as a function loads it at start-up: config/policy.yaml as shipped, or the file named by
+// SEAKEEPER_POLICY_FILE (a mounted ConfigMap) so that caps can be tuned without a new image. Also the one
+// way functions that read several groups of variables report every problem at once.
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadEnv, optional, text, type Env } from './env.js';
+import { loadPolicy, parsePolicy, type Policy } from './policy.js';
+import { formatProblem } from './yaml.js';
+
+export const policyEnv = {
+  /** A policy file to use instead of config/policy.yaml. */
+  SEAKEEPER_POLICY_FILE: optional(text()),
+};
+
+/** The system policy: SEAKEEPER_POLICY_FILE's when set (an invalid one is a ConfigError naming it), else the shipped one. */
+export function policyFromEnv(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Policy {
+  const { SEAKEEPER_POLICY_FILE: file } = loadEnv(policyEnv, env);
+  if (file === undefined) return loadPolicy();
+  let content: string;
+  try {
+    content = readFile(file);
+  } catch (err) {
+    throw new ConfigError([`SEAKEEPER_POLICY_FILE names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`]);
+  }
+  const result = parsePolicy(content, file);
+  if (!result.ok) throw new ConfigError(result.problems.map((p) => `SEAKEEPER_POLICY_FILE: ${formatProblem(p)}`));
+  return result.policy;
+}
+
+/**
+ * Runs every loader, collecting the problems of each ConfigError, and throws one ConfigError with all of them;
+ * else returns what each loaded. Other errors pass through.
+ */
+export function loadAll<const L extends readonly (() => unknown)[]>(...loaders: L): { [K in keyof L]: ReturnType<L[K]> } {
+  const problems: string[] = [];
+  const values = loaders.map((load) => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as { [K in keyof L]: ReturnType<L[K]> };
+}

@@ -1,0 +1,231 @@
+// The imperative shell of the pipelines (patchset-created, comment-added, wip-state-changed): fetch what the
+// pure core asks for, ask it for a plan per triggered pipeline (managers.ts), carry the plan out.
+//
+//   1. parse the Gerrit event; one that can trigger no pipeline at all (most comments) is acknowledged at once
+//   2. resolve the project's effective config (inheritance.ts), read at each project's refs/meta/config commit
+//      (config-source.ts); a project that is not `configured` runs nothing (an invalid config is shown by the
+//      config check on refs/meta/config, and provisioning logs it)
+//   3. per triggered pipeline, fetch what its manager needs — the definition (a file of the project whose
+//      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
+//      and the change's runs in that pipeline — and plan
+//   4. carry out: submit → create (AlreadyExists = a redelivery: done), stop the superseded runs, post the
+//      start message only if the create created the run; reject → stop the superseded runs, post the
+//      rejection once per patchset (Verified -1, every problem located); skip → log; not-implemented →
+//      finish the other pipelines, then throw NotImplementedError so the event is not acknowledged.
+// Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
+// redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
+import { resolveEffectiveConfig, type EffectiveConfig } from '../config/inheritance.js';
+import type { Policy } from '../config/policy.js';
+import { loadAll, policyFromEnv } from '../config/policy-env.js';
+import { httpUrl, loadEnv, type Env } from '../config/env.js';
+import { formatProblem } from '../config/yaml.js';
+import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
+import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
+import { GERRIT_TYPE_PREFIX } from '../events/gerrit-cloudevents.js';
+import type { InboundEvent, LogFields } from '../events/handler.js';
+import type { GerritApi } from '../gerrit/client.js';
+import { gerritClientFromEnv } from '../gerrit/env.js';
+import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
+import { httpClusterFromEnv } from '../k8s/http-cluster.js';
+import { log as processLog, type Logger } from '../log.js';
+import { namespaceFor } from '../provisioning/namespace-name.js';
+import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
+import { postReviewPlan, type PostOutcome } from '../reporting/review.js';
+import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
+import { EventConfigReader, RevisionCache } from './config-source.js';
+import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
+import { loadPipelines, type Pipeline } from './pipeline-config.js';
+import { carryOutStops } from './stop-runs.js';
+import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
+import type { DefinitionInput } from './workflow-policy.js';
+import { ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, type LiveWorkflow } from './workflow.js';
+import { listWorkflows } from './workflow-store.js';
+
+/** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
+export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
+
+export type TriggerGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'getChange' | 'postReview'>;
+export type TriggerCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
+
+export interface TriggerDeps {
+  readonly gerrit: TriggerGerrit;
+  readonly cluster: TriggerCluster;
+  readonly policy: Policy;
+  readonly pipelines: readonly Pipeline[];
+  /** ARGO_UI_URL. */
+  readonly argoUiUrl: string;
+  /** Texts read at refs/meta/config commits, shared by every event of the process. */
+  readonly cache: RevisionCache;
+  readonly logger?: Logger;
+}
+
+/** What happened to one triggered pipeline, for the event's log line. */
+export interface PipelineOutcome {
+  readonly pipeline: string;
+  readonly action: Plan['action'];
+  readonly workflow?: string;
+  /** submit: false when the Workflow already existed (a redelivery). */
+  readonly created?: boolean;
+  readonly stopped?: readonly string[];
+  /** The start message or the rejection: posted, already there, left out (stale), or failed (logged). */
+  readonly review?: 'posted' | 'not-voted' | 'already-posted' | 'stale' | 'failed';
+  readonly reason?: string;
+  readonly problems?: readonly string[];
+}
+
+/** The Gerrit event a CloudEvent carries, checked against the CloudEvent's type. PermanentError when malformed. */
+export function gerritEventOf(event: InboundEvent, accepted: readonly string[]): GerritEvent {
+  const parsed = parseGerritEvent(event.data);
+  if (!parsed.ok) throw new PermanentError(`event data is not a Gerrit event: ${parsed.reason}`);
+  const gerrit = parsed.event;
+  if (event.type !== `${GERRIT_TYPE_PREFIX}${gerrit.type}`) {
+    throw new PermanentError(`a CloudEvent of type ${event.type} carries a Gerrit ${gerrit.type}`);
+  }
+  if (!accepted.includes(gerrit.kind)) throw new PermanentError(`a Gerrit ${gerrit.type} is not handled here`);
+  return gerrit;
+}
+
+export class PipelineTrigger {
+  constructor(readonly deps: TriggerDeps) {}
+
+  /** GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, SEAKEEPER_POLICY_FILE, ARGO_UI_URL. */
+  static fromEnv(env: Env = process.env): PipelineTrigger {
+    const [config, gerrit, cluster, policy, pipelines] = loadAll(
+      () => loadEnv({ ARGO_UI_URL: httpUrl() }, env),
+      () => gerritClientFromEnv(env),
+      () => httpClusterFromEnv(env),
+      () => policyFromEnv(env),
+      () => loadPipelines(),
+    );
+    return new PipelineTrigger({ gerrit, cluster, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
+  }
+
+  /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
+  async handle(event: InboundEvent): Promise<LogFields> {
+    return this.run(event.id, gerritEventOf(event, TRIGGERING_TYPES));
+  }
+
+  /** comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped). */
+  async handleChangeEvent(event: InboundEvent): Promise<LogFields> {
+    const gerrit = gerritEventOf(event, ['comment-added', ...CLOSING_TYPES]);
+    if (gerrit.kind === 'change-merged' || gerrit.kind === 'change-abandoned') return stopClosedChange(gerrit, this.deps);
+    return this.run(event.id, gerrit);
+  }
+
+  /** Steps 1–4 for a parsed event; `eventId` is the CloudEvent's (deterministic) id. */
+  async run(eventId: string, gerrit: GerritEvent): Promise<LogFields> {
+    const { deps } = this;
+    if (!eventCanTrigger(gerrit, deps.pipelines)) return { result: 'no-pipeline' };
+    if (gerrit.kind === 'dropped-output') return { result: 'no-pipeline' };
+    const reader = new EventConfigReader(deps.gerrit, deps.cache);
+    const effective = await resolveEffectiveConfig(gerrit.project, reader, deps.policy);
+    if (effective.kind !== 'configured') return { result: effective.kind, ...invalidFields(effective) };
+
+    const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config);
+    if (triggers.length === 0) return { result: 'no-pipeline', config: effective.source };
+    const settled = await Promise.allSettled(triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader)));
+
+    const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    const fields: LogFields = { result: summary(outcomes, failures), pipelines: outcomes };
+    // Retryable failures first: a redelivery may fix them, and not-implemented is retried anyway.
+    const failure = failures.find((f) => shouldRetry(f) && !(f instanceof NotImplementedError)) ?? failures[0];
+    if (failure !== undefined) {
+      if (outcomes.length > 0) (deps.logger ?? processLog).info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before a failure');
+      throw failure;
+    }
+    const notImplemented = outcomes.find((o) => o.action === 'not-implemented');
+    if (notImplemented) {
+      (deps.logger ?? processLog).info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before refusing');
+      throw new NotImplementedError(notImplemented.reason ?? `pipeline ${notImplemented.pipeline}`);
+    }
+    return fields;
+  }
+
+  async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader): Promise<PipelineOutcome> {
+    const { deps } = this;
+    const needs = managerFor(trigger.pipeline).needs(trigger);
+    const [definition, existing] = await Promise.all([this.#definition(trigger, needs, effective, reader), this.#runs(needs)]);
+    const plan = planTrigger({ trigger, eventId, definition, existing, argoUiUrl: deps.argoUiUrl });
+    const pipeline = plan.pipeline;
+
+    switch (plan.action) {
+      case 'submit': {
+        const { workflow } = plan;
+        const name = workflow.metadata.name;
+        const created = await deps.cluster.create(workflow as unknown as ClusterObject);
+        const stopped = await carryOutStops(deps.cluster, plan.stop);
+        const review = created.created && plan.start ? await this.#postStart(plan.start, name) : undefined;
+        return { pipeline, action: 'submit', workflow: `${workflow.metadata.namespace}/${name}`, created: created.created, stopped, ...(review ? { review } : {}) };
+      }
+      case 'reject': {
+        const stopped = await carryOutStops(deps.cluster, plan.stop);
+        const review = await this.#postRejection(plan.review, trigger);
+        return { pipeline, action: 'reject', stopped, review, problems: plan.problems.map(formatProblem) };
+      }
+      case 'skip':
+        return { pipeline, action: 'skip', reason: plan.reason };
+      case 'not-implemented':
+        return { pipeline, action: 'not-implemented', reason: plan.reason };
+    }
+  }
+
+  async #definition(
+    trigger: Trigger,
+    needs: ManagerNeeds,
+    effective: Extract<EffectiveConfig, { kind: 'configured' }>,
+    reader: EventConfigReader,
+  ): Promise<DefinitionInput | undefined> {
+    const wanted = needs.definition;
+    if (!wanted) return undefined;
+    if (wanted.kind === 'file') {
+      const file = effective.inherited ? `${effective.source}:${wanted.path}` : wanted.path;
+      return { kind: 'file', file, text: await reader.readFile(effective.source, wanted.path) };
+    }
+    const object = await this.deps.cluster.get<ClusterObject>(ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, namespaceFor(trigger.change.project), wanted.name);
+    return { kind: 'template', name: wanted.name, object };
+  }
+
+  async #runs(needs: ManagerNeeds): Promise<LiveWorkflow[] | undefined> {
+    return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector) : undefined;
+  }
+
+  /** The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged. */
+  async #postStart(plan: ReviewPlan, workflow: string): Promise<PipelineOutcome['review']> {
+    try {
+      return reviewField(await postReviewPlan(this.deps.gerrit, plan));
+    } catch (err) {
+      (this.deps.logger ?? processLog).warn({ fn: 'pipelines', workflow, change: plan.changeId, err }, 'the start message was not posted');
+      return 'failed';
+    }
+  }
+
+  /**
+   * Once per patchset: a redelivered event finds its message on the change. A patchset that is no longer
+   * current, or a change that is closed, gets none (Gerrit refuses votes on them; a newer patchset has its
+   * own event).
+   */
+  async #postRejection(plan: ReviewPlan, trigger: Trigger): Promise<PipelineOutcome['review']> {
+    const info = await this.deps.gerrit.getChange(plan.changeId, ['CURRENT_REVISION', 'MESSAGES']);
+    if (info.status !== 'NEW' || info.current_revision !== trigger.change.revision) return 'stale';
+    if (reviewAlreadyPosted(info.messages ?? [], plan, trigger.change.patchset)) return 'already-posted';
+    return reviewField(await postReviewPlan(this.deps.gerrit, plan));
+  }
+}
+
+const reviewField = (outcome: PostOutcome): PipelineOutcome['review'] => ('notVoted' in outcome ? 'not-voted' : 'posted');
+
+function invalidFields(effective: EffectiveConfig): LogFields {
+  if (effective.kind !== 'invalid') return {};
+  return { config: effective.source, problems: effective.problems.slice(0, 5).map(formatProblem) };
+}
+
+function summary(outcomes: readonly PipelineOutcome[], failures: readonly unknown[]): string {
+  if (failures.length > 0) return 'failed';
+  const actions = new Set(outcomes.map((o) => o.action));
+  if (actions.has('reject')) return 'rejected';
+  if (outcomes.some((o) => o.action === 'submit' && o.created)) return 'submitted';
+  if (actions.has('submit')) return 'already-submitted';
+  if (actions.has('not-implemented')) return 'not-implemented';
+  return 'skipped';
+}

@@ -1,0 +1,123 @@
+// The config check before merge (patchset-created on refs/meta/config) against the rig's real Gerrit: changes
+// are pushed for review to refs/meta/config as an owner would, the event is the CloudEvent the ingress makes of
+// the patchset-created Gerrit reports, and the bot votes Verified with the located errors — once per patch set.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
+import { ConfigReviewer } from '../../shared/config/config-review.js';
+import { loadPolicy } from '../../shared/config/policy.js';
+import { CONFIG_REF } from '../../shared/config/project-config.js';
+import { NotImplementedError } from '../../shared/errors.js';
+import { GerritClient } from '../../shared/gerrit/client.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import type { ChangeInfo } from '../../shared/gerrit/types.js';
+import { createProject, pushChange, pushPatchSet, rigConnections, whoAmI } from './support/gerrit.js';
+import { hideProjects, patchsetCreated } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+import { rejectionOf } from './support/wait.js';
+
+const rig = loadRig();
+const { bot: botConnection, admin: adminConnection } = rigConnections(rig);
+const bot = new GerritClient(botConnection);
+const reviewer = new ConfigReviewer(bot, loadPolicy());
+const PROJECT = `it-${uniqueSuffix()}/config-check`;
+const SOURCE = rig.GERRIT_URL;
+/** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
+const BOT_GROUP = 'Seakeeper CI';
+
+const WORKFLOW = 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  entrypoint: main\n  templates: [{ name: main, container: { image: busybox } }]\n';
+
+test.before(async () => {
+  await createProject(adminConnection, PROJECT);
+  // The rig lets the bot vote Verified on refs/heads/*; a config check votes on refs/meta/config changes too.
+  const rest = new GerritRest(adminConnection);
+  const group = await rest.json<{ id: string }>('GET', `groups/${encodeId(BOT_GROUP)}`);
+  await rest.json('POST', `projects/${encodeId(PROJECT)}/access`, {
+    body: { add: { [CONFIG_REF]: { permissions: { 'label-Verified': { label: 'Verified', rules: { [group.id]: { action: 'ALLOW', min: -1, max: 1 } } } } } } },
+  });
+});
+
+test.after(async () => {
+  await hideProjects(adminConnection, [PROJECT]);
+});
+
+async function botVote(change: ChangeInfo): Promise<number | undefined> {
+  const me = await whoAmI(botConnection);
+  const detailed = await bot.getChange(`${PROJECT}~${change._number}`, ['DETAILED_LABELS']);
+  return detailed.labels?.Verified?.all?.find((v) => v._account_id === me._account_id)?.value;
+}
+
+const checkMessages = async (change: ChangeInfo) =>
+  ((await bot.getChange(`${PROJECT}~${change._number}`, ['MESSAGES'])).messages ?? []).filter((m) => m.tag === CONFIG_CHECK_TAG);
+
+let broken: ChangeInfo;
+
+test('a broken seakeeper.yaml gets Verified -1 with every problem located, on that patch set', async () => {
+  broken = await pushChange(
+    adminConnection,
+    PROJECT,
+    { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\nresources: { pods: ten }\nowner: [Typo]\n' },
+    'Add CI configuration',
+    CONFIG_REF,
+  );
+  assert.equal(await reviewer.handle(patchsetCreated(broken, SOURCE)), { result: 'voted', vote: -1, problems: 2 });
+  assert.is(await botVote(broken), -1);
+  const [message, ...rest] = await checkMessages(broken);
+  assert.is(rest.length, 0);
+  assert.is(message?._revision_number, 1);
+  assert.match(message!.message, 'Seakeeper config check failed: 2 problems');
+  assert.match(message!.message, 'seakeeper.yaml:3:20: /resources/pods: must be a whole number, not text [type]');
+  assert.match(message!.message, 'seakeeper.yaml:4:1: /owner: unknown key "owner"');
+});
+
+test('a redelivered event posts nothing: the tagged message on the patch set says it was reported', async () => {
+  assert.equal(await reviewer.handle(patchsetCreated(broken, SOURCE)), { result: 'already-reported' });
+  assert.is((await checkMessages(broken)).length, 1);
+});
+
+test('a workflow file that seakeeper.yaml names must exist and hold an Argo Workflow', async () => {
+  const fixed = await pushPatchSet(
+    adminConnection,
+    PROJECT,
+    broken.change_id,
+    { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\n  gate: { workflow: gate.yaml }\n', 'check.yaml': 'apiVersion: v1\nkind: Pod\nspec: {}\n' },
+    'Add CI configuration',
+    CONFIG_REF,
+  );
+  assert.equal(await reviewer.handle(patchsetCreated(fixed, SOURCE)), { result: 'voted', vote: -1, problems: 3 });
+  const latest = (await checkMessages(fixed)).at(-1)!;
+  assert.is(latest._revision_number, 2);
+  assert.match(latest.message, 'check.yaml:1:13: /apiVersion: apiVersion must be argoproj.io/v1alpha1');
+  assert.match(latest.message, 'check.yaml:2:7: /kind: kind must be Workflow');
+  assert.match(latest.message, 'seakeeper.yaml:3:21: /pipelines/gate/workflow: pipeline "gate" names "gate.yaml", which is not on refs/meta/config');
+  broken = fixed;
+});
+
+test('an event for a patch set that is no longer current gets no vote', async () => {
+  const good = await pushPatchSet(
+    adminConnection,
+    PROJECT,
+    broken.change_id,
+    { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\nowners: [Owners]\n', 'check.yaml': WORKFLOW },
+    'Add CI configuration',
+    CONFIG_REF,
+  );
+  assert.equal(await reviewer.handle(patchsetCreated(broken, SOURCE)), { result: 'superseded' });
+  assert.equal(await reviewer.handle(patchsetCreated(good, SOURCE)), { result: 'voted', vote: 1, problems: 0 });
+  assert.is(await botVote(good), 1);
+  assert.match((await checkMessages(good)).at(-1)!.message, 'Seakeeper config check passed: seakeeper.yaml is valid, and so is its workflow file.');
+});
+
+test('a change on refs/meta/config that touches nothing Seakeeper reads gets no vote and no message', async () => {
+  const notes = await pushChange(adminConnection, PROJECT, { 'notes.txt': 'hello\n' }, 'Add notes', CONFIG_REF);
+  assert.equal(await reviewer.handle(patchsetCreated(notes, SOURCE)), { result: 'not-relevant' });
+  assert.is((await checkMessages(notes)).length, 0);
+});
+
+test('a patch set on any other branch is not handled yet: NotImplementedError, so it is not acknowledged', async () => {
+  const change = await pushChange(adminConnection, PROJECT, { 'README.md': 'hi\n' }, 'Add a README');
+  const { err } = await rejectionOf(reviewer.handle(patchsetCreated(change, SOURCE)));
+  assert.instance(err, NotImplementedError);
+});
+
+test.run();
