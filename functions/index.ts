@@ -40,7 +40,7 @@ const FUNCTIONS: Readonly<Record<string, () => Promise<Loaded>>> = {
   },
   'dead-letter': async () => {
     const m = await import('./dead-letter/index.js');
-    return { kind: 'cloudEvent', handler: m.deadLetter };
+    return { kind: 'cloudEvent', handler: m.deadLetter, start: () => m.startDeadLetter() };
   },
 };
 
