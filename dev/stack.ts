@@ -3,10 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
+import { loadRouting, startBroker } from './broker.js';
+import { watchWorkflows } from './workflow-source.js';
+
+const SYSTEM_NAMESPACE = 'seakeeper-system';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const basePort = Number(process.env.DEV_BASE_PORT ?? 8081);
@@ -69,30 +73,28 @@ function stop(code: number): void {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-/**
- * STAND-IN for the Knative Broker (its data plane does not run here): gerrit-webhook's K_SINK, printing one line
- * per CloudEvent it accepts. Set K_SINK to send the events elsewhere.
- */
-async function brokerStandIn(): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const header = (name: string) => String(req.headers[name] ?? '');
-      console.log(`[broker] ${header('ce-type')} ${header('ce-subject')} ${header('ce-id')}`);
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
-}
+const ports = new Map(functionNames.map((name, i) => [name, basePort + i]));
 
-process.env.K_SINK ??= await brokerStandIn();
+// STAND-INs for the Broker and the ApiServerSource (dev/broker.ts, dev/workflow-source.ts): routing by the
+// Triggers in knative/eventing, so what runs here is wired as production is. Set K_SINK to send elsewhere.
+const routing = loadRouting(path.join(root, 'knative/eventing'));
+const broker = await startBroker({
+  ...routing,
+  urlOf: (service) => (ports.has(service) ? `http://127.0.0.1:${ports.get(service)}/` : undefined),
+  log: (line) => console.log(`[broker] ${line}`),
+});
+process.env.K_SINK ??= broker.url;
 // The webhooks plugin's URL carries this as ?token=; a fresh one per `make dev` unless set.
 process.env.SEAKEEPER_WEBHOOK_SECRET ??= randomBytes(24).toString('hex');
 // Where review messages link runs; no Argo UI runs here (`argo server` listens on 2746 by default).
 process.env.ARGO_UI_URL ??= 'https://localhost:2746/';
+process.env.SEAKEEPER_NAMESPACE ??= SYSTEM_NAMESPACE;
+const cluster = httpClusterFromEnv();
+// dead-letter records Events in the system namespace, as in production.
+await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: process.env.SEAKEEPER_NAMESPACE } });
+const stopWatch = watchWorkflows(cluster, process.env.K_SINK, process.env.KUBECONFIG ?? 'rig', (line) => console.log(`[workflow-source] ${line}`));
+process.on('exit', stopWatch);
 
-const ports = new Map(functionNames.map((name, i) => [name, basePort + i]));
 for (const [name, port] of ports) children.push(serve(name, port));
 const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
 
@@ -103,7 +105,7 @@ for (const [i, [name, port]] of [...ports].entries()) {
 const webhookPort = ports.get('gerrit-webhook');
 if (webhookPort !== undefined) {
   console.log(`\nwebhooks.config url for Gerrit: http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`);
-  console.log(`K_SINK (events are printed as [broker] lines unless it was set): ${process.env.K_SINK}`);
+  console.log(`Broker stand-in (K_SINK): ${process.env.K_SINK}, routing by ${routing.routes.length} Triggers from knative/eventing`);
 }
 console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
 console.log(`Kubernetes:      KUBECONFIG=${process.env.KUBECONFIG ?? '(rig env not loaded)'}`);
