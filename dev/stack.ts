@@ -7,7 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
+import { Secret } from '../shared/config/env.js';
+import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { loadRouting, startBroker } from './broker.js';
+import { DEMO_PARENT, DEMO_PROJECT, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
 
 const SYSTEM_NAMESPACE = 'seakeeper-system';
@@ -104,7 +107,24 @@ for (const [i, [name, port]] of [...ports].entries()) {
 }
 const webhookPort = ports.get('gerrit-webhook');
 if (webhookPort !== undefined) {
-  console.log(`\nwebhooks.config url for Gerrit: http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`);
+  const webhookUrl = `http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`;
+  console.log(`\nwebhooks.config url for Gerrit: ${webhookUrl}`);
+  await setUpDemo(
+    { baseUrl: process.env.GERRIT_URL ?? '', username: process.env.GERRIT_ADMIN_USER ?? 'admin', password: new Secret(process.env.GERRIT_ADMIN_PASSWORD ?? 'secret') },
+    webhookUrl,
+  );
+  const gerrit = new URL(process.env.GERRIT_URL ?? 'http://127.0.0.1/');
+  console.log(`
+Demo: ${DEMO_PROJECT} (under ${DEMO_PARENT}, whose webhooks.config points at gerrit-webhook) defines CI in
+seakeeper.yaml + check.yaml on refs/meta/config; its namespace is ${namespaceFor(DEMO_PROJECT)}. Try:
+  git clone http://admin:secret@${gerrit.host}/a/${DEMO_PROJECT} /tmp/hello && cd /tmp/hello
+  echo hi > file && git add file && git commit -m "Try Seakeeper" -m "Change-Id: I$(openssl rand -hex 20)"
+  git push origin HEAD:refs/for/master
+  kubectl get workflows -n ${namespaceFor(DEMO_PROJECT)} -w          # the check run appears
+No Argo controller runs here: finish the run as it would, then watch the Verified vote arrive on the change:
+  kubectl label workflow -n ${namespaceFor(DEMO_PROJECT)} NAME workflows.argoproj.io/completed=true
+  kubectl patch workflow -n ${namespaceFor(DEMO_PROJECT)} NAME --type=merge -p '{"status":{"phase":"Succeeded","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:01:00Z"}}'
+  curl -s -u admin:secret ${gerrit.origin}/a/changes/?q=project:${DEMO_PROJECT}\&o=LABELS`);
   console.log(`Broker stand-in (K_SINK): ${process.env.K_SINK}, routing by ${routing.routes.length} Triggers from knative/eventing`);
 }
 console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
