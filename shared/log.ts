@@ -1,5 +1,6 @@
 // One JSON object per line on stdout, which is what Knative's log collection expects. Secret-looking
-// fields are redacted as a second line of defence; the first is `Secret`, which never prints its value.
+// fields are redacted as a second line of defence (redactSecrets); the first is `Secret`, which never prints
+// its value.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
 import { loadEnv, oneOf, withDefault, type Env } from './config/env.js';
 
@@ -22,9 +23,38 @@ const SECRET_KEYS = [
   'ssh_key',
 ];
 
-// pino redacts by path, not by key name anywhere in the object; three levels reach what we log (an
-// event's `data.change.x`, a request's `req.headers.authorization`) without walking whole objects.
-export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
+const CENSOR = '[redacted]';
+/** Three levels reach what we log (an event's `data.change.x`, a request's `req.headers.authorization`). */
+const REDACT_DEPTH = 3;
+
+/**
+ * The object with every value under a secret-looking key, on its first three levels, replaced by `[redacted]`;
+ * copied only where something is replaced. (pino's own `redact` option deep-clones the line and parses its
+ * paths again on every call: about 30 µs a line, 230 µs without a JIT — more than a handler's own work.)
+ */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (depth >= REDACT_DEPTH || typeof value !== 'object' || value === null || value instanceof Error) return value;
+  if (Array.isArray(value)) {
+    let changed = false;
+    const items = value.map((item) => {
+      const redacted = redactSecrets(item, depth + 1);
+      changed ||= redacted !== item;
+      return redacted;
+    });
+    return changed ? items : value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const redacted = SECRET_KEY_SET.has(key) ? CENSOR : redactSecrets(item, depth + 1);
+    if (redacted !== item) {
+      copy ??= { ...(value as Record<string, unknown>) };
+      copy[key] = redacted;
+    }
+  }
+  return copy ?? value;
+}
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const logEnv = { LOG_LEVEL: withDefault(oneOf(LEVELS), 'info') };
@@ -35,8 +65,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       level: options.level ?? 'info',
       base: undefined,
       timestamp: stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }), log: (object) => redactSecrets(object) as Record<string, unknown> },
     },
     options.destination,
   );

@@ -1,20 +1,28 @@
 // PingSource ticks: one reconcile pass — every Gerrit project's namespace made to match its config, drift
-// repaired, orphans deprovisioned per policy (shared/provisioning/reconcile.ts). The event carries nothing
-// the pass needs. Projects that fail are counted in the log line and tried again on the next tick; the tick
-// itself is not retried, since the next one comes anyway.
+// repaired, orphans deprovisioned per policy (shared/provisioning/reconcile.ts) — then the finished runs whose
+// report was never posted are reported (shared/reporting/missed-reports.ts). The event carries nothing the
+// pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
+// retried, since the next one comes anyway.
+import { loadAll } from '../../shared/config/policy-env.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
 import { log } from '../../shared/log.js';
 import { GerritReconciler, summaryFields } from '../../shared/provisioning/reconcile.js';
+import { MissedReports, missedReportsFields } from '../../shared/reporting/missed-reports.js';
 
-let served: GerritReconciler | undefined;
+let served: { namespaces: GerritReconciler; reports: MissedReports } | undefined;
 
-/** Checks the configuration (Gerrit, cluster, policy): at start-up, when this function is served. */
-export function startReconcile(env: NodeJS.ProcessEnv = process.env): GerritReconciler {
-  served = GerritReconciler.fromEnv(env);
+/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL): at start-up, when this function is served. */
+export function startReconcile(env: NodeJS.ProcessEnv = process.env): { namespaces: GerritReconciler; reports: MissedReports } {
+  const [namespaces, reports] = loadAll(
+    () => GerritReconciler.fromEnv(env),
+    () => MissedReports.fromEnv(env),
+  );
+  served = { namespaces, reports };
   return served;
 }
 
 export const reconcile = cloudEventFunction('reconcile', async () => {
-  const summary = await (served ?? startReconcile()).run({ onProgress: (progress) => log.debug({ fn: 'reconcile', ...progress }, 'progress') });
-  return summaryFields(summary);
+  const { namespaces, reports } = served ?? startReconcile();
+  const summary = await namespaces.run({ onProgress: (progress) => log.debug({ fn: 'reconcile', ...progress }, 'progress') });
+  return { ...summaryFields(summary), reports: missedReportsFields(await reports.run()) };
 });

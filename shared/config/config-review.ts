@@ -1,12 +1,15 @@
 // The shell of the config check before merge (the pure check is config-check.ts): a patch set on
 // refs/meta/config is read at its own revision — the files it touches, seakeeper.yaml, and the workflow files
-// that seakeeper.yaml names — checked, and voted on: Verified +1, or -1 with every problem located.
+// that seakeeper.yaml names — checked, and voted on: Verified +1, or -1 with every problem located. Workflow
+// files are checked against the same policy as at submission (workflow-policy.ts's workflowValidator, with the
+// resources the seakeeper.yaml under review gives the namespace), so an owner learns before merging what the
+// pipelines would refuse.
 //
 // Once per patch set, like Prow's reporter: the vote's message carries CONFIG_CHECK_TAG, and before posting
 // the change's messages are read; one with the tag on this patch set means a delivery before this one
 // already reported, so a redelivered event posts nothing. A patch set that is no longer current, or a change
 // that is closed, gets no vote (a newer patch set has its own event).
-import { NotImplementedError, PermanentError } from '../errors.js';
+import { PermanentError } from '../errors.js';
 import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
 import { changedPaths, type GerritApi } from '../gerrit/client.js';
@@ -17,6 +20,7 @@ import type { Policy } from './policy.js';
 import { loadAll, policyFromEnv } from './policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from './project-config.js';
+import { workflowValidator } from '../pipelines/workflow-policy.js';
 
 export interface PatchSetToCheck {
   readonly project: string;
@@ -25,16 +29,22 @@ export interface PatchSetToCheck {
   readonly revision: string;
 }
 
+/** Whether the event is a patch set of refs/meta/config: the config check's, not the pipelines'. */
+export function isConfigPatchSet(event: InboundEvent): boolean {
+  const parsed = parseGerritEvent(event.data);
+  return parsed.ok && parsed.event.kind === 'patchset-created' && parsed.event.change.branch === CONFIG_REF;
+}
+
 /**
  * The patch set a gerrit.patchset-created event announces on refs/meta/config. Any other branch is the
- * pipelines' work, which is not built yet: NotImplementedError, so that nothing is acknowledged unhandled.
+ * pipelines' work (patchset-created routes it there): a PermanentError here.
  */
 export function patchSetToCheck(event: InboundEvent): PatchSetToCheck {
   const parsed = parseGerritEvent(event.data);
   if (!parsed.ok) throw new PermanentError(`event data is not a Gerrit event: ${parsed.reason}`);
   const gerrit = parsed.event;
   if (gerrit.kind !== 'patchset-created') throw new PermanentError(`a Gerrit ${gerrit.type} is not a patchset-created`);
-  if (gerrit.change.branch !== CONFIG_REF) throw new NotImplementedError('patchset-created on branches other than refs/meta/config');
+  if (gerrit.change.branch !== CONFIG_REF) throw new PermanentError(`the config check takes patch sets of ${CONFIG_REF}, not of ${gerrit.change.branch}`);
   const revision = gerrit.patchSet.revision;
   if (revision === undefined) throw new PermanentError('patchset-created without patchSet.revision');
   return { project: gerrit.project, change: gerrit.change.number, patchSet: gerrit.patchSet.number, revision };
@@ -76,6 +86,7 @@ export async function reviewConfigChange(target: PatchSetToCheck, gerrit: Config
       workflowTexts,
     },
     policy,
+    workflowValidator(parsed?.ok ? { resources: parsed.config.resources } : {}),
   );
   if (!check.relevant) return { result: 'not-relevant' };
   await gerrit.postReview(changeId, target.revision, {

@@ -41,6 +41,7 @@ export function loadAll<const L extends readonly (() => unknown)[]>(...loaders: 
       return undefined;
     }
   });
-  if (problems.length > 0) throw new ConfigError(problems);
+  // Loaders that read the same variables (two clients of one Gerrit) name each problem once.
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return values as { [K in keyof L]: ReturnType<L[K]> };
 }

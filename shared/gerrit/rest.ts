@@ -1,6 +1,11 @@
 // The transport under GerritClient: authenticated URLs, HTTP basic auth, a deadline per request, the XSSI
 // prefix, and Gerrit's answers turned into the errors of shared/errors.ts. It knows no endpoint.
-import fetch, { type Headers } from 'node-fetch';
+//
+// Straight on node:http(s) with one pool of kept-alive connections per client: about 1 ms less per call than
+// node-fetch here, which matters to the functions whose handler time is measured against their bare calls
+// (bench/README.md), and one library fewer in their memory. Answers come uncompressed (no Accept-Encoding).
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import type { Secret } from '../config/env.js';
 import { errorForStatus, networkError, PermanentError } from '../errors.js';
 
@@ -72,46 +77,74 @@ export interface RequestOptions {
   accept?: string;
 }
 
+/** An answer's headers, by lower-case name. */
+export interface AnswerHeaders {
+  get(name: string): string | null;
+}
+
 export class GerritRest {
   readonly baseUrl: string;
   readonly #authorization: string;
   readonly #timeoutMs: number;
+  readonly #agent: http.Agent;
 
   constructor(connection: GerritConnection) {
     this.baseUrl = connection.baseUrl;
     this.#authorization = basicAuthorization(connection.username, connection.password);
     this.#timeoutMs = connection.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#agent = new URL(connection.baseUrl).protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   /** Sends a request; any non-2xx answer or network failure is thrown typed. */
-  async request(method: Method, path: string, options: RequestOptions = {}): Promise<{ body: string; headers: Headers }> {
+  async request(method: Method, path: string, options: RequestOptions = {}): Promise<{ body: string; headers: AnswerHeaders }> {
     const url = restUrl(this.baseUrl, path, options.query);
     // Name the call by path only: the query may hold search terms, and nothing here may hold credentials.
     const what = `Gerrit ${method} ${url.pathname}`;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { Authorization: this.#authorization, Accept: options.accept ?? 'application/json' };
-    if (options.body !== undefined) headers['Content-Type'] = 'application/json; charset=UTF-8';
-    try {
-      const response = await fetch(url, {
-        method,
-        headers,
-        body: options.body === undefined ? null : JSON.stringify(options.body),
-        // A redirect would carry the Authorization header elsewhere; it means GERRIT_URL is wrong anyway.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      const body = await response.text();
-      if (response.ok) return { body, headers: response.headers };
-      throw errorForStatus(response.status, `${what}: ${response.status} ${body.trim().slice(0, 200)}`.trimEnd());
-    } catch (err) {
-      if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
-        throw networkError(`${what}: no answer within ${this.#timeoutMs} ms`, err);
-      }
-      if (err instanceof Error && err.name === 'FetchError') throw networkError(`${what}: ${err.message}`, err);
-      throw err;
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json; charset=UTF-8';
+      headers['Content-Length'] = String(Buffer.byteLength(body));
     }
+    const answer = await new Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>((resolve, reject) => {
+      const transport = url.protocol === 'https:' ? https : http;
+      // A redirect is not followed (it would carry the Authorization header elsewhere; it means GERRIT_URL is
+      // wrong anyway): it is an answer like any other that is not 2xx.
+      const req = transport.request(url, { method, headers, agent: this.#agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers });
+        });
+        res.on('error', (err) => fail(networkError(`${what}: ${err.message}`, err)));
+      });
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+        req.destroy();
+      };
+      const timer = setTimeout(() => fail(networkError(`${what}: no answer within ${this.#timeoutMs} ms`, undefined)), this.#timeoutMs);
+      req.on('error', (err) => fail(networkError(`${what}: ${err.message}`, err)));
+      req.end(body);
+    });
+    if (answer.status >= 200 && answer.status < 300) {
+      const get = (name: string) => {
+        const value = answer.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      };
+      return { body: answer.body, headers: { get } };
+    }
+    throw errorForStatus(answer.status, `${what}: ${answer.status} ${answer.body.trim().slice(0, 200)}`.trimEnd());
   }
 
   async json<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     return parseGerritJson<T>((await this.request(method, path, options)).body, `Gerrit ${method} ${path}`);
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
   }
 }

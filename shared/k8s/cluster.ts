@@ -42,6 +42,10 @@ export interface ApplyOptions extends WriteOptions {
   force?: boolean;
 }
 
+export interface ListOptions {
+  readonly fromCache?: boolean;
+}
+
 export type CreateResult<T> = { created: true; object: T } | { created: false };
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
@@ -58,8 +62,13 @@ export interface ClusterApi {
    * otherwise ConflictError: re-read, recompute, retry — compare-and-swap for state objects.
    */
   patch<T extends ClusterObject>(obj: T, resourceVersion: string): Promise<T>;
-  /** Every matching object, following `continue` pages. */
-  list<T extends ClusterObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]>;
+  /**
+   * Every matching object, following `continue` pages. `fromCache`: any recent state will do — the API
+   * server answers from its watch cache at once (`resourceVersion=0`, unpaged) instead of a consistent read,
+   * which waits (about 100 ms on the rig) whenever anything in the cluster was written just before. A hint:
+   * ClusterClient reads consistently either way.
+   */
+  list<T extends ClusterObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, options?: ListOptions): Promise<T[]>;
   /**
    * Watches a collection path (e.g. `/api/v1/namespaces/ns/configmaps`). Resolves once the server accepted the
    * watch (rejects typed if it refused) with a function that stops it. `onEnd` runs once when the watch ends:

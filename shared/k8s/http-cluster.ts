@@ -28,6 +28,7 @@ import type {
   ClusterClientOptions,
   ClusterObject,
   CreateResult,
+  ListOptions,
   TokenConnection,
   WatchEventType,
   WriteOptions,
@@ -233,13 +234,15 @@ export class HttpCluster implements ClusterApi {
     return (await this.#json('PATCH', at, what, { body, contentType: MERGE_PATCH, query: { fieldManager: FIELD_MANAGER } })) as T;
   }
 
-  async list<T extends ClusterObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
+  async list<T extends ClusterObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, options: ListOptions = {}): Promise<T[]> {
     const what = `list ${describe(kind, namespace)}${labelSelector ? ` -l ${labelSelector}` : ''}`;
     const at = await this.#collectionPath(apiVersion, kind, namespace, what);
     const items: T[] = [];
     let continueToken: string | undefined;
+    // From the watch cache the server ignores `limit` and answers in one page.
+    const consistency = options.fromCache ? { resourceVersion: '0' } : { limit: this.#pageSize };
     do {
-      const page = (await this.#json('GET', at, what, { query: { labelSelector, limit: this.#pageSize, continue: continueToken } })) as {
+      const page = (await this.#json('GET', at, what, { query: { labelSelector, ...consistency, continue: continueToken } })) as {
         items?: T[];
         metadata?: { continue?: string };
       };
@@ -268,7 +271,9 @@ export class HttpCluster implements ClusterApi {
         if (!accepted) reject(err ?? new TransientError(`${what}: closed before it started`));
         else onEnd(stopped ? undefined : err);
       };
+      let answered = false;
       const req = this.#transport().request(url, { method: 'GET', agent: this.#agent, headers: this.#headers() }, (res) => {
+        answered = true;
         const status = res.statusCode ?? 0;
         if (status !== 200) {
           readAll(res).then((text) => end(statusError(status, text, what)), (err: Error) => end(networkError(`${what}: ${err.message}`, err)));
@@ -304,7 +309,10 @@ export class HttpCluster implements ClusterApi {
       });
       req.setTimeout(WATCH_IDLE_MS, () => req.destroy(new TransientError(`${what}: nothing received for ${WATCH_IDLE_MS} ms`)));
       req.on('error', (err) => end(err instanceof TransientError ? err : networkError(`${what}: ${err.message}`, err)));
-      req.on('close', () => end());
+      // A refusal is ended by its body's reader above; the connection may close before that has read it.
+      req.on('close', () => {
+        if (!answered || accepted) end();
+      });
       req.end();
     });
   }

@@ -4,7 +4,12 @@
 // seakeeper.yaml, the parent and the workflow files at that commit are read once per process, since a commit
 // never changes. A push to refs/meta/config is a new commit and so a new key: nothing is ever stale, and the
 // config and the workflow file of one event come from the same commit.
-import type { ProjectConfigReader } from '../config/inheritance.js';
+//
+// The effective config (inheritance.ts) is kept too, per project, with the commits of its chain: an event whose
+// chain is at the same commits gets the same result without walking and parsing again (the walk reads nothing
+// but those commits' files and parents, so equal commits mean an equal result).
+import { resolveEffectiveConfig, type EffectiveConfig, type ProjectConfigReader } from '../config/inheritance.js';
+import type { Policy } from '../config/policy.js';
 import { CONFIG_FILE, CONFIG_REF } from '../config/project-config.js';
 import { NotFoundError } from '../errors.js';
 import type { GerritApi } from '../gerrit/client.js';
@@ -110,3 +115,38 @@ export class EventConfigReader implements ProjectConfigReader {
 }
 
 const key = (project: string, revision: string, what: string) => `${project}\u0000${revision}\u0000${what}`;
+
+/** Projects whose effective config is kept; the least recently used go first. */
+export const EFFECTIVE_CONFIGS_KEPT = 4096;
+
+/** Effective configs by project, each with the refs/meta/config commits of its chain. */
+export class EffectiveConfigCache {
+  readonly #entries = new Map<string, { chain: readonly string[]; revisions: readonly string[]; effective: EffectiveConfig }>();
+
+  constructor(
+    readonly policy: Policy,
+    readonly max = EFFECTIVE_CONFIGS_KEPT,
+  ) {}
+
+  /** resolveEffectiveConfig through this event's reader, unless the chain is still at the commits it was resolved at. */
+  async resolve(project: string, reader: EventConfigReader): Promise<EffectiveConfig> {
+    const kept = this.#entries.get(project);
+    if (kept) {
+      const now = await Promise.all(kept.chain.map((p) => reader.revisionOf(p).catch(() => undefined)));
+      if (now.every((revision, i) => revision === kept.revisions[i])) {
+        this.#entries.delete(project);
+        this.#entries.set(project, kept);
+        return kept.effective;
+      }
+    }
+    const effective = await resolveEffectiveConfig(project, reader, this.policy);
+    if (effective.kind !== 'missing-project') {
+      // The walk read each project's head already (the reader keeps them for the event): no further calls.
+      const revisions = await Promise.all(effective.chain.map((p) => reader.revisionOf(p)));
+      this.#entries.delete(project);
+      this.#entries.set(project, { chain: effective.chain, revisions, effective });
+      if (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    return effective;
+  }
+}

@@ -3,7 +3,7 @@
 //
 //   1. parse the Gerrit event; one that can trigger no pipeline at all (most comments) is acknowledged at once
 //   2. resolve the project's effective config (inheritance.ts), read at each project's refs/meta/config commit
-//      (config-source.ts); a project that is not `configured` runs nothing (an invalid config is shown by the
+//      and kept with those commits (config-source.ts); a project that is not `configured` runs nothing (an invalid config is shown by the
 //      config check on refs/meta/config, and provisioning logs it)
 //   3. per triggered pipeline, fetch what its manager needs — the definition (a file of the project whose
 //      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
@@ -14,7 +14,7 @@
 //      finish the other pipelines, then throw NotImplementedError so the event is not acknowledged.
 // Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
-import { resolveEffectiveConfig, type EffectiveConfig } from '../config/inheritance.js';
+import type { EffectiveConfig } from '../config/inheritance.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv } from '../config/policy-env.js';
 import { httpUrl, loadEnv, type Env } from '../config/env.js';
@@ -32,7 +32,7 @@ import { namespaceFor } from '../provisioning/namespace-name.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
 import { postReviewPlan, type PostOutcome } from '../reporting/review.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
-import { EventConfigReader, RevisionCache } from './config-source.js';
+import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
 import { loadPipelines, type Pipeline } from './pipeline-config.js';
 import { carryOutStops } from './stop-runs.js';
@@ -56,6 +56,8 @@ export interface TriggerDeps {
   readonly argoUiUrl: string;
   /** Texts read at refs/meta/config commits, shared by every event of the process. */
   readonly cache: RevisionCache;
+  /** Effective configs with the commits they were resolved at (made from `policy` when not given). */
+  readonly effectiveConfigs?: EffectiveConfigCache;
   readonly logger?: Logger;
 }
 
@@ -86,7 +88,11 @@ export function gerritEventOf(event: InboundEvent, accepted: readonly string[]):
 }
 
 export class PipelineTrigger {
-  constructor(readonly deps: TriggerDeps) {}
+  readonly #effective: EffectiveConfigCache;
+
+  constructor(readonly deps: TriggerDeps) {
+    this.#effective = deps.effectiveConfigs ?? new EffectiveConfigCache(deps.policy);
+  }
 
   /** GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, SEAKEEPER_POLICY_FILE, ARGO_UI_URL. */
   static fromEnv(env: Env = process.env): PipelineTrigger {
@@ -118,7 +124,7 @@ export class PipelineTrigger {
     if (!eventCanTrigger(gerrit, deps.pipelines)) return { result: 'no-pipeline' };
     if (gerrit.kind === 'dropped-output') return { result: 'no-pipeline' };
     const reader = new EventConfigReader(deps.gerrit, deps.cache);
-    const effective = await resolveEffectiveConfig(gerrit.project, reader, deps.policy);
+    const effective = await this.#effective.resolve(gerrit.project, reader);
     if (effective.kind !== 'configured') return { result: effective.kind, ...invalidFields(effective) };
 
     const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config);
@@ -186,8 +192,13 @@ export class PipelineTrigger {
     return { kind: 'template', name: wanted.name, object };
   }
 
+  /**
+   * From the API server's watch cache: a consistent list waits for the cache whenever anything in the cluster
+   * was just written (Argo writes all the time), and a run created a moment ago by a concurrent event is a race
+   * a consistent list does not close either (the create's AlreadyExists and the stop orders' CAS do).
+   */
   async #runs(needs: ManagerNeeds): Promise<LiveWorkflow[] | undefined> {
-    return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector) : undefined;
+    return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector, { fromCache: true }) : undefined;
   }
 
   /** The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged. */

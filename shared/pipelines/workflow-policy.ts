@@ -435,13 +435,19 @@ function workflowDocumentProblems(value: Obj, f: Findings, options: PolicyOption
 
 /**
  * config-check.ts's WorkflowValidator: the policy's rejections for a parsed workflow file (whose apiVersion,
- * kind and spec config-check has already checked). Pass it to checkConfigChange.
+ * kind and spec config-check has already checked). Pass it to checkConfigChange; with the resources of the
+ * seakeeper.yaml under review, containers asking for more than the namespace has are refused too.
  */
-export const validateWorkflow: WorkflowValidator = (file: string, document: ParsedYaml): ConfigProblem[] => {
-  const f = new Findings(file, document.locate);
-  workflowDocumentProblems(document.value as Obj, f, {});
-  return f.problems;
-};
+export function workflowValidator(options: PolicyOptions = {}): WorkflowValidator {
+  return (file: string, document: ParsedYaml): ConfigProblem[] => {
+    const f = new Findings(file, document.locate);
+    workflowDocumentProblems(document.value as Obj, f, options);
+    return f.problems;
+  };
+}
+
+/** workflowValidator without the project's resources. */
+export const validateWorkflow: WorkflowValidator = workflowValidator();
 
 /** Where a pipeline's Workflow comes from, as the shell fetched it. */
 export type DefinitionInput =
@@ -462,10 +468,30 @@ export interface CheckedDefinition {
 
 export type DefinitionResult = { ok: true; definition: CheckedDefinition } | { ok: false; problems: ConfigProblem[] };
 
-/** Parses and checks a pipeline's definition before submission. Pure; never throws on bad input. */
+/** Definitions checked lately, by file, text and resources: every event of a project checks the same text. */
+const checkedFiles = new Map<string, DefinitionResult>();
+const CHECKED_FILES_KEPT = 256;
+
+/**
+ * Parses and checks a pipeline's definition before submission. Pure (a file's result is remembered for the
+ * same text; treat it as read-only); never throws on bad input.
+ */
 export function checkDefinition(input: DefinitionInput, options: PolicyOptions = {}): DefinitionResult {
   if (input.kind === 'template') return checkTemplateDefinition(input.name, input.object, options);
-  const { file, text } = input;
+  if (input.text === undefined) return checkFileDefinition(input.file, undefined, options);
+  const key = JSON.stringify([input.file, options.resources?.cpu, options.resources?.memory, input.text]);
+  let result = checkedFiles.get(key);
+  if (result) {
+    checkedFiles.delete(key);
+  } else {
+    result = checkFileDefinition(input.file, input.text, options);
+    if (checkedFiles.size >= CHECKED_FILES_KEPT) checkedFiles.delete(checkedFiles.keys().next().value!);
+  }
+  checkedFiles.set(key, result);
+  return result;
+}
+
+function checkFileDefinition(file: string, text: string | undefined, options: PolicyOptions): DefinitionResult {
   if (text === undefined) {
     return fail({ file, path: '', line: 1, column: 1, rule: POLICY_RULES.workflowMissing, message: `${file} is not on refs/meta/config` });
   }

@@ -4,7 +4,7 @@
 // again on what is there now, and retries — a few times, then the ConflictError goes up (transient: Knative
 // redelivers the event). Used for stopping superseded runs and for the claim/done markers.
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
+import type { ClusterApi, ClusterObject, ListOptions } from '../k8s/cluster.js';
 import { ARGO_API_VERSION, WORKFLOW_KIND, type LiveWorkflow } from './workflow.js';
 
 export type WorkflowCluster = Pick<ClusterApi, 'get' | 'patch'>;
@@ -23,9 +23,9 @@ export async function readWorkflow(cluster: Pick<ClusterApi, 'get'>, ref: Workfl
   return (await cluster.get<ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, ref.namespace, ref.name)) as LiveWorkflow | undefined;
 }
 
-/** Every Workflow matching `selector`, in `namespace` (all namespaces when undefined). */
-export async function listWorkflows(cluster: Pick<ClusterApi, 'list'>, namespace: string | undefined, selector: string): Promise<LiveWorkflow[]> {
-  return (await cluster.list<ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, namespace, selector)) as unknown as LiveWorkflow[];
+/** Every Workflow matching `selector`, in `namespace` (all namespaces when undefined); ListOptions as ClusterApi's. */
+export async function listWorkflows(cluster: Pick<ClusterApi, 'list'>, namespace: string | undefined, selector: string, options?: ListOptions): Promise<LiveWorkflow[]> {
+  return (await cluster.list<ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, namespace, selector, options)) as unknown as LiveWorkflow[];
 }
 
 /** A merge patch of the Workflow, applied only if it is still at `resourceVersion`. */

@@ -7,7 +7,7 @@ import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
 import { ConfigReviewer } from '../../shared/config/config-review.js';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
-import { NotImplementedError } from '../../shared/errors.js';
+import { PermanentError } from '../../shared/errors.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
@@ -114,10 +114,11 @@ test('a change on refs/meta/config that touches nothing Seakeeper reads gets no 
   assert.is((await checkMessages(notes)).length, 0);
 });
 
-test('a patch set on any other branch is not handled yet: NotImplementedError, so it is not acknowledged', async () => {
+test('a patch set on any other branch is not the config check\'s (patchset-created routes it to the pipelines)', async () => {
   const change = await pushChange(adminConnection, PROJECT, { 'README.md': 'hi\n' }, 'Add a README');
   const { err } = await rejectionOf(reviewer.handle(patchsetCreated(change, SOURCE)));
-  assert.instance(err, NotImplementedError);
+  assert.instance(err, PermanentError);
+  assert.match((err as Error).message, 'not of master');
 });
 
 test.run();

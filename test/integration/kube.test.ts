@@ -1,4 +1,6 @@
-// ClusterClient against the rig's real kube-apiserver (RBAC on, Argo CRDs installed).
+// The cluster client contract against the rig's real kube-apiserver (RBAC on, Argo CRDs installed): ClusterClient
+// (over @kubernetes/client-node), or HttpCluster when SEAKEEPER_KUBE_CLIENT=http — http-cluster.test.ts runs
+// this file that way, so both clients keep one contract.
 import { execFile } from 'node:child_process';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
@@ -12,12 +14,14 @@ import {
   TransientError,
 } from '../../shared/errors.js';
 import { ClusterClient, FIELD_MANAGER, type ClusterObject, type WatchEventType } from '../../shared/k8s/cluster.js';
+import { HttpCluster } from '../../shared/k8s/http-cluster.js';
 import { deadServer } from './support/dead-server.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually, rejectionOf } from './support/wait.js';
 
 const rig = loadRig();
-const cluster = ClusterClient.fromEnv({ KUBECONFIG: rig.KUBECONFIG });
+const Client = process.env.SEAKEEPER_KUBE_CLIENT === 'http' ? HttpCluster : ClusterClient;
+const cluster = Client.fromEnv({ KUBECONFIG: rig.KUBECONFIG });
 const suffix = uniqueSuffix();
 const ns = `sk-it-${suffix}`;
 const widgetGroup = `it${suffix}.seakeeper.dev`;
@@ -170,7 +174,7 @@ test('a dry-run create validates without persisting', async () => {
 });
 
 test('list follows every page: objects beyond the first page are there', async () => {
-  const paged = ClusterClient.fromEnv({ KUBECONFIG: rig.KUBECONFIG }, { listPageSize: 2 });
+  const paged = Client.fromEnv({ KUBECONFIG: rig.KUBECONFIG }, { listPageSize: 2 });
   const label = { 'seakeeper.dev/paged': suffix };
   await Promise.all([1, 2, 3, 4, 5].map((i) => cluster.apply(configMap(`paged-${i}`, { i: String(i) }, label))));
   const listed = await paged.list('v1', 'ConfigMap', ns, `seakeeper.dev/paged=${suffix}`);
@@ -246,7 +250,7 @@ test('an unprivileged ServiceAccount is refused with ForbiddenError', async () =
     body: { spec: { audiences: [], expirationSeconds: 600 } },
   });
   const server = kc.getCurrentCluster()!;
-  const nobody = ClusterClient.fromToken({ server: server.server, token: status!.token!, caData: server.caData, caFile: server.caFile });
+  const nobody = Client.fromToken({ server: server.server, token: status!.token!, caData: server.caData, caFile: server.caFile });
 
   for (const attempt of [
     () => nobody.get('v1', 'ConfigMap', ns, 'applied'),
@@ -264,7 +268,7 @@ test('a token the server does not know is an AuthError (401), not Forbidden', as
   const kc = new KubeConfig();
   kc.loadFromFile(rig.KUBECONFIG);
   const server = kc.getCurrentCluster()!;
-  const stranger = ClusterClient.fromToken({ server: server.server, token: 'not-a-token', caData: server.caData, caFile: server.caFile });
+  const stranger = Client.fromToken({ server: server.server, token: 'not-a-token', caData: server.caData, caFile: server.caFile });
   const { err } = await rejectionOf(stranger.get('v1', 'ConfigMap', ns, 'applied'));
   assert.instance(err, AuthError);
   assert.not.instance(err, ForbiddenError);
@@ -273,7 +277,7 @@ test('a token the server does not know is an AuthError (401), not Forbidden', as
 test('a server that never answers is a TransientError within the client timeout', async () => {
   const dead = await deadServer();
   try {
-    const hung = ClusterClient.fromToken({ server: `https://127.0.0.1:${dead.port}`, token: 't' }, { timeoutMs: 500 });
+    const hung = Client.fromToken({ server: `https://127.0.0.1:${dead.port}`, token: 't' }, { timeoutMs: 500 });
     const { err, ms } = await rejectionOf(hung.get('v1', 'ConfigMap', ns, 'x'));
     assert.instance(err, TransientError);
     assert.ok(ms < 5_000, `took ${ms} ms`);

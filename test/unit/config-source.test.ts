@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { resolveEffectiveConfig } from '../../shared/config/inheritance.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { EventConfigReader, RevisionCache, type ConfigSourceGerrit } from '../../shared/pipelines/config-source.js';
+import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from '../../shared/pipelines/config-source.js';
 
 /** refs/meta/config of a few projects, as Gerrit would answer; every call counted. */
 function gerrit(heads: Record<string, string>, files: Record<string, Record<string, string>>, parents: Record<string, string | undefined>) {
@@ -82,6 +82,23 @@ test('the cache keeps to its size, dropping the least recently used', () => {
   cache.set('huge', 'x'.repeat(1000));
   assert.is(cache.get('huge'), undefined, 'an entry larger than the cache is not kept');
   assert.equal(cache.get('a'), { value: 'x'.repeat(100) });
+});
+
+test('the effective config is kept with its chain\'s commits: the same commits, the same result, without a walk', async () => {
+  const heads: Record<string, string> = { 'mw/ext': 'c1', mw: 'c2' };
+  const { api, calls } = gerrit(heads, { c1: {}, c2: { 'seakeeper.yaml': CONFIG }, c3: { 'seakeeper.yaml': 'pipelines: {}\n' } }, { 'mw/ext': 'mw', mw: 'All-Projects' });
+  const cache = new RevisionCache();
+  const effective = new EffectiveConfigCache(loadPolicy());
+  const first = await effective.resolve('mw/ext', new EventConfigReader(api, cache));
+  assert.is(first.kind, 'configured');
+  calls.length = 0;
+  assert.is(await effective.resolve('mw/ext', new EventConfigReader(api, cache)), first);
+  assert.equal(calls.sort(), ['head mw', 'head mw/ext']);
+
+  heads.mw = 'c3';
+  const changed = await effective.resolve('mw/ext', new EventConfigReader(api, cache));
+  assert.is.not(changed, first);
+  assert.ok(changed.kind === 'configured' && changed.config.pipelines.length === 0);
 });
 
 test.run();

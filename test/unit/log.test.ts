@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, Secret } from '../../shared/config/env.js';
-import { loggerFromEnv } from '../../shared/log.js';
+import { loggerFromEnv, redactSecrets } from '../../shared/log.js';
 import { captureLog } from './support/capture.js';
 
 test('writes one JSON object per line, with the level as a word and an ISO time', () => {
@@ -33,6 +33,14 @@ test('secret-looking fields are redacted at the top level and two levels down', 
   assert.equal(line.req, { headers: { authorization: '[redacted]', cookie: '[redacted]' } });
   assert.is(line.user, 'bot');
   for (const leaked of ['p1', 't1', 'p2', 'xyz', 'abc', 'c=1']) assert.not.match(raw[0]!, leaked);
+});
+
+test('secrets inside arrays are redacted too; an object without any is logged unchanged', () => {
+  const { lines, logger } = captureLog();
+  logger.info({ pipelines: [{ pipeline: 'check', token: 't' }], outcome: 'ok' });
+  assert.equal(lines()[0]!.pipelines, [{ pipeline: 'check', token: '[redacted]' }]);
+  const plain = { a: { b: [1, { c: 'd' }] } };
+  assert.is(redactSecrets(plain), plain);
 });
 
 test('a Secret under any key prints as [secret]', () => {

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import { parseAllDocuments } from 'yaml';
 import * as assert from 'uvu/assert';
 import { mapWithConcurrency } from '../../shared/concurrency.js';
-import { alreadyReported, patchSetToCheck } from '../../shared/config/config-review.js';
+import { alreadyReported, isConfigPatchSet, patchSetToCheck } from '../../shared/config/config-review.js';
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
 import { ConfigError } from '../../shared/config/env.js';
 import { loadAll, policyFromEnv } from '../../shared/config/policy-env.js';
@@ -72,11 +72,14 @@ test('an event whose gerritproject is not its data\'s project is refused, not ac
   assert.throws(() => configChangeOf(inbound(metaConfigUpdate, { gerritproject: 'someone/else' })), (err: unknown) => err instanceof PermanentError && /someone\/else/.test((err as Error).message));
 });
 
-test('a patchset-created on refs/meta/config is checked; on another branch it is not implemented yet (retried)', () => {
+test('a patchset-created on refs/meta/config is checked; another branch is the pipelines\' (routed there, refused here)', () => {
   const change = metaPatchSet.change as { project: string; number: number };
   const patchSet = metaPatchSet.patchSet as { number: number; revision: string };
   assert.equal(patchSetToCheck(inbound(metaPatchSet)), { project: change.project, change: change.number, patchSet: patchSet.number, revision: patchSet.revision });
-  assert.throws(() => patchSetToCheck(inbound(masterPatchSet)), (err: unknown) => err instanceof NotImplementedError);
+  assert.throws(() => patchSetToCheck(inbound(masterPatchSet)), (err: unknown) => err instanceof PermanentError && /not of master/.test((err as Error).message));
+  assert.ok(isConfigPatchSet(inbound(metaPatchSet)));
+  assert.not.ok(isConfigPatchSet(inbound(masterPatchSet)));
+  assert.not.ok(isConfigPatchSet(inbound(metaConfigUpdate)));
   assert.throws(() => patchSetToCheck(inbound(metaConfigUpdate)), (err: unknown) => err instanceof PermanentError && !(err instanceof NotImplementedError));
   const { revision: _dropped, ...withoutRevision } = metaPatchSet.patchSet as Record<string, unknown>;
   assert.throws(() => patchSetToCheck(inbound({ ...metaPatchSet, patchSet: withoutRevision })), /without patchSet.revision/);

@@ -8,6 +8,7 @@ import {
   enforceWorkflowPolicy,
   POLICY_RULES,
   validateWorkflow,
+  workflowValidator,
 } from '../../shared/pipelines/workflow-policy.js';
 import { testPolicy } from './support/policy.js';
 import { BENIGN_WORKFLOW, pipeline } from './support/pipelines.js';
@@ -226,6 +227,14 @@ test("the policy plugs into the config check's validateWorkflow seam", () => {
   }
   const fine = checkConfigChange({ ...input, workflowTexts: new Map([[FILE, BENIGN_WORKFLOW]]) }, testPolicy, validateWorkflow);
   assert.ok(fine.relevant && fine.vote === 1);
+});
+
+test('with the resources of the seakeeper.yaml under review, the config check refuses a container above them', () => {
+  const text = workflow({ template: 'container: { image: alpine, resources: { requests: { cpu: "64" } } }' });
+  const input = { changedFiles: ['ci/check.yaml'], seakeeperYaml: 'pipelines:\n  check: { workflow: ci/check.yaml }\n', files: ['seakeeper.yaml', FILE], workflowTexts: new Map([[FILE, text]]) };
+  assert.ok(checkConfigChange(input, testPolicy, validateWorkflow).relevant);
+  const check = checkConfigChange(input, testPolicy, workflowValidator({ resources: { cpu: '2', memory: '8Gi' } }));
+  assert.ok(check.relevant && check.vote === -1 && check.problems.map((p) => p.rule).includes('resources-above-quota'));
 });
 
 test.run();

@@ -1,0 +1,173 @@
+// The workflow policy at submission, against the rig's real Gerrit and kube-apiserver (support/pipelines.ts
+// names the stand-ins): hostile definitions pushed to projects' refs/meta/config, a change pushed to each, the
+// CloudEvent gerrit-webhook makes of Gerrit's patchset-created delivered to patchset-created — each refused
+// with Verified -1 and a review that names the rule and the field, and no Workflow submitted. Also where a
+// definition comes from: an inherited seakeeper.yaml (its file named `<source>:<path>`) and WorkflowTemplates.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mapWithConcurrency } from '../../shared/concurrency.js';
+import type { ClusterObject } from '../../shared/k8s/cluster.js';
+import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
+import { ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../../shared/pipelines/workflow.js';
+import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
+import { CONFIG_REF } from '../../shared/config/project-config.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import { createProject, pushChange, pushDirect, rigConnections } from './support/gerrit.js';
+import {
+  botVerified,
+  changeDetail,
+  configuredProject,
+  deliver,
+  gerritEvent,
+  pipelineMessages,
+  runsOf,
+  startPipelineStack,
+  waitForRuns,
+  type PipelineStack,
+} from './support/pipelines.js';
+import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+
+const rig = loadRig();
+const { admin: adminConnection } = rigConnections(rig);
+const PARENT = `it-${uniqueSuffix()}-policy`;
+const SEAKEEPER_YAML = 'pipelines:\n  check: { workflow: ci/check.yaml }\n';
+/** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
+const BOT_GROUP = 'Seakeeper CI';
+const created: string[] = [];
+
+let stack: PipelineStack;
+
+test.before(async () => {
+  stack = await startPipelineStack(rig, PARENT);
+  // The config check votes on changes to refs/meta/config: the rig lets the bot vote on refs/heads/* only.
+  const rest = new GerritRest(adminConnection);
+  const group = await rest.json<{ id: string }>('GET', `groups/${encodeId(BOT_GROUP)}`);
+  await rest.json('POST', `projects/${encodeId(PARENT)}/access`, {
+    body: { add: { [CONFIG_REF]: { permissions: { 'label-Verified': { label: 'Verified', rules: { [group.id]: { action: 'ALLOW', min: -1, max: 1 } } } } } } },
+  });
+});
+
+test.after(async () => {
+  await stack?.stop();
+  await deleteNamespacesOf(stack.cluster, created);
+  await hideProjects(adminConnection, [PARENT, ...created]);
+});
+
+/** A Workflow whose one template is `template` (YAML flow mapping), with `spec` added to its spec. */
+const workflow = (template: string, spec = '', metadata = '{ generateName: check- }') =>
+  `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: ${metadata}\nspec:\n  entrypoint: main\n${spec}  templates:\n    - ${template}\n`;
+const container = (extra = '') => `{ name: main, container: { image: busybox, command: ["true"]${extra} } }`;
+
+/** Definitions a project owner might push, each with the rule that refuses it and the field it names. */
+const HOSTILE: { name: string; text: string; rule: string; field: string }[] = [
+  { name: 'privileged', text: workflow(container(', securityContext: { privileged: true }')), rule: 'privileged', field: '/spec/templates/0/container/securityContext/privileged' },
+  { name: 'capabilities', text: workflow(container(', securityContext: { capabilities: { add: [SYS_ADMIN] } }')), rule: 'capabilities', field: '/spec/templates/0/container/securityContext/capabilities/add' },
+  { name: 'privilege-escalation', text: workflow(container(', securityContext: { allowPrivilegeEscalation: true }')), rule: 'privilege-escalation', field: 'allowPrivilegeEscalation' },
+  { name: 'host-network', text: workflow(container(), '  hostNetwork: true\n'), rule: 'host-namespace', field: '/spec/hostNetwork' },
+  { name: 'host-pid', text: workflow(container(), '  hostPID: true\n'), rule: 'host-namespace', field: '/spec/hostPID' },
+  { name: 'host-path', text: workflow(container(), '  volumes: [{ name: root, hostPath: { path: / } }]\n'), rule: 'host-path', field: '/spec/volumes/0/hostPath' },
+  { name: 'nfs', text: workflow(container(), '  volumes: [{ name: share, nfs: { server: nfs.example.org, path: /export } }]\n'), rule: 'volume-type', field: '/spec/volumes/0/nfs' },
+  { name: 'host-port', text: workflow(container(', ports: [{ containerPort: 80, hostPort: 80 }]')), rule: 'host-port', field: '/spec/templates/0/container/ports/0/hostPort' },
+  { name: 'pod-spec-patch', text: workflow(container(), "  podSpecPatch: '{\"hostNetwork\": true}'\n"), rule: 'pod-spec-patch', field: '/spec/podSpecPatch' },
+  { name: 'resource-template', text: workflow('{ name: main, resource: { action: create, manifest: "kind: ClusterRoleBinding" } }'), rule: 'resource-template', field: '/spec/templates/0/resource' },
+  { name: 'http-template', text: workflow('{ name: main, http: { url: "http://169.254.169.254/" } }'), rule: 'agent-template', field: '/spec/templates/0/http' },
+  { name: 'service-account', text: workflow('{ name: main, serviceAccountName: cluster-admin, container: { image: busybox } }'), rule: 'service-account', field: '/spec/templates/0/serviceAccountName' },
+  { name: 'executor-account', text: workflow(container(), '  executor: { serviceAccountName: argo-server }\n'), rule: 'executor-service-account', field: '/spec/executor/serviceAccountName' },
+  { name: 'cluster-template', text: workflow('{ name: main, steps: [[{ name: s, templateRef: { name: t, template: main, clusterScope: true } }]] }'), rule: 'cluster-scope', field: 'clusterScope' },
+  { name: 'branch-in-script', text: workflow('{ name: main, script: { image: alpine, command: [sh], source: "git checkout {{workflow.parameters.branch}}" } }'), rule: 'parameter-in-script', field: '/spec/templates/0/script/source' },
+  { name: 'subject-in-shell', text: workflow('{ name: main, container: { image: alpine, command: [sh, -c], args: ["echo {{workflow.parameters.subject}}"] } }'), rule: 'parameter-in-script', field: '/spec/templates/0/container/args/0' },
+  { name: 'forged-label', text: workflow(container(), '', '{ labels: { seakeeper.dev/change: "1" } }'), rule: 'reserved-metadata', field: '/metadata/labels/seakeeper.dev~1change' },
+  { name: 'shutdown', text: workflow(container(), '  shutdown: Stop\n'), rule: 'reserved-field', field: '/spec/shutdown' },
+  { name: 'unsafe-sysctl', text: workflow(container(), '  securityContext: { sysctls: [{ name: kernel.msgmax, value: "65536" }] }\n'), rule: 'sysctl', field: '/spec/securityContext/sysctls/0' },
+  { name: 'above-quota', text: workflow(container(', resources: { requests: { cpu: "64" } }')), rule: 'resources-above-quota', field: '/spec/templates/0/container/resources/requests/cpu' },
+  { name: 'not-a-workflow', text: 'apiVersion: v1\nkind: Pod\nspec: { containers: [{ name: x, image: busybox }] }\n', rule: 'workflow-kind', field: '/kind' },
+];
+
+const rejections = (info: Awaited<ReturnType<typeof changeDetail>>) =>
+  pipelineMessages(info).filter((m) => m.message.includes('Seakeeper cannot run the check pipeline'));
+
+test(`${HOSTILE.length} hostile definitions on refs/meta/config: each refused with Verified -1, its rule and field named — before merge by the config check, at submission by the policy`, async () => {
+  const outcomes = await mapWithConcurrency(HOSTILE, 4, async (row) => {
+    const project = `${PARENT}/${row.name}`;
+    created.push(project);
+    await createProject(adminConnection, project, PARENT);
+    // Proposed for review: the config check (patchset-created on refs/meta/config).
+    const proposal = await pushChange(adminConnection, project, { 'seakeeper.yaml': SEAKEEPER_YAML, 'ci/check.yaml': row.text }, `CI: ${row.name}`, CONFIG_REF);
+    const checked = await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', proposal, 1));
+    // Pushed past review by an owner: the pipelines refuse it when a change would run it.
+    await pushDirect(adminConnection, project, CONFIG_REF, { 'seakeeper.yaml': SEAKEEPER_YAML, 'ci/check.yaml': row.text }, `CI: ${row.name}`);
+    const change = await pushChange(adminConnection, project, { 'x.txt': row.name }, `Change in ${row.name}`);
+    const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+    const answer = await deliver(stack.functions['patchset-created'], event);
+    // Redelivered: the rejection is on the change already, nothing is posted twice.
+    const again = await deliver(stack.functions['patchset-created'], event);
+    return { row, project, proposal, checked, change, answer, again };
+  });
+  const failures: string[] = [];
+  for (const { row, project, proposal, checked, change, answer, again } of outcomes) {
+    const review = await changeDetail(stack, project, proposal._number);
+    const check = (review.messages ?? []).filter((m) => m.tag === CONFIG_CHECK_TAG);
+    const checkProblems = [
+      checked.status === 204 ? '' : `config check answered ${checked.status} ${checked.body}`,
+      check.length === 1 ? '' : `${check.length} config check messages`,
+      botVerified(stack, review) === -1 ? '' : `config check Verified ${botVerified(stack, review)}`,
+      check[0]?.message.includes(`[${row.rule}]`) ? '' : `config check: rule [${row.rule}] not named`,
+      check[0]?.message.includes(row.field) ? '' : `config check: field ${row.field} not named`,
+    ].filter(Boolean);
+    if (checkProblems.length > 0) failures.push(`${row.name} (config check): ${checkProblems.join('; ')}\n${check[0]?.message ?? ''}`);
+    const info = await changeDetail(stack, project, change._number);
+    const posted = rejections(info);
+    const message = posted[0]?.message ?? '';
+    const problems = [
+      answer.status === 204 ? '' : `answered ${answer.status} ${answer.body}`,
+      again.status === 204 ? '' : `redelivery answered ${again.status}`,
+      posted.length === 1 ? '' : `${posted.length} rejection messages`,
+      botVerified(stack, info) === -1 ? '' : `Verified ${botVerified(stack, info)}`,
+      message.includes(`ci/check.yaml breaks the workflow policy`) ? '' : 'no header',
+      message.includes(`[${row.rule}]`) ? '' : `rule [${row.rule}] not named`,
+      message.includes(row.field) ? '' : `field ${row.field} not named`,
+      (await runsOf(stack, project, change._number)).length === 0 ? '' : 'a Workflow was submitted',
+    ].filter(Boolean);
+    if (problems.length > 0) failures.push(`${row.name}: ${problems.join('; ')}\n${message}`);
+  }
+  assert.equal(failures, []);
+});
+
+test('an inherited seakeeper.yaml: the parent\'s definition is checked, and named as <source>:<path> in the review', async () => {
+  const family = `${PARENT}/family`;
+  const child = `${family}/child`;
+  created.push(family, child);
+  await createProject(adminConnection, family, PARENT);
+  await pushDirect(adminConnection, family, 'refs/meta/config', { 'seakeeper.yaml': SEAKEEPER_YAML, 'ci/check.yaml': HOSTILE[0]!.text }, 'CI for the family');
+  await createProject(adminConnection, child, family);
+  const change = await pushChange(adminConnection, child, { 'x.txt': 'x' }, 'Change in an inheriting project');
+  const answer = await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', change, 1));
+  assert.is(answer.status, 204, answer.body);
+  const [message] = rejections(await changeDetail(stack, child, change._number));
+  assert.match(message!.message, `${family}:ci/check.yaml breaks the workflow policy`);
+  assert.match(message!.message, `${family}:ci/check.yaml:`);
+});
+
+test('a WorkflowTemplate in the namespace: checked, then referenced by the run; a missing one is refused by name', async () => {
+  const project = `${PARENT}/templated`;
+  created.push(project);
+  const namespace = await configuredProject(rig, stack, project, { 'seakeeper.yaml': 'pipelines:\n  check: { workflowTemplate: ci-check }\n' });
+  const missing = await pushChange(adminConnection, project, { 'x.txt': '1' }, 'Before the template exists');
+  assert.is((await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', missing, 1))).status, 204);
+  assert.match(rejections(await changeDetail(stack, project, missing._number))[0]!.message, '[workflow-template-missing]');
+
+  await stack.cluster.create({
+    apiVersion: ARGO_API_VERSION,
+    kind: WORKFLOW_TEMPLATE_KIND,
+    metadata: { name: 'ci-check', namespace },
+    spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['true'] } }] },
+  } as ClusterObject);
+  const change = await pushChange(adminConnection, project, { 'x.txt': '2' }, 'With the template');
+  assert.is((await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', change, 1))).status, 204);
+  const [run] = await waitForRuns(stack, project, change._number, 1);
+  assert.equal(run!.spec?.workflowTemplateRef, { name: 'ci-check' });
+  assert.is(run!.metadata.namespace, namespaceFor(project));
+});
+
+test.run();

@@ -1,0 +1,379 @@
+// The check pipeline end to end against the rig's real Gerrit and kube-apiserver, every function served by the
+// functions-framework CLI as in production (support/pipelines.ts): a push to the real Gerrit → the CloudEvent
+// gerrit-webhook makes of the event Gerrit's webhooks plugin sends → patchset-created → a Workflow in the
+// project's namespace, accepted by the real Argo CRD under strict field validation → its status moved as
+// Argo's controller would (STAND-IN, support/argo.ts: no controller runs here) → workflow-watch, fed the
+// ApiServerSource's reference event (STAND-IN) → workflow.completed at the Broker (STAND-IN) → workflow-completed
+// → the vote and the report, read back from Gerrit.
+import type { CloudEvent } from 'cloudevents';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
+import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/pipelines/workflow-store.js';
+import { completedEventId } from '../../shared/reporting/completed-event.js';
+import { COMPLETED_EVENT_MARKER, REPORT_MARKER } from '../../shared/reporting/markers.js';
+import { MissedReports } from '../../shared/reporting/missed-reports.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import { finishRun, startRun } from './support/argo.js';
+import { deadServer } from './support/dead-server.js';
+import { serveFunction } from './support/functions.js';
+import { newChangeId, pushChange, pushPatchSet, rigConnections } from './support/gerrit.js';
+import {
+  ARGO_UI_URL,
+  ARTIFACT_BASE_URL,
+  botVerified,
+  changeDetail,
+  CLUSTER_URL,
+  completedEvent,
+  CONFIG_FILES,
+  configuredProject,
+  deliver,
+  gerritEvent,
+  pipelineMessages,
+  runsOf,
+  startPipelineStack,
+  waitForRuns,
+  workflowTouched,
+  type PipelineStack,
+} from './support/pipelines.js';
+import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+
+const rig = loadRig();
+const { admin: adminConnection } = rigConnections(rig);
+const suffix = uniqueSuffix();
+const PARENT = `it-${suffix}-pipelines`;
+const PROJECT = `${PARENT}/app`;
+const BLOCKED = `${PARENT}/no-vote`;
+/** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
+const BOT_GROUP = 'Seakeeper CI';
+
+
+let stack: PipelineStack;
+let namespace: string;
+
+test.before(async () => {
+  stack = await startPipelineStack(rig, PARENT);
+  namespace = await configuredProject(rig, stack, PROJECT, CONFIG_FILES);
+});
+
+test.after(async () => {
+  await stack?.stop();
+  await deleteNamespacesOf(stack.cluster, [PROJECT, BLOCKED]);
+  await hideProjects(adminConnection, [PARENT, PROJECT, BLOCKED]);
+});
+
+const ok = (answer: { status: number; body: string }, what: string) => assert.ok(answer.status >= 200 && answer.status < 300, `${what}: ${answer.status} ${answer.body}`);
+const params = (workflow: LiveWorkflow) =>
+  Object.fromEntries(((workflow.spec?.arguments as { parameters: { name: string; value: string }[] }).parameters).map((p) => [p.name, p.value]));
+
+/** A change pushed to the project, its patchset-created delivered to patchset-created; returns it and its run. */
+async function pushAndRun(subject: string, project = PROJECT, files: Record<string, string> = { [`src/${subject.length}.txt`]: subject }) {
+  const change = await pushChange(adminConnection, project, files, subject);
+  const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+  ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created');
+  const [run] = await waitForRuns(stack, project, change._number, 1);
+  return { change, event, run: run! };
+}
+
+/** The Argo controller STAND-IN finishes the run; the ApiServerSource STAND-IN tells workflow-watch; the workflow.completed it emits goes to workflow-completed. */
+async function finishAndReport(run: LiveWorkflow, phase: 'Succeeded' | 'Failed', steps?: Parameters<typeof finishRun>[3]): Promise<CloudEvent<unknown>> {
+  const ref = refOfWorkflow(run);
+  await finishRun(stack.cluster, ref, phase, steps);
+  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
+  const completed = await completedEvent(stack, ref);
+  ok(await deliver(stack.functions['workflow-completed'], completed), 'workflow-completed');
+  return completed;
+}
+
+const reports = (info: Awaited<ReturnType<typeof changeDetail>>) => pipelineMessages(info).filter((m) => /Build (succeeded|failed)/.test(m.message));
+
+// --- the path every developer feels ----------------------------------------------------------------------------
+
+let first: Awaited<ReturnType<typeof pushAndRun>>;
+
+test('a pushed patchset runs the project\'s Workflow in its namespace: the change only as parameters, the policy forced', async () => {
+  first = await pushAndRun('Add the frobnicator');
+  const { change, event, run } = first;
+  assert.is(run.metadata.namespace, namespace);
+  assert.equal(runOf(run), { ...runOf(run)!, project: PROJECT, pipeline: 'check', change: change._number, patchset: 1, revision: change.current_revision!, branch: 'master', eventId: event.id, phase: '' });
+  const spec = run.spec as Record<string, unknown>;
+  assert.is(spec.serviceAccountName, 'workflow');
+  assert.is(spec.podPriorityClassName, 'seakeeper-check');
+  assert.is(spec.activeDeadlineSeconds, 3600);
+  assert.equal(spec.podGC, { strategy: 'OnPodSuccess' });
+  assert.equal(params(run), {
+    project: PROJECT,
+    branch: 'master',
+    change: String(change._number),
+    patchset: '1',
+    ref: `refs/changes/${String(change._number % 100).padStart(2, '0')}/${change._number}/1`,
+    revision: change.current_revision!,
+    change_url: `${rig.GERRIT_URL.replace(/\/$/, '')}/c/${PROJECT}/+/${change._number}`,
+    subject: 'Add the frobnicator',
+    pipeline: 'check',
+    php: '8.2',
+  });
+  assert.is(run.metadata.labels?.team, 'core');
+  const info = await changeDetail(stack, PROJECT, change._number);
+  const [start, ...more] = pipelineMessages(info);
+  assert.is(more.length, 0);
+  assert.match(start!.message, `Starting check jobs: ${ARGO_UI_URL}workflows/${namespace}/${run.metadata.name}`);
+  assert.is(botVerified(stack, info), undefined);
+});
+
+test('while the run goes, workflow-watch emits nothing; once it Succeeded, one workflow.completed and Verified +1 with the report', async () => {
+  const { change, run } = first;
+  const ref = refOfWorkflow(run);
+  await startRun(stack.cluster, ref);
+  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch on Running');
+  const completed = await finishAndReport(run, 'Succeeded', [
+    { name: 'lint', phase: 'Succeeded' },
+    { name: 'test', phase: 'Succeeded', artifacts: [{ name: 'junit', key: `${namespace}/${run.metadata.name}/junit.xml` }] },
+  ]);
+  const finished = (await readWorkflow(stack.cluster, ref))!;
+  assert.is(completed.id, completedEventId(finished.metadata.uid!, 'Succeeded'));
+  assert.is(completed.source, CLUSTER_URL);
+  assert.equal([completed.pipeline, completed.gerritproject, completed.gerritchange, completed.gerritpatchset], ['check', PROJECT, String(change._number), '1']);
+  assert.is(stack.broker.received.filter((r) => r.event.subject === `${ref.namespace}/${ref.name}`).length, 1, 'one workflow.completed');
+
+  const info = await changeDetail(stack, PROJECT, change._number);
+  assert.is(botVerified(stack, info), 1);
+  const [report, ...others] = reports(info);
+  assert.is(others.length, 0);
+  assert.is(report!._revision_number, 1);
+  assert.match(report!.message, 'Patch Set 1: Verified+1');
+  assert.match(report!.message, 'Build succeeded (check pipeline).');
+  assert.match(report!.message, `${ARGO_UI_URL}workflows/${namespace}/${run.metadata.name} : SUCCESS in 1m 35s`);
+  assert.match(report!.message, '- lint : SUCCESS in');
+  assert.match(report!.message, `  - junit: ${ARTIFACT_BASE_URL}${namespace}/${run.metadata.name}/junit.xml`);
+  assert.is(finished.metadata.annotations?.[REPORT_MARKER.done], 'Succeeded');
+  assert.is(finished.metadata.annotations?.[COMPLETED_EVENT_MARKER.done], 'Succeeded');
+});
+
+test('a failed run votes Verified -1 and names the step that failed, with Argo\'s messages', async () => {
+  const { change, run } = await pushAndRun('Break the frobnicator');
+  await finishAndReport(run, 'Failed', [
+    { name: 'lint', phase: 'Succeeded' },
+    { name: 'test', phase: 'Failed', message: 'Error (exit code 2)' },
+  ]);
+  const info = await changeDetail(stack, PROJECT, change._number);
+  assert.is(botVerified(stack, info), -1);
+  const [report] = reports(info);
+  assert.match(report!.message, 'Patch Set 1: Verified-1');
+  assert.match(report!.message, 'Build failed (check pipeline).');
+  assert.match(report!.message, ': FAILURE in 1m 35s\nArgo: child failed');
+  assert.match(report!.message, /\n- test : FAILURE in [0-9ms ]+ — Error \(exit code 2\)/);
+});
+
+test('a comment that is no command is acknowledged without a run', async () => {
+  await stack.admin.postReview(`${PROJECT}~${first.change._number}`, 'current', { message: 'Looks good to me, but please recheck the docs', notify: 'NONE' });
+  const comment = await gerritEvent(stack, 'gerrit.comment-added', first.change, 1, (e) => String((e.data as { comment?: string }).comment).includes('docs'));
+  ok(await deliver(stack.functions['comment-added'], comment), 'comment-added');
+  assert.is((await runsOf(stack, PROJECT, first.change._number)).length, 1);
+});
+
+test('recheck runs the pipeline again — a new Workflow for the same patchset, reported again', async () => {
+  const { change } = first;
+  await stack.admin.postReview(`${PROJECT}~${change._number}`, 'current', { message: 'recheck', notify: 'NONE' });
+  const comment = await gerritEvent(stack, 'gerrit.comment-added', change, 1, (e) => String((e.data as { comment?: string }).comment).endsWith('recheck'));
+  ok(await deliver(stack.functions['comment-added'], comment), 'comment-added');
+  const runs = await waitForRuns(stack, PROJECT, change._number, 2);
+  const rerun = runs.find((r) => r.metadata.name !== first.run.metadata.name)!;
+  assert.is(runOf(rerun)!.eventId, comment.id);
+  assert.is(runOf(rerun)!.patchset, 1);
+  await finishAndReport(rerun, 'Failed');
+  const info = await changeDetail(stack, PROJECT, change._number);
+  assert.is(botVerified(stack, info), -1, 'the recheck\'s result is the vote now');
+  assert.is(reports(info).length, 2);
+});
+
+test('a new patchset stops the run of the old one (Terminate), which is never reported; only the new one is', async () => {
+  const changeId = newChangeId();
+  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'a.txt': 'one\n' }, 'Two patchsets');
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 1)), 'patchset-created 1');
+  const [old] = await waitForRuns(stack, PROJECT, ps1._number, 1);
+  await startRun(stack.cluster, refOfWorkflow(old!));
+  await pushPatchSet(adminConnection, PROJECT, changeId, { 'a.txt': 'two\n' }, 'Two patchsets');
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 2)), 'patchset-created 2');
+  const runs = await waitForRuns(stack, PROJECT, ps1._number, 2);
+  const stopped = (await readWorkflow(stack.cluster, refOfWorkflow(old!)))!;
+  const current = runs.find((r) => r.metadata.name !== old!.metadata.name)!;
+  assert.is(stopped.spec?.shutdown, 'Terminate');
+  assert.is(stopped.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION], current.metadata.name);
+
+  // Argo ends a terminated run as Failed; workflow-watch still emits, workflow-completed reports nothing.
+  await finishAndReport(stopped, 'Failed', [{ name: 'test', phase: 'Failed', message: 'Stopped with strategy \'Terminate\'' }]);
+  await finishAndReport(current, 'Succeeded');
+  const info = await changeDetail(stack, PROJECT, ps1._number);
+  const [report, ...others] = reports(info);
+  assert.is(others.length, 0, 'only the new patchset is reported');
+  assert.is(report!._revision_number, 2);
+  assert.is(botVerified(stack, info), 1);
+  assert.is((await readWorkflow(stack.cluster, refOfWorkflow(old!)))!.metadata.annotations?.[REPORT_MARKER.done], undefined);
+});
+
+test('every event delivered three times at once: one Workflow, one start message, one workflow.completed, one vote', async () => {
+  const change = await pushChange(adminConnection, PROJECT, { 'b.txt': 'x\n' }, 'Delivered thrice');
+  const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+  const thrice = async (to: keyof PipelineStack['functions'], e: CloudEvent<unknown>) =>
+    (await Promise.all([1, 2, 3].map(() => deliver(stack.functions[to], e)))).forEach((a) => ok(a, to));
+  await thrice('patchset-created', event);
+  const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
+  const ref = refOfWorkflow(run!);
+  await finishRun(stack.cluster, ref, 'Succeeded');
+  await thrice('workflow-watch', workflowTouched(ref));
+  const completed = stack.broker.received.filter((r) => r.event.subject === `${ref.namespace}/${ref.name}`).map((r) => r.event);
+  assert.is(completed.length, 1, 'workflow-watch emitted once');
+  await thrice('workflow-completed', completed[0]!);
+  const info = await changeDetail(stack, PROJECT, change._number);
+  assert.is(pipelineMessages(info).filter((m) => m.message.includes('Starting check jobs')).length, 1);
+  assert.is(reports(info).length, 1);
+  assert.is(botVerified(stack, info), 1);
+  assert.is((await runsOf(stack, PROJECT, change._number)).length, 1);
+});
+
+test('work in progress runs nothing; marked ready for review (gerrit.wip-state-changed, routed to patchset-created), it runs', async () => {
+  const change = await pushChange(adminConnection, PROJECT, { 'w.txt': 'x\n' }, 'Not ready yet');
+  const id = encodeId(`${PROJECT}~${change._number}`);
+  const rest = new GerritRest(adminConnection);
+  await rest.json('POST', `changes/${id}/wip`, { body: {} });
+  const intoWip = await gerritEvent(stack, 'gerrit.wip-state-changed', change, 1);
+  ok(await deliver(stack.functions['patchset-created'], intoWip), 'patchset-created (into WIP)');
+  assert.is((await runsOf(stack, PROJECT, change._number)).length, 0);
+  await rest.json('POST', `changes/${id}/ready`, { body: {} });
+  const ready = await gerritEvent(stack, 'gerrit.wip-state-changed', change, 1, (e) => e.id !== intoWip.id);
+  ok(await deliver(stack.functions['patchset-created'], ready), 'patchset-created (ready)');
+  const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
+  assert.is(runOf(run!)!.eventId, ready.id);
+});
+
+test('a delivery that died after posting (its claim expired, no done marker): the next finds the report on the change, posts nothing', async () => {
+  const { change, run } = await pushAndRun('Reporter crashed');
+  const completed = await finishAndReport(run, 'Succeeded');
+  const ref = refOfWorkflow(run);
+  // As a delivery that crashed between posting and marking done would have left it, its claim long expired.
+  const reported = (await readWorkflow(stack.cluster, ref))!;
+  const expired = new Date(Date.now() - 60 * 60_000).toISOString();
+  await patchWorkflow(stack.cluster, ref, { metadata: { annotations: { [REPORT_MARKER.done]: null, [REPORT_MARKER.claim]: `Succeeded ${expired}` } } }, reported.metadata.resourceVersion!);
+  ok(await deliver(stack.functions['workflow-completed'], completed), 'workflow-completed');
+  assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 1);
+  const annotations = (await readWorkflow(stack.cluster, ref))!.metadata.annotations ?? {};
+  assert.is(annotations[REPORT_MARKER.done], 'Succeeded');
+  assert.is(annotations[REPORT_MARKER.claim], undefined);
+});
+
+test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode arrive verbatim as parameter values', async () => {
+  const branch = `feature/"it's"-{{workflow.name}}-$(id)-\`uname\`-ünï→🚀`;
+  await new GerritRest(adminConnection).json('PUT', `projects/${encodeId(PROJECT)}/branches/${encodeId(branch)}`, { body: { revision: 'master' } });
+  // A subject's first paragraph may span lines: Gerrit folds them into the subject with spaces.
+  const message = `Fix "quotes" and 'apostrophes' {{workflow.parameters.branch}} $(rm -rf /) \`id\` ünïcødé → 🚀\nsecond line of the first paragraph`;
+  const change = await pushChange(adminConnection, PROJECT, { 'c.txt': 'x\n' }, message, branch);
+  const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+  const sent = (event.data as { change: { subject: string; branch: string } }).change;
+  assert.is(sent.branch, branch);
+  assert.is(sent.subject, message.replace('\n', ' '));
+  ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created');
+  const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
+  assert.is(params(run!).branch, branch);
+  assert.is(params(run!).subject, sent.subject);
+  // The definition's templates are as written: the values were never spliced into them.
+  assert.not.match(JSON.stringify(run!.spec?.templates), 'rm -rf');
+
+  // Gerrit never sends a newline in a subject; an event that carries one (the ingress passes data through
+  // as it is) keeps it too. The same real event, its subject edited, under a new id.
+  const withNewline = event.cloneWith({ id: `${event.id}-newline`, data: { ...(event.data as object), change: { ...sent, subject: 'line one\nline two\r\n\ttabbed "$(x)"' } } });
+  ok(await deliver(stack.functions['patchset-created'], withNewline), 'patchset-created');
+  const runs = await waitForRuns(stack, PROJECT, change._number, 2);
+  assert.ok(runs.some((r) => params(r).subject === 'line one\nline two\r\n\ttabbed "$(x)"'), 'the subject with newlines, verbatim');
+});
+
+test('a result on a patchset that a newer one replaced is reported without a vote, saying why', async () => {
+  const changeId = newChangeId();
+  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'd.txt': 'one\n' }, 'Replaced while running');
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 1)), 'patchset-created');
+  const [run] = await waitForRuns(stack, PROJECT, ps1._number, 1);
+  // Patchset 2 is pushed, but its event has not been handled yet: the run of patchset 1 is not stopped.
+  await pushPatchSet(adminConnection, PROJECT, changeId, { 'd.txt': 'two\n' }, 'Replaced while running');
+  await finishAndReport(run!, 'Failed');
+  const info = await changeDetail(stack, PROJECT, ps1._number);
+  const [report] = reports(info);
+  assert.is(report!._revision_number, 1);
+  assert.match(report!.message, 'Patchset 2 has replaced patchset 1: this result does not vote.');
+  assert.not.match(report!.message, 'Verified');
+  assert.is(botVerified(stack, info), undefined);
+});
+
+test('a change merged or abandoned stops its runs (Terminate), which are never reported', async () => {
+  const { change, run } = await pushAndRun('Abandoned while running');
+  await startRun(stack.cluster, refOfWorkflow(run));
+  await new GerritRest(adminConnection).json('POST', `changes/${encodeId(`${PROJECT}~${change._number}`)}/abandon`, { body: { notify: 'NONE' } });
+  ok(await deliver(stack.functions['comment-added'], await gerritEvent(stack, 'gerrit.change-abandoned', change)), 'comment-added (change-abandoned)');
+  const stopped = (await readWorkflow(stack.cluster, refOfWorkflow(run)))!;
+  assert.is(stopped.spec?.shutdown, 'Terminate');
+  assert.is(stopped.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION], 'change abandoned');
+  await finishAndReport(stopped, 'Failed');
+  assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 0);
+});
+
+test('where the bot may not vote Verified, the report is posted without the vote, saying so', async () => {
+  await configuredProject(rig, stack, BLOCKED, CONFIG_FILES);
+  const rest = new GerritRest(adminConnection);
+  const group = await rest.json<{ id: string }>('GET', `groups/${encodeId(BOT_GROUP)}`);
+  await rest.json('POST', `projects/${encodeId(BLOCKED)}/access`, {
+    body: { add: { 'refs/heads/*': { permissions: { 'label-Verified': { label: 'Verified', rules: { [group.id]: { action: 'BLOCK', min: -1, max: 2 } } } } } } },
+  });
+  const { change, run } = await pushAndRun('No vote here', BLOCKED);
+  await finishAndReport(run, 'Failed');
+  const info = await changeDetail(stack, BLOCKED, change._number);
+  const [report] = reports(info);
+  assert.match(report!.message, 'Seakeeper may not vote Verified-1 on this change; the result follows without the vote.');
+  assert.match(report!.message, 'Build failed (check pipeline).');
+  assert.is(botVerified(stack, info), undefined);
+  assert.is((await readWorkflow(stack.cluster, refOfWorkflow(run)))!.metadata.annotations?.[REPORT_MARKER.done], 'Failed');
+});
+
+test('Gerrit failing: the functions answer 5xx (Knative retries), the report claim is given back, and a redelivery reports', async () => {
+  const dead = await deadServer();
+  const env = stack.env;
+  const deadGerrit = { GERRIT_URL: `http://127.0.0.1:${dead.port}/`, GERRIT_TIMEOUT_MS: '500' };
+  const [created, completed] = await Promise.all([
+    serveFunction('patchset-created', { ...env['patchset-created'], ...deadGerrit }),
+    serveFunction('workflow-completed', { ...env['workflow-completed'], ...deadGerrit }),
+  ]);
+  try {
+    const change = await pushChange(adminConnection, PROJECT, { 'e.txt': 'x\n' }, 'Gerrit is down');
+    const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+    assert.is((await deliver(created, event)).status, 500);
+    ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created, Gerrit back');
+    const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
+    const ref = refOfWorkflow(run!);
+    await finishRun(stack.cluster, ref, 'Succeeded');
+    ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
+    const done = await completedEvent(stack, ref);
+    assert.is((await deliver(completed, done)).status, 500);
+    const annotations = (await readWorkflow(stack.cluster, ref))!.metadata.annotations ?? {};
+    assert.is(annotations[REPORT_MARKER.claim], undefined, 'the claim was given back');
+    assert.is(annotations[REPORT_MARKER.done], undefined);
+    ok(await deliver(stack.functions['workflow-completed'], done), 'workflow-completed, Gerrit back');
+    assert.is(botVerified(stack, await changeDetail(stack, PROJECT, change._number)), 1);
+  } finally {
+    await Promise.all([created.stop(), completed.stop(), dead.close()]);
+  }
+});
+
+test('reconcile: a finished run whose workflow.completed never came is found and reported by the missed-reports pass, as reconcile\'s account', async () => {
+  const { change, run } = await pushAndRun('The ApiServerSource was down');
+  const ref = refOfWorkflow(run);
+  await finishRun(stack.cluster, ref, 'Succeeded');
+  // As the reconcile function runs it (MissedReports.fromEnv), with reconcile's rules for Workflows only.
+  const missed = MissedReports.fromEnv({ ...stack.env['workflow-completed'], KUBECONFIG: stack.kubeconfigs['reconcile-reports'] });
+  const summary = await missed.run();
+  assert.ok((summary.results.reported ?? 0) >= 1, JSON.stringify(summary));
+  assert.is(botVerified(stack, await changeDetail(stack, PROJECT, change._number)), 1);
+  assert.is((await readWorkflow(stack.cluster, ref))!.metadata.annotations?.[REPORT_MARKER.done], 'Succeeded');
+  await missed.run();
+  assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 1, 'a second pass does not report it again');
+});
+
+test.run();
