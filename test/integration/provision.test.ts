@@ -156,7 +156,9 @@ test('provisions a namespace from a real project\'s seakeeper.yaml, as the provi
 
 test('least privilege: the provisioner\'s token cannot write outside project namespaces, read Secrets, or delete namespaces', async () => {
   const outside = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `seakeeper-probe-${suffix}`, namespace: 'default' }, data: {} } as ClusterObject;
-  const denied = (await rejectionOf(cluster.apply(outside))).err;
+  // The API server takes a moment to put a just-created ValidatingAdmissionPolicy in force (a fresh rig applies it
+  // in this suite's setup); dry runs pass through admission too, so probe with them until it holds.
+  const denied = await eventually(async () => (await rejectionOf(cluster.apply(outside, { dryRun: true }))).err);
   assert.instance(denied, ForbiddenError, 'RBAC allows ConfigMaps, the admission policy confines them to sk-*');
   assert.match((denied as Error).message, 'writes only to project namespaces');
   assert.instance((await rejectionOf(cluster.get('v1', 'Secret', 'kube-system', 'anything'))).err, ForbiddenError);
