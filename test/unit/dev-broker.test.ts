@@ -13,6 +13,7 @@ const servicesFor = (type: string) =>
 
 test('every Gerrit event type the functions handle reaches exactly its function', () => {
   assert.equal(servicesFor('gerrit.patchset-created'), ['patchset-created']);
+  assert.equal(servicesFor('gerrit.wip-state-changed'), ['patchset-created']);
   assert.equal(servicesFor('gerrit.comment-added'), ['comment-added']);
   assert.equal(servicesFor('gerrit.change-merged'), ['comment-added']);
   assert.equal(servicesFor('gerrit.change-abandoned'), ['comment-added']);
