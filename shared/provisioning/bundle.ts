@@ -116,24 +116,19 @@ export function buildBundle(input: BundleInput): KubeObject[] {
       subjects: [{ kind: 'ServiceAccount', name: WORKFLOW_SERVICE_ACCOUNT, namespace }],
     },
   ];
-  if (config.owners.length > 0) {
+  // Each binding exists only while the config names groups for it, so the plan prunes it when it stops naming any.
+  const groupBinding = (name: string, clusterRole: string, groupNames: readonly string[]) => {
+    if (groupNames.length === 0) return;
     objects.push({
       apiVersion: `${RBAC_GROUP}/v1`,
       kind: 'RoleBinding',
-      metadata: meta(OWNERS_BINDING),
-      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: WORKFLOW_EDITOR_CLUSTER_ROLE },
-      subjects: groups(config.owners),
+      metadata: meta(name),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: clusterRole },
+      subjects: groups(groupNames),
     });
-  }
-  if (config.viewers.length > 0) {
-    objects.push({
-      apiVersion: `${RBAC_GROUP}/v1`,
-      kind: 'RoleBinding',
-      metadata: meta(VIEWERS_BINDING),
-      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: WORKFLOW_VIEWER_CLUSTER_ROLE },
-      subjects: groups(config.viewers),
-    });
-  }
+  };
+  groupBinding(OWNERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, config.owners);
+  groupBinding(VIEWERS_BINDING, WORKFLOW_VIEWER_CLUSTER_ROLE, config.viewers);
 
   const total = config.resources;
   objects.push({
