@@ -54,7 +54,7 @@ rig-down:
 rig-status:
 	@bash test/rig/rig.sh status
 
-dev: install build rig-up
+dev: install rig-up
 	set -a && . .rig/env && set +a && tsx dev/stack.ts
 
 clean:

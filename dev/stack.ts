@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
 import { Secret } from '../shared/config/env.js';
@@ -22,6 +23,10 @@ if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) {
   process.exit(2);
 }
 
+// Served from the TypeScript sources through tsx, as the integration tests serve them: no build step, and an
+// edit is picked up by restarting `make dev`.
+const FRAMEWORK_MAIN = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
+
 const functionNames = readdirSync(path.join(root, 'functions'), { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
@@ -32,8 +37,8 @@ let stopping = false;
 
 function serve(name: string, port: number): ChildProcess {
   const child = spawn(
-    'functions-framework',
-    [`--source=${path.join(root, 'dist/functions/index.js')}`, `--target=${name}`, `--port=${port}`],
+    process.execPath,
+    ['--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(root, 'functions/index.ts')}`, `--target=${name}`, `--port=${port}`],
     { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const prefix = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
@@ -67,10 +72,20 @@ async function waitListening(port: number, timeoutMs: number): Promise<boolean> 
   return false;
 }
 
+const STOP_GRACE_MS = 5_000;
+
+/** Stops every function process (SIGKILL for one still running after the grace period), then exits. */
 function stop(code: number): void {
+  if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exited = running.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
+  for (const child of running) child.kill('SIGTERM');
+  const kill = setTimeout(() => running.forEach((child) => child.kill('SIGKILL')), STOP_GRACE_MS);
+  void Promise.all(exited).then(() => {
+    clearTimeout(kill);
+    process.exit(code);
+  });
 }
 
 process.on('SIGINT', () => stop(0));
@@ -99,22 +114,31 @@ const stopWatch = watchWorkflows(cluster, process.env.K_SINK, process.env.KUBECO
 process.on('exit', stopWatch);
 
 for (const [name, port] of ports) children.push(serve(name, port));
-const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
-
-console.log('\nSeakeeper functions (Ctrl-C stops them; `make rig-down` stops the rig):');
-for (const [i, [name, port]] of [...ports].entries()) {
-  console.log(`  ${name.padEnd(24)} http://127.0.0.1:${port}${ready[i] ? '' : '   (not listening yet)'}`);
+try {
+  await announce();
+} catch (err) {
+  console.error(`could not set the stack up: ${err instanceof Error ? err.stack : String(err)}`);
+  stop(1);
 }
-const webhookPort = ports.get('gerrit-webhook');
-if (webhookPort !== undefined) {
-  const webhookUrl = `http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`;
-  console.log(`\nwebhooks.config url for Gerrit: ${webhookUrl}`);
-  await setUpDemo(
-    { baseUrl: process.env.GERRIT_URL ?? '', username: process.env.GERRIT_ADMIN_USER ?? 'admin', password: new Secret(process.env.GERRIT_ADMIN_PASSWORD ?? 'secret') },
-    webhookUrl,
-  );
-  const gerrit = new URL(process.env.GERRIT_URL ?? 'http://127.0.0.1/');
-  console.log(`
+
+/** Waits for the functions, sets up the demo project, and prints what runs where and what to try. */
+async function announce(): Promise<void> {
+  const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
+
+  console.log('\nSeakeeper functions (Ctrl-C stops them; `make rig-down` stops the rig):');
+  for (const [i, [name, port]] of [...ports].entries()) {
+    console.log(`  ${name.padEnd(24)} http://127.0.0.1:${port}${ready[i] ? '' : '   (not listening yet)'}`);
+  }
+  const webhookPort = ports.get('gerrit-webhook');
+  if (webhookPort !== undefined) {
+    const webhookUrl = `http://127.0.0.1:${webhookPort}/?token=${process.env.SEAKEEPER_WEBHOOK_SECRET}`;
+    console.log(`\nwebhooks.config url for Gerrit: ${webhookUrl}`);
+    await setUpDemo(
+      { baseUrl: process.env.GERRIT_URL ?? '', username: process.env.GERRIT_ADMIN_USER ?? 'admin', password: new Secret(process.env.GERRIT_ADMIN_PASSWORD ?? 'secret') },
+      webhookUrl,
+    );
+    const gerrit = new URL(process.env.GERRIT_URL ?? 'http://127.0.0.1/');
+    console.log(`
 Demo: ${DEMO_PROJECT} (under ${DEMO_PARENT}, whose webhooks.config points at gerrit-webhook) defines CI in
 seakeeper.yaml + check.yaml on refs/meta/config; its namespace is ${namespaceFor(DEMO_PROJECT)}. Try:
   git clone http://admin:secret@${gerrit.host}/a/${DEMO_PROJECT} /tmp/hello && cd /tmp/hello
@@ -125,8 +149,9 @@ No Argo controller runs here: finish the run as it would, then watch the Verifie
   kubectl label workflow -n ${namespaceFor(DEMO_PROJECT)} NAME workflows.argoproj.io/completed=true
   kubectl patch workflow -n ${namespaceFor(DEMO_PROJECT)} NAME --type=merge -p '{"status":{"phase":"Succeeded","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:01:00Z"}}'
   curl -s -u admin:secret ${gerrit.origin}/a/changes/?q=project:${DEMO_PROJECT}\&o=LABELS`);
-  console.log(`Broker stand-in (K_SINK): ${process.env.K_SINK}, routing by ${routing.routes.length} Triggers from knative/eventing`);
+    console.log(`Broker stand-in (K_SINK): ${process.env.K_SINK}, routing by ${routing.routes.length} Triggers from knative/eventing`);
+  }
+  console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
+  console.log(`Kubernetes:      KUBECONFIG=${process.env.KUBECONFIG ?? '(rig env not loaded)'}`);
+  console.log('Use the rig from another shell with: . .rig/env\n');
 }
-console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);
-console.log(`Kubernetes:      KUBECONFIG=${process.env.KUBECONFIG ?? '(rig env not loaded)'}`);
-console.log('Use the rig from another shell with: . .rig/env\n');

@@ -94,7 +94,7 @@ async function inWorkTree<T>(
 /** Files to commit by path; null removes the file. */
 export type FileChanges = Record<string, string | null>;
 
-async function commitFiles(git: (...args: string[]) => Promise<unknown>, dir: string, files: FileChanges, message: string): Promise<void> {
+async function commitFiles(git: (...args: string[]) => Promise<unknown>, dir: string, files: FileChanges, message: string, allowEmpty = false): Promise<void> {
   for (const [file, content] of Object.entries(files)) {
     if (content === null) {
       await git('rm', '-q', '--', file);
@@ -104,7 +104,7 @@ async function commitFiles(git: (...args: string[]) => Promise<unknown>, dir: st
     await writeFile(path.join(dir, file), content);
   }
   await git('add', '-A');
-  await git('commit', '-q', '-m', message);
+  await git('commit', '-q', ...(allowEmpty ? ['--allow-empty'] : []), '-m', message);
 }
 
 /**
@@ -138,10 +138,13 @@ export async function pushPatchSet(
   return new GerritClient(admin).getChange(`${project}~${branch}~${changeId}`, ['CURRENT_REVISION']);
 }
 
-/** Commits `files` on top of `ref` and pushes straight to it, bypassing review (refs/meta/config, as an owner does). */
+/**
+ * Commits `files` on top of `ref` and pushes straight to it, bypassing review (refs/meta/config, as an owner
+ * does). Files already as given still make a commit, so the push is an event every time.
+ */
 export async function pushDirect(admin: GerritConnection, project: string, ref: string, files: FileChanges, message: string): Promise<void> {
   await inWorkTree(admin, project, ref, async (git, dir, remote) => {
-    await commitFiles(git, dir, files, message);
+    await commitFiles(git, dir, files, message, true);
     await git('push', '-q', remote, `HEAD:${ref}`);
   });
 }

@@ -1,0 +1,155 @@
+// `make dev`'s stack end to end: dev/stack.ts started as `make dev` starts it (after the rig), with its Broker
+// STAND-IN routing by the Triggers in knative/eventing and its ApiServerSource STAND-IN watching Workflows — so
+// the production Trigger filters are on the path of every event here, not a test's own deliveries. The demo
+// project the stack sets up gets a change pushed to the rig's real Gerrit; Gerrit's webhooks plugin (the rig's
+// stand-in) sends it to gerrit-webhook, and from there everything moves by itself: Workflow created → finished
+// by the Argo controller STAND-IN (support/argo.ts; no controller runs here) → workflow-watch → workflow-completed
+// → the Verified vote on the change. Then Ctrl-C must stop every process the stack started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEMO_PROJECT } from '../../dev/demo.js';
+import { GerritClient } from '../../shared/gerrit/client.js';
+import type { ChangeInfo } from '../../shared/gerrit/types.js';
+import { ClusterClient } from '../../shared/k8s/cluster.js';
+import { runSelector, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
+import { listWorkflows, refOfWorkflow } from '../../shared/pipelines/workflow-store.js';
+import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
+import { finishRun } from './support/argo.js';
+import { pushChange, rigConnections, whoAmI } from './support/gerrit.js';
+import { loadRig } from './support/rig.js';
+import { eventually } from './support/wait.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const READY_LINE = 'Use the rig from another shell';
+const FUNCTION_COUNT = readdirSync(path.join(ROOT, 'functions'), { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+
+const rig = loadRig();
+const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
+const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
+const bot = new GerritClient(botConnection);
+const namespace = namespaceFor(DEMO_PROJECT);
+
+const isListening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.end(() => resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+/** A base port whose next FUNCTION_COUNT ports are all free, away from the stack's default 8081. */
+async function freeRange(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const taken = await Promise.all(Array.from({ length: FUNCTION_COUNT }, (_, i) => isListening(base + i)));
+    if (!taken.some(Boolean)) return base;
+  }
+}
+
+interface Stack {
+  child: ChildProcess;
+  basePort: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+async function startStack(): Promise<Stack> {
+  const basePort = await freeRange();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'dev/stack.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, DEV_BASE_PORT: String(basePort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stack = { child, basePort, output: () => output, exited };
+  const ready = eventually(async () => {
+    if (!output.includes(READY_LINE)) throw new Error(`the stack is not ready yet:\n${output}`);
+  }, 120_000, 500);
+  const died = exited.then((code) => Promise.reject(new Error(`the stack exited with ${code} before it was ready:\n${output}`)));
+  await Promise.race([ready, died]);
+  return stack;
+}
+
+let stack: Stack | undefined;
+let botAccount = 0;
+
+
+test.after(async () => {
+  if (stack && stack.child.exitCode === null) {
+    stack.child.kill('SIGKILL');
+    await stack.exited;
+  }
+});
+
+function botVerified(info: ChangeInfo): number | undefined {
+  const value = info.labels?.Verified?.all?.find((v) => v._account_id === botAccount)?.value;
+  return value === 0 ? undefined : value;
+}
+
+async function runsOf(change: number): Promise<LiveWorkflow[]> {
+  return listWorkflows(cluster, namespace, runSelector(DEMO_PROJECT, 'check', change));
+}
+
+/** Waits for the change's `count`th run in the check pipeline, created by the stack on its own. */
+async function nthRun(change: number, count: number): Promise<LiveWorkflow> {
+  return eventually(async () => {
+    const runs = (await runsOf(change)).sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    if (runs.length < count) throw new Error(`change ${change} has ${runs.length} runs, waiting for ${count}:\n${stack!.output()}`);
+    return runs[count - 1]!;
+  }, 60_000, 500);
+}
+
+/** Waits until the bot's vote on the change is `value` and returns the change. */
+async function voted(change: number, value: number): Promise<ChangeInfo> {
+  return eventually(async () => {
+    const info = await bot.getChange(`${DEMO_PROJECT}~${change}`, ['DETAILED_LABELS', 'MESSAGES']);
+    if (botVerified(info) !== value) throw new Error(`Verified ${botVerified(info)}, waiting for ${value}:\n${stack!.output()}`);
+    return info;
+  }, 60_000, 500);
+}
+
+test('the stack serves every function on its own port and provisions the demo project through the webhook', async () => {
+  botAccount = (await whoAmI(botConnection))._account_id;
+  stack = await startStack();
+  for (let i = 0; i < FUNCTION_COUNT; i++) assert.ok(await isListening(stack!.basePort + i), `port ${stack!.basePort + i}`);
+  assert.match(stack!.output(), /routing by \d+ Triggers from knative\/eventing/);
+  // The demo's refs/meta/config push went Gerrit → gerrit-webhook → Broker stand-in → project-config-changed.
+  await eventually(async () => {
+    const account = await cluster.get('v1', 'ServiceAccount', namespace, 'workflow');
+    if (!account) throw new Error(`no ServiceAccount workflow in ${namespace} yet:\n${stack!.output()}`);
+  }, 60_000, 500);
+});
+
+test('a pushed patchset runs the demo Workflow, and its failure and a recheck\'s success come back as votes', async () => {
+  const change = await pushChange(adminConnection, DEMO_PROJECT, { 'README': `Tried at ${new Date().toISOString()}\n` }, 'Try Seakeeper through make dev');
+  const first = await nthRun(change._number, 1);
+  assert.is(first.metadata.labels?.['seakeeper.dev/patchset'], '1');
+  await finishRun(cluster, refOfWorkflow(first), 'Failed');
+  const failed = await voted(change._number, -1);
+  assert.ok(failed.messages?.some((m) => m.tag === 'autogenerated:seakeeper-check' && m.message.includes('Build failed')), 'the failure report');
+
+  // A recheck goes through comment-added's Trigger (a different filter) and is reported on its own.
+  await new GerritClient(adminConnection).postReview(`${DEMO_PROJECT}~${change._number}`, 'current', { message: 'recheck', notify: 'NONE' });
+  const second = await nthRun(change._number, 2);
+  assert.is.not(second.metadata.name, first.metadata.name);
+  await finishRun(cluster, refOfWorkflow(second), 'Succeeded');
+  const passed = await voted(change._number, 1);
+  const reports = passed.messages?.filter((m) => m.tag === 'autogenerated:seakeeper-check' && /Build (succeeded|failed)/.test(m.message)) ?? [];
+  assert.is(reports.length, 2, 'one report per run, none twice');
+  assert.is((await runsOf(change._number)).length, 2);
+});
+
+test('Ctrl-C stops every function process the stack started', async () => {
+  stack!.child.kill('SIGINT');
+  assert.is(await stack!.exited, 0);
+  for (let i = 0; i < FUNCTION_COUNT; i++) assert.not.ok(await isListening(stack!.basePort + i), `port ${stack!.basePort + i} still listening`);
+});
+
+test.run();
