@@ -1,7 +1,8 @@
 // `make manifests-check`: the kustomize base and every overlay, rendered with `kubectl kustomize` and
 // server-side dry-run against the rig's kube-apiserver (Knative and Argo CRDs installed) with strict field
 // validation, object by object; then the pure checks of test/support/manifests.ts (every function deployed and
-// reachable, subscribers and ServiceAccounts exist, no inlined Secrets, RBAC equal to knative/rbac-needs.yaml).
+// reachable, subscribers and ServiceAccounts exist, no inlined Secrets, RBAC equal to knative/rbac-needs.yaml),
+// and each workload's environment against its code's own start-up check (support/function-env.ts).
 // Fixtures under test/fixtures/manifests/ prove each check fails when it should. The dry-run stands in for a
 // real Knative data plane, which cannot run here: it proves the objects are accepted, not that they serve.
 import { execFile } from 'node:child_process';
@@ -18,8 +19,10 @@ import {
   identity,
   parseRbacNeeds,
   parseRendered,
+  workloadEnvironments,
   type K8sObject,
 } from '../support/manifests.js';
+import { checkEnvironment } from './support/function-env.js';
 import { loadRig } from './support/rig.js';
 
 const rig = loadRig();
@@ -68,6 +71,11 @@ test.before(async () => {
 
 const renders = new Map<string, K8sObject[]>();
 
+// What the cluster gives every pod without a manifest saying so: here the rig's kubeconfig stands in for the
+// pod's ServiceAccount token, so the Kubernetes clients can be made.
+const PLATFORM = { KUBECONFIG: rig.KUBECONFIG };
+const environmentProblems = (objects: K8sObject[]) => workloadEnvironments(objects).flatMap((w) => checkEnvironment(w, PLATFORM));
+
 for (const dir of [BASE, ...OVERLAYS]) {
   test(`${dir}: every rendered object passes a strict server-side dry-run`, async () => {
     const { text, objects } = await render(dir);
@@ -81,6 +89,13 @@ for (const dir of [BASE, ...OVERLAYS]) {
   test(`${dir}: functions deployed and reachable, subscribers and accounts exist, no inlined secrets, RBAC = rbac-needs.yaml`, async () => {
     const objects = renders.get(dir) ?? (await render(dir)).objects;
     assert.equal(checkAll(objects, FUNCTIONS, CLOUDEVENT_FUNCTIONS, NEEDS), []);
+  });
+
+  test(`${dir}: every function and source starts with the environment it is given, and reads all of it`, async () => {
+    const objects = renders.get(dir) ?? (await render(dir)).objects;
+    const workloads = workloadEnvironments(objects);
+    assert.equal(workloads.map((w) => w.program).sort(), [...FUNCTIONS, 'gerrit-stream'].sort());
+    assert.equal(environmentProblems(objects), []);
   });
 }
 
@@ -121,6 +136,14 @@ test('fixture rbac-gap/: a verb the code needs, taken away, is a gap; one added 
     'gap: workflow-watch cluster argoproj.io/workflows patch is needed but not granted',
     'orphan: workflow-completed cluster argoproj.io/workflows delete is granted but not declared in the needs',
     'orphan: workflow-watch cluster argoproj.io/workflows delete is granted but not declared in the needs',
+  ]);
+});
+
+test('fixture env-gap/: a variable a function requires, taken away, is a gap; one it never reads is an orphan', async () => {
+  const { objects } = await render(path.join(fixtures, 'env-gap'));
+  assert.equal(environmentProblems(objects), [
+    'Service workflow-completed: ARGO_UI_URL is required',
+    'Service workflow-watch: sets GERRIT_SSH_HOST, which workflow-watch never reads',
   ]);
 });
 

@@ -36,8 +36,8 @@ const isKind = (o: K8sObject, apiGroup: string, kind: string) => group(o.apiVers
 const nsOf = (o: K8sObject) => o.metadata.namespace ?? SYSTEM_NAMESPACE;
 
 type Env = { name: string; value?: string; valueFrom?: unknown };
-type Container = { name?: string; image?: string; env?: Env[] };
-type PodSpec = { serviceAccountName?: string; containers?: Container[]; automountServiceAccountToken?: boolean };
+type Container = { name?: string; image?: string; env?: Env[]; volumeMounts?: { name: string; mountPath: string }[] };
+type PodSpec = { serviceAccountName?: string; containers?: Container[]; automountServiceAccountToken?: boolean; volumes?: { name: string; secret?: unknown }[] };
 type Ref = { apiVersion?: string; kind?: string; name?: string; namespace?: string };
 
 const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
@@ -139,6 +139,59 @@ export function checkConfigMapRefs(objects: K8sObject[]): string[] {
     }
   }
   return problems;
+}
+
+/** A workload's environment as its container would see it, for checking against what its code reads. */
+export interface WorkloadEnvironment {
+  /** `Service gerrit-webhook`, `ContainerSource gerrit-stream`. */
+  workload: string;
+  /** The function (FUNCTION_TARGET) or, for a ContainerSource, its name. */
+  program: string;
+  /** Literals and ConfigMap values as rendered; a Secret's key and an injected sink as placeholders. */
+  vars: Record<string, string>;
+  /** The variables that name a file inside a mounted Secret volume: mounted files, not in the manifests. */
+  mountedFiles: string[];
+  /** The variables Knative injects (K_SINK from a SinkBinding or the ContainerSource's sink). */
+  injected: string[];
+}
+
+/** A sink address as Knative resolves one; the checks need a well-formed URL, never this one. */
+export const INJECTED_SINK = 'http://broker-ingress.knative-eventing.svc.cluster.local/seakeeper-system/ci';
+
+export function workloadEnvironments(objects: K8sObject[]): WorkloadEnvironment[] {
+  const configMaps = new Map(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap').map((o) => [`${nsOf(o)}/${o.metadata.name}`, (o.data ?? {}) as Record<string, string>]));
+  const bound = new Set(
+    objects
+      .filter((o) => isKind(o, 'sources.knative.dev', 'SinkBinding'))
+      .map((o) => get(o, 'spec', 'subject') as Ref | undefined)
+      .filter((ref) => ref?.kind === 'Service' && group(ref.apiVersion ?? '') === 'serving.knative.dev')
+      .map((ref) => ref!.name),
+  );
+  const environments: WorkloadEnvironment[] = [];
+  for (const o of objects) {
+    const spec = podSpecOf(o);
+    if (!spec) continue;
+    const secretVolumes = new Set((spec.volumes ?? []).filter((v) => v.secret !== undefined).map((v) => v.name));
+    for (const c of spec.containers ?? []) {
+      const vars: Record<string, string> = {};
+      for (const e of c.env ?? []) {
+        const configMapKey = get(e, 'valueFrom', 'configMapKeyRef') as { name?: string; key?: string } | undefined;
+        const secretKey = get(e, 'valueFrom', 'secretKeyRef') as { name?: string; key?: string } | undefined;
+        if (e.value !== undefined) vars[e.name] = e.value;
+        else if (configMapKey) {
+          const value = configMaps.get(`${nsOf(o)}/${configMapKey.name}`)?.[String(configMapKey.key)];
+          if (value !== undefined) vars[e.name] = String(value);
+        } else if (secretKey) vars[e.name] = `secret-${secretKey.name}-${secretKey.key}-placeholder`;
+        else vars[e.name] = 'placeholder';
+      }
+      const mounts = (c.volumeMounts ?? []).filter((m) => secretVolumes.has(m.name)).map((m) => m.mountPath.replace(/\/*$/, '/'));
+      const mountedFiles = Object.keys(vars).filter((name) => mounts.some((dir) => vars[name]!.startsWith(dir)));
+      const injected = isKind(o, 'sources.knative.dev', 'ContainerSource') || bound.has(o.metadata.name) ? ['K_SINK'] : [];
+      for (const name of injected) vars[name] = INJECTED_SINK;
+      environments.push({ workload: `${o.kind} ${o.metadata.name}`, program: functionTarget(o) ?? o.metadata.name, vars, mountedFiles, injected });
+    }
+  }
+  return environments;
 }
 
 const SECRET_ENV_NAME = /(PASSWORD|PASSWD|TOKEN|SECRET|CREDENTIALS?|API_KEY|PRIVATE_KEY)$/;

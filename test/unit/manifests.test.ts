@@ -13,6 +13,8 @@ import {
   checkSubscribersExist,
   parseRbacNeeds,
   parseRendered,
+  workloadEnvironments,
+  INJECTED_SINK,
   type K8sObject,
 } from '../support/manifests.js';
 
@@ -45,6 +47,41 @@ const binding = (kind: 'ClusterRoleBinding' | 'RoleBinding', roleKind: string, r
   metadata: kind === 'RoleBinding' ? meta(roleName) : { name: roleName },
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name: roleName },
   subjects: accounts.map((name) => ({ kind: 'ServiceAccount', name, namespace: NS })),
+});
+
+test('workloadEnvironments: literals, ConfigMap values, Secret placeholders, mounted files and injected sinks', () => {
+  const fn = service('fn', 'fn', [
+    { name: 'LITERAL', value: 'x' },
+    { name: 'FROM_MAP', valueFrom: { configMapKeyRef: { name: 'seakeeper', key: 'gerrit-url' } } },
+    { name: 'MISSING_KEY', valueFrom: { configMapKeyRef: { name: 'seakeeper', key: 'nope' } } },
+    { name: 'USER', valueFrom: { secretKeyRef: { name: 'creds', key: 'username' } } },
+    { name: 'PASSWORD_FILE', value: '/var/run/secrets/creds/password' },
+    { name: 'OTHER_FILE', value: '/etc/config/x' },
+  ] as { name: string; value?: string }[]);
+  const spec = (fn.spec as { template: { spec: { containers: object[]; volumes?: object[] } } }).template.spec;
+  Object.assign(spec.containers[0]!, { volumeMounts: [{ name: 'creds', mountPath: '/var/run/secrets/creds' }, { name: 'cfg', mountPath: '/etc/config' }] });
+  spec.volumes = [{ name: 'creds', secret: { secretName: 'creds' } }, { name: 'cfg', configMap: { name: 'other' } }];
+  const configMap: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('seakeeper'), data: { 'gerrit-url': 'https://g.example/' } };
+  const binding: K8sObject = { apiVersion: 'sources.knative.dev/v1', kind: 'SinkBinding', metadata: meta('fn'), spec: { subject: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'fn' } } };
+  const [bound] = workloadEnvironments([fn, configMap, binding]);
+  assert.equal(bound, {
+    workload: 'Service fn',
+    program: 'fn',
+    vars: {
+      FUNCTION_TARGET: 'fn',
+      LITERAL: 'x',
+      FROM_MAP: 'https://g.example/',
+      USER: 'secret-creds-username-placeholder',
+      PASSWORD_FILE: '/var/run/secrets/creds/password',
+      OTHER_FILE: '/etc/config/x',
+      K_SINK: INJECTED_SINK,
+    },
+    mountedFiles: ['PASSWORD_FILE'],
+    injected: ['K_SINK'],
+  });
+  const [unbound] = workloadEnvironments([fn, configMap]);
+  assert.equal(unbound!.injected, []);
+  assert.not.ok('K_SINK' in unbound!.vars);
 });
 
 test('parseRendered reads multi-document output and refuses a non-object', () => {
