@@ -2,6 +2,7 @@
 // and a child project with a seakeeper.yaml and a check Workflow. Re-running is safe: the projects are kept, the
 // configuration is pushed again (the webhook's secret is new each run).
 import { ConflictError } from '../shared/errors.js';
+import { CONFIG_REF } from '../shared/gerrit/refs.js';
 import type { GerritConnection } from '../shared/gerrit/rest.js';
 import { createProject, pushDirect } from '../test/integration/support/gerrit.js';
 
@@ -42,10 +43,10 @@ export async function setUpDemo(admin: GerritConnection, webhookUrl: string): Pr
   await pushDirect(
     admin,
     DEMO_PARENT,
-    'refs/meta/config',
+    CONFIG_REF,
     { 'webhooks.config': `[remote "seakeeper-dev"]\n\turl = ${webhookUrl}\n\tmaxTries = 5\n\tretryInterval = 1000\n` },
     'Send this tree\'s events to the local gerrit-webhook',
   );
   await ensureProject(admin, DEMO_PROJECT, DEMO_PARENT);
-  await pushDirect(admin, DEMO_PROJECT, 'refs/meta/config', { 'seakeeper.yaml': SEAKEEPER_YAML, 'check.yaml': CHECK_YAML }, 'Define CI with Seakeeper');
+  await pushDirect(admin, DEMO_PROJECT, CONFIG_REF, { 'seakeeper.yaml': SEAKEEPER_YAML, 'check.yaml': CHECK_YAML }, 'Define CI with Seakeeper');
 }

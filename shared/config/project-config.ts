@@ -29,7 +29,7 @@ import {
 
 /** The file's name on refs/meta/config. */
 export const CONFIG_FILE = 'seakeeper.yaml';
-export const CONFIG_REF = 'refs/meta/config';
+export { CONFIG_REF } from '../gerrit/refs.js';
 const SCHEMA_FILE = 'seakeeper.schema.json';
 
 export interface PipelineConfig {

@@ -31,10 +31,10 @@ import {
   type JsonObject,
   type ProjectGerritEvent,
 } from './gerrit-event.js';
+import { CONFIG_REF } from '../gerrit/refs.js';
 
 export const GERRIT_TYPE_PREFIX = 'gerrit.';
 export const CONFIG_CHANGED_TYPE = 'project.config-changed';
-export const META_CONFIG_REF = 'refs/meta/config';
 const HEADS = 'refs/heads/';
 const ID_HEX_LENGTH = 40;
 
@@ -168,7 +168,7 @@ export function configChangedId(sourceId: string): string {
  */
 export function branchOfRef(ref: string): string | undefined {
   if (ref.startsWith(HEADS) && ref.length > HEADS.length) return ref.slice(HEADS.length);
-  if (ref === META_CONFIG_REF) return ref;
+  if (ref === CONFIG_REF) return ref;
   return undefined;
 }
 
@@ -212,7 +212,7 @@ export function gerritExtensions(event: ProjectGerritEvent): GerritExtensions {
 
 /** A ref-updated on refs/meta/config, or a project-created: the project's CI configuration may have changed. */
 export function changesProjectConfig(event: GerritEvent): boolean {
-  return (event.kind === 'ref-updated' && event.refUpdate.refName === META_CONFIG_REF) || event.kind === 'project-created';
+  return (event.kind === 'ref-updated' && event.refUpdate.refName === CONFIG_REF) || event.kind === 'project-created';
 }
 
 /**
@@ -242,7 +242,7 @@ export function toCloudEvents(event: GerritEvent, options: CloudEventOptions): C
         type: CONFIG_CHANGED_TYPE,
         subject: event.project,
         gerritproject: event.project,
-        gerritbranch: META_CONFIG_REF,
+        gerritbranch: CONFIG_REF,
       }),
     );
   }

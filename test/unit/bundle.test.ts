@@ -26,16 +26,12 @@ import {
 } from '../../shared/provisioning/bundle.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../../shared/provisioning/namespace-name.js';
 import type { KubeObject } from '../../shared/provisioning/objects.js';
-import { policyWithoutArtifacts, testPolicy } from './support/policy.js';
+import { policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
 
 const PROJECT = 'mediawiki/core';
 const NS = namespaceFor(PROJECT);
 
-function config(text: string): ProjectConfig {
-  const result = parseProjectConfig(text, testPolicy);
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.config;
-}
+const config = (text: string): ProjectConfig => projectConfig(text);
 
 const full = config(`pipelines: { check: { workflow: check.yaml } }
 resources: { cpu: "4", memory: 8Gi, pods: 10 }

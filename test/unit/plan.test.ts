@@ -29,17 +29,13 @@ import {
   type DeprovisionPlan,
   type ProvisionPlan,
 } from '../../shared/provisioning/plan.js';
-import { deletingPolicy, policyWithoutArtifacts, testPolicy } from './support/policy.js';
+import { deletingPolicy, policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
 import { serverView } from './support/server.js';
 
 const PROJECT = 'mediawiki/core';
 const NS = namespaceFor(PROJECT);
 
-function config(text: string): ProjectConfig {
-  const result = parseProjectConfig(text, testPolicy);
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.config;
-}
+const config = (text: string): ProjectConfig => projectConfig(text);
 
 const full = config(`pipelines: { check: { workflow: check.yaml } }
 resources: { cpu: "4", memory: 8Gi, pods: 10 }
