@@ -1,7 +1,9 @@
 // patchset-created and workflow-completed against the rig (`make rig-up`): what a handler costs on top of the
 // Gerrit and Kubernetes calls it makes, how fast a function process starts, and how much memory it holds.
 //
-//   npm run bench:pipeline [-- --rounds=5 --events=20 --cold=5]   (BENCH_NODE_OPTIONS overrides NODE_OPTIONS)
+//   npm run bench:pipeline [-- --rounds=5 --events=20 --cold=5]
+//   BENCH_NODE_FLAGS='…' replaces the node flags the Services start with (knative/services/pipeline-patch.yaml);
+//   BENCH_NODE_OPTIONS sets NODE_OPTIONS
 //
 // Setup (not timed): a project with seakeeper.yaml and a check workflow on refs/meta/config, its namespace
 // provisioned, `events` changes pushed; their patchset-created events rebuilt from Gerrit's REST answer by the
@@ -51,7 +53,8 @@ import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finishRun } from '../test/integration/support/argo.js';
 import { freePort } from '../test/integration/support/functions.js';
 import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
-import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES, PIPELINE_NODE_OPTIONS } from '../test/integration/support/pipelines.js';
+import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES } from '../test/integration/support/pipelines.js';
+import { nodeFlagsOf } from '../test/support/manifests.js';
 import { hideProjects } from '../test/integration/support/provisioning.js';
 import { loadRig, uniqueSuffix } from '../test/integration/support/rig.js';
 import { GerritClient } from '../shared/gerrit/client.js';
@@ -156,8 +159,7 @@ function functionEnv(target: string): Record<string, string> {
     ARGO_UI_URL,
     ...gerritEnv,
     ...(target === 'workflow-watch' ? { K_SINK: 'http://127.0.0.1:9/', CLUSTER_URL } : {}),
-    // As the Knative Services set it (PIPELINE_NODE_OPTIONS); BENCH_NODE_OPTIONS measures another setting.
-    NODE_OPTIONS: [process.env.BENCH_NODE_OPTIONS ?? PIPELINE_NODE_OPTIONS, process.env.BENCH_PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` : '']
+    NODE_OPTIONS: [process.env.BENCH_NODE_OPTIONS ?? '', process.env.BENCH_PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` : '']
       .filter(Boolean)
       .join(' '),
   };
@@ -168,7 +170,9 @@ function spawnFunction(target: string, port: number): ChildProcess {
   // BENCH_LOG_DIR keeps each process's log lines (their `ms` is the handler's own time), else /dev/null.
   const logDir = process.env.BENCH_LOG_DIR;
   const out = logDir ? openSync(path.join(logDir, `${target}-${port}.log`), 'w') : 'ignore';
-  return spawn(process.execPath, [FRAMEWORK_MAIN, `--source=${DIST_INDEX}`, `--target=${target}`, `--port=${port}`], {
+  // The flags its Knative Service starts node with, unless BENCH_NODE_FLAGS measures others.
+  const flags = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : nodeFlagsOf(target);
+  return spawn(process.execPath, [...flags, FRAMEWORK_MAIN, `--source=${DIST_INDEX}`, `--target=${target}`, `--port=${port}`], {
     cwd: ROOT,
     env: functionEnv(target),
     stdio: ['ignore', out, 'inherit'],
@@ -293,6 +297,10 @@ async function bareWorkflowCompleted(change: BenchChange, copyName: string): Pro
 async function main(): Promise<void> {
   console.log(`pipeline bench: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${loadavg()[0]!.toFixed(2)}`);
   console.log(`  ${ROUNDS} rounds of ${EVENTS} events per function; ${COLD} cold starts each; project ${PROJECT}`);
+  for (const target of ['patchset-created', 'workflow-completed']) {
+    const flags = process.env.BENCH_NODE_FLAGS ?? nodeFlagsOf(target).join(' ');
+    console.log(`  ${target}: node ${flags || '(no flags)'}${process.env.BENCH_NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.BENCH_NODE_OPTIONS}` : ''}`);
+  }
   const changes = await setup();
   if (changes.length < EVENTS + COLD) throw new Error(`only ${changes.length} patchset-created events were rebuilt`);
   const warm = changes.slice(0, EVENTS);

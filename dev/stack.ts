@@ -13,6 +13,7 @@ import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { loadRouting, startBroker } from './broker.js';
 import { DEMO_PARENT, DEMO_PROJECT, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
+import { nodeFlagsOf } from '../test/support/manifests.js';
 
 const SYSTEM_NAMESPACE = 'seakeeper-system';
 
@@ -23,8 +24,8 @@ if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) {
   process.exit(2);
 }
 
-// Served from the TypeScript sources through tsx, as the integration tests serve them: no build step, and an
-// edit is picked up by restarting `make dev`.
+// Served from the TypeScript sources through tsx, as the integration tests serve them (with the node flags of
+// each function's Knative Service): no build step, and an edit is picked up by restarting `make dev`.
 const FRAMEWORK_MAIN = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
 const functionNames = readdirSync(path.join(root, 'functions'), { withFileTypes: true })
@@ -38,7 +39,7 @@ let stopping = false;
 function serve(name: string, port: number): ChildProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(root, 'functions/index.ts')}`, `--target=${name}`, `--port=${port}`],
+    [...nodeFlagsOf(name), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(root, 'functions/index.ts')}`, `--target=${name}`, `--port=${port}`],
     { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const prefix = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {

@@ -17,7 +17,9 @@ import {
   checkRbac,
   checkSubscribersExist,
   identity,
+  nodeFlagsOf,
   parseRbacNeeds,
+  serviceCommands,
   parseRendered,
   workloadEnvironments,
   type K8sObject,
@@ -89,6 +91,17 @@ for (const dir of [BASE, ...OVERLAYS]) {
   test(`${dir}: functions deployed and reachable, subscribers and accounts exist, no inlined secrets, RBAC = rbac-needs.yaml`, async () => {
     const objects = renders.get(dir) ?? (await render(dir)).objects;
     assert.equal(checkAll(objects, FUNCTIONS, CLOUDEVENT_FUNCTIONS, NEEDS), []);
+  });
+
+  test(`${dir}: a Service that sets a command runs the image's CMD script with the flags tests and the bench use`, async () => {
+    const objects = renders.get(dir) ?? (await render(dir)).objects;
+    const [, script] = JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))![1]!) as string[];
+    const commands = serviceCommands(objects);
+    for (const fn of FUNCTIONS) {
+      const flags = nodeFlagsOf(fn);
+      assert.equal(commands[fn], flags.length > 0 ? ['node', ...flags, script] : undefined, fn);
+    }
+    assert.equal(FUNCTIONS.filter((fn) => nodeFlagsOf(fn).length > 0), ['comment-added', 'patchset-created', 'workflow-completed', 'workflow-watch']);
   });
 
   test(`${dir}: every function and source starts with the environment it is given, and reads all of it`, async () => {

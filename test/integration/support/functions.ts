@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsOf } from '../../support/manifests.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FRAMEWORK_MAIN = path.join(
@@ -38,11 +39,14 @@ const listening = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
-/** The functions-framework CLI serving `target` on `port`, with exactly `env` (plus PATH); its output collected. */
+/**
+ * The functions-framework CLI serving `target` on `port`, with exactly `env` (plus PATH) and the node flags its
+ * Knative Service starts node with; its output collected.
+ */
 function spawnFunction(target: string, port: number, env: Record<string, string>) {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, `--target=${target}`, `--port=${port}`],
+    [...nodeFlagsOf(target), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, `--target=${target}`, `--port=${port}`],
     { cwd: ROOT, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -44,23 +44,14 @@ export const CONFIG_FILES = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow
 
 export type PipelineFunction = 'patchset-created' | 'comment-added' | 'workflow-watch' | 'workflow-completed';
 
-/**
- * What the Knative Services of the four pipeline functions set NODE_OPTIONS to (bench/README.md, "patchset-created
- * and workflow-completed"): a 1 MiB young generation and no JIT — about 15 MiB less resident memory and a faster
- * start for handlers that spend their time waiting on Gerrit and Kubernetes. Without a JIT there is no
- * WebAssembly, so nothing these functions load may use Node's built-in fetch (undici); the tests run them so.
- */
-export const PIPELINE_NODE_OPTIONS = '--max-semi-space-size=1 --jitless';
-
 /** The environment each pipeline function gets: the bot's Gerrit account, its own ServiceAccount's kubeconfig. */
 export function pipelineEnv(rig: Rig, sink: string, kubeconfigs: Record<PipelineAccount, string>): Record<PipelineFunction, Record<string, string>> {
   const gerrit = { GERRIT_URL: rig.GERRIT_URL, GERRIT_USER: rig.GERRIT_USER, GERRIT_PASSWORD: rig.GERRIT_PASSWORD.reveal() };
-  const node = { NODE_OPTIONS: PIPELINE_NODE_OPTIONS };
   return {
-    'patchset-created': { ...node, ...gerrit, KUBECONFIG: kubeconfigs['patchset-created'], ARGO_UI_URL },
-    'comment-added': { ...node, ...gerrit, KUBECONFIG: kubeconfigs['comment-added'], ARGO_UI_URL },
-    'workflow-watch': { ...node, KUBECONFIG: kubeconfigs['workflow-watch'], K_SINK: sink, CLUSTER_URL },
-    'workflow-completed': { ...node, ...gerrit, KUBECONFIG: kubeconfigs['workflow-completed'], ARGO_UI_URL, ARTIFACT_BASE_URL },
+    'patchset-created': { ...gerrit, KUBECONFIG: kubeconfigs['patchset-created'], ARGO_UI_URL },
+    'comment-added': { ...gerrit, KUBECONFIG: kubeconfigs['comment-added'], ARGO_UI_URL },
+    'workflow-watch': { KUBECONFIG: kubeconfigs['workflow-watch'], K_SINK: sink, CLUSTER_URL },
+    'workflow-completed': { ...gerrit, KUBECONFIG: kubeconfigs['workflow-completed'], ARGO_UI_URL, ARTIFACT_BASE_URL },
   };
 }
 
