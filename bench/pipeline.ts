@@ -30,7 +30,6 @@ import { openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +50,7 @@ import { runSelector, type LiveWorkflow } from '../shared/pipelines/workflow.js'
 import { listWorkflows, refOfWorkflow } from '../shared/pipelines/workflow-store.js';
 import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finishRun } from '../test/integration/support/argo.js';
-import { freePort } from '../test/integration/support/functions.js';
+import { freePort, isListening } from '../test/integration/support/functions.js';
 import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
 import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES } from '../test/integration/support/pipelines.js';
 import { nodeFlagsOf } from '../test/support/manifests.js';
@@ -179,18 +178,11 @@ function spawnFunction(target: string, port: number): ChildProcess {
   });
 }
 
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-
 async function waitListening(port: number, child: ChildProcess, pollMs = 100): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`a function exited with ${child.exitCode}`);
-    if (await listening(port)) return;
+    if (await isListening(port)) return;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error(`no function listening on ${port}`);

@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { loadRouting, startBroker } from './broker.js';
 import { DEMO_PARENT, DEMO_PROJECT, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
+import { isListening } from '../test/integration/support/functions.js';
 import { nodeFlagsOf } from '../test/support/manifests.js';
 
 const SYSTEM_NAMESPACE = 'seakeeper-system';
@@ -56,18 +56,10 @@ function serve(name: string, port: number): ChildProcess {
   return child;
 }
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 async function waitListening(port: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await listening(port)) return true;
+    if (await isListening(port)) return true;
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;

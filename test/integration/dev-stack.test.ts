@@ -7,7 +7,6 @@
 // → the Verified vote on the change. Then Ctrl-C must stop every process the stack started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -20,6 +19,7 @@ import { runSelector, type LiveWorkflow } from '../../shared/pipelines/workflow.
 import { listWorkflows, refOfWorkflow } from '../../shared/pipelines/workflow-store.js';
 import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
 import { finishRun } from './support/argo.js';
+import { isListening } from './support/functions.js';
 import { pushChange, rigConnections, whoAmI } from './support/gerrit.js';
 import { loadRig } from './support/rig.js';
 import { eventually } from './support/wait.js';
@@ -33,13 +33,6 @@ const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
 const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
 const bot = new GerritClient(botConnection);
 const namespace = namespaceFor(DEMO_PROJECT);
-
-const isListening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 /** A base port whose next FUNCTION_COUNT ports are all free, away from the stack's default 8081. */
 async function freeRange(): Promise<number> {

@@ -32,7 +32,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-const listening = (port: number) =>
+/** Whether something accepts connections on the loopback port. */
+export const isListening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => socket.end(() => resolve(true)));
@@ -63,7 +64,7 @@ export async function serveFunction(target: string, env: Record<string, string>)
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode}:\n${output()}`);
-    if (await listening(port)) break;
+    if (await isListening(port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${target} did not listen on ${port} within ${START_TIMEOUT_MS} ms:\n${output()}`);
