@@ -158,6 +158,8 @@ function functionEnv(target: string): Record<string, string> {
     ARGO_UI_URL,
     ...gerritEnv,
     ...(target === 'workflow-watch' ? { K_SINK: 'http://127.0.0.1:9/', CLUSTER_URL } : {}),
+    // The config check's claims; the bench's events are not on refs/meta/config, so nothing is claimed.
+    ...(target === 'patchset-created' ? { SEAKEEPER_NAMESPACE: 'seakeeper-system' } : {}),
     NODE_OPTIONS: [process.env.BENCH_NODE_OPTIONS ?? '', process.env.BENCH_PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` : '']
       .filter(Boolean)
       .join(' '),

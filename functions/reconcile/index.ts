@@ -1,28 +1,32 @@
 // PingSource ticks: one reconcile pass — every Gerrit project's namespace made to match its config, drift
 // repaired, orphans deprovisioned per policy (shared/provisioning/reconcile.ts) — then the finished runs whose
-// report was never posted are reported (shared/reporting/missed-reports.ts). The event carries nothing the
+// report was never posted are reported (shared/reporting/missed-reports.ts), and the config check's old Leases
+// deleted (shared/config/config-check-claim.ts). The event carries nothing the
 // pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
 // retried, since the next one comes anyway.
+import { ConfigCheckLeasePruner } from '../../shared/config/config-check-claim.js';
 import { loadAll } from '../../shared/config/policy-env.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
 import { log } from '../../shared/log.js';
 import { GerritReconciler, summaryFields } from '../../shared/provisioning/reconcile.js';
 import { MissedReports, missedReportsFields } from '../../shared/reporting/missed-reports.js';
 
-let served: { namespaces: GerritReconciler; reports: MissedReports } | undefined;
+type Passes = { namespaces: GerritReconciler; reports: MissedReports; leases: ConfigCheckLeasePruner };
+let served: Passes | undefined;
 
-/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL): at start-up, when this function is served. */
-export function startReconcile(env: NodeJS.ProcessEnv = process.env): { namespaces: GerritReconciler; reports: MissedReports } {
-  const [namespaces, reports] = loadAll(
+/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL, SEAKEEPER_NAMESPACE): at start-up, when this function is served. */
+export function startReconcile(env: NodeJS.ProcessEnv = process.env): Passes {
+  const [namespaces, reports, leases] = loadAll(
     () => GerritReconciler.fromEnv(env),
     () => MissedReports.fromEnv(env),
+    () => ConfigCheckLeasePruner.fromEnv(env),
   );
-  served = { namespaces, reports };
+  served = { namespaces, reports, leases };
   return served;
 }
 
 export const reconcile = cloudEventFunction('reconcile', async () => {
-  const { namespaces, reports } = served ?? startReconcile();
+  const { namespaces, reports, leases } = served ?? startReconcile();
   const summary = await namespaces.run({ onProgress: (progress) => log.debug({ fn: 'reconcile', ...progress }, 'progress') });
-  return { ...summaryFields(summary), reports: missedReportsFields(await reports.run()) };
+  return { ...summaryFields(summary), reports: missedReportsFields(await reports.run()), configCheckLeases: await leases.run() };
 });

@@ -7,8 +7,10 @@
 //
 // Once per patch set, like Prow's reporter: the vote's message carries CONFIG_CHECK_TAG, and before posting
 // the change's messages are read; one with the tag on this patch set means a delivery before this one
-// already reported, so a redelivered event posts nothing. A patch set that is no longer current, or a change
-// that is closed, gets no vote (a newer patch set has its own event).
+// already reported, so a redelivered event posts nothing. A twin delivery running at the same time (both
+// ingress paths send every event) is stopped by the claim on the change's Lease (config-check-claim.ts). A
+// patch set that is no longer current, or a change that is closed, gets no vote (a newer patch set has its own
+// event).
 import { PermanentError } from '../errors.js';
 import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
@@ -19,6 +21,10 @@ import type { Env } from './env.js';
 import type { Policy } from './policy.js';
 import { loadAll, policyFromEnv } from './policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
+import { httpClusterFromEnv } from '../k8s/http-cluster.js';
+import { log as processLog, type Logger } from '../log.js';
+import { ConfigCheckClaims } from './config-check-claim.js';
+import { loadEnv, text } from './env.js';
 import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from './project-config.js';
 import { workflowValidator } from '../pipelines/workflow-policy.js';
 
@@ -56,14 +62,22 @@ export type ConfigReviewResult =
   | { readonly result: 'voted'; readonly vote: 1 | -1; readonly problems: number }
   /** The patch set touches nothing Seakeeper reads. */
   | { readonly result: 'not-relevant' }
-  | { readonly result: 'already-reported' | 'superseded' | 'closed' };
+  /** in-progress: a twin delivery holds the claim and is posting. */
+  | { readonly result: 'already-reported' | 'in-progress' | 'superseded' | 'closed' };
 
 /** Whether a message with the config check's tag was posted on this patch set. */
 export function alreadyReported(change: Pick<ChangeInfo, 'messages'>, patchSet: number): boolean {
   return (change.messages ?? []).some((m) => m.tag === CONFIG_CHECK_TAG && m._revision_number === patchSet);
 }
 
-export async function reviewConfigChange(target: PatchSetToCheck, gerrit: ConfigReviewGerrit, policy: Policy): Promise<ConfigReviewResult> {
+export interface ConfigReviewDeps {
+  readonly gerrit: ConfigReviewGerrit;
+  readonly policy: Policy;
+  readonly claims: ConfigCheckClaims;
+  readonly logger?: Logger;
+}
+
+export async function reviewConfigChange(target: PatchSetToCheck, { gerrit, policy, claims, logger = processLog }: ConfigReviewDeps): Promise<ConfigReviewResult> {
   const changeId = `${target.project}~${target.change}`;
   const change = await gerrit.getChange(changeId, ['CURRENT_REVISION', 'MESSAGES']);
   if (change.status !== 'NEW') return { result: 'closed' };
@@ -89,32 +103,47 @@ export async function reviewConfigChange(target: PatchSetToCheck, gerrit: Config
     workflowValidator(parsed?.ok ? { resources: parsed.config.resources } : {}),
   );
   if (!check.relevant) return { result: 'not-relevant' };
-  await gerrit.postReview(changeId, target.revision, {
-    message: check.message,
-    labels: { [CONFIG_CHECK_LABEL]: check.vote },
-    tag: CONFIG_CHECK_TAG,
-    notify: 'OWNER',
-  });
+  const claim = await claims.claim(target);
+  if (!claim.claimed) return { result: claim.reason === 'in-progress' ? 'in-progress' : 'already-reported' };
+  try {
+    await gerrit.postReview(changeId, target.revision, {
+      message: check.message,
+      labels: { [CONFIG_CHECK_LABEL]: check.vote },
+      tag: CONFIG_CHECK_TAG,
+      notify: 'OWNER',
+    });
+  } catch (err) {
+    await claims.release(target, claim, logger);
+    throw err;
+  }
+  try {
+    await claims.done(target, claim);
+  } catch (err) {
+    // Posted: a twin finds the claim; once it expires, the tagged message stops a later delivery.
+    logger.warn({ fn: 'patchset-created', change: changeId, err }, 'config check posted, but the done marker was not recorded');
+  }
   return { result: 'voted', vote: check.vote, problems: check.problems.length };
 }
 
 /** The config check as the patchset-created function runs it, built once from the environment. */
 export class ConfigReviewer {
-  constructor(
-    readonly gerrit: ConfigReviewGerrit,
-    readonly policy: Policy,
-  ) {}
+  constructor(readonly deps: ConfigReviewDeps) {}
 
-  /** GERRIT_* (an account that may vote Verified on refs/meta/config) and SEAKEEPER_POLICY_FILE. */
+  /**
+   * GERRIT_* (an account that may vote Verified on refs/meta/config), SEAKEEPER_POLICY_FILE, and the cluster
+   * (KUBECONFIG, else the pod's ServiceAccount) with SEAKEEPER_NAMESPACE, where the claims' Leases are.
+   */
   static fromEnv(env: Env = process.env): ConfigReviewer {
-    const [gerrit, policy] = loadAll(
+    const [gerrit, policy, cluster, config] = loadAll(
       () => gerritClientFromEnv(env),
       () => policyFromEnv(env),
+      () => httpClusterFromEnv(env),
+      () => loadEnv({ SEAKEEPER_NAMESPACE: text() }, env),
     );
-    return new ConfigReviewer(gerrit, policy);
+    return new ConfigReviewer({ gerrit, policy, claims: new ConfigCheckClaims(cluster, config.SEAKEEPER_NAMESPACE) });
   }
 
   async handle(event: InboundEvent): Promise<ConfigReviewResult> {
-    return reviewConfigChange(patchSetToCheck(event), this.gerrit, this.policy);
+    return reviewConfigChange(patchSetToCheck(event), this.deps);
   }
 }

@@ -1,12 +1,11 @@
-// "Already done" markers stored on the Workflow they are about (Prow keeps its last reported state on the
-// ProwJob). Two steps, each a compare-and-swap (merge patch at the read resourceVersion):
+// "Already done" markers stored on the object they are about — the Workflow of a run (Prow keeps its last
+// reported state on the ProwJob), the Lease of a config check. Two steps, each a compare-and-swap (merge patch at the read resourceVersion):
 //   claim  `<key>-claim: <phase> <time>`  — taken before acting; a concurrent delivery that lost the race gets
 //          a 409, re-reads, and sees the claim
 //   done   `<key>: <phase>`               — set after acting, clearing the claim
 // When the action fails, the holder releases the claim before throwing, so Knative's retry acts at once; a
 // claim older than CLAIM_TTL_MS is abandoned (its holder crashed): the next delivery or the reconcile pass
 // acts again. A marker names the phase it was for, so a Workflow retried to another phase is handled anew.
-import type { LiveWorkflow } from '../pipelines/workflow.js';
 
 export interface MarkerKeys {
   readonly claim: string;
@@ -22,9 +21,9 @@ export const CLAIM_TTL_MS = 5 * 60_000;
 
 export type MarkerState = 'done' | 'claimed' | 'free';
 
-/** Where a Workflow stands for one marker and phase. */
-export function markerState(workflow: LiveWorkflow, keys: MarkerKeys, phase: string, now: Date, ttlMs = CLAIM_TTL_MS): MarkerState {
-  const annotations = workflow.metadata.annotations ?? {};
+/** Where an object stands for one marker and phase. */
+export function markerState(object: { metadata: { annotations?: Record<string, string> } }, keys: MarkerKeys, phase: string, now: Date, ttlMs = CLAIM_TTL_MS): MarkerState {
+  const annotations = object.metadata.annotations ?? {};
   if (annotations[keys.done] === phase) return 'done';
   const claim = annotations[keys.claim];
   const match = claim === undefined ? null : /^(\S+) (\S+)$/.exec(claim);

@@ -26,7 +26,7 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../pipelines/pipeline-config.js';
 import { argoWorkflowUrl, changeIdOf, type LiveWorkflow, type RunInfo } from '../pipelines/workflow.js';
-import { readWorkflow, type WorkflowCluster, type WorkflowRef } from '../pipelines/workflow-store.js';
+import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../pipelines/workflow-store.js';
 import { claimMarker, markDone, releaseClaim } from './claims.js';
 import { WORKFLOW_COMPLETED_TYPE, workflowRefOf } from './completed-event.js';
 import { REPORT_MARKER } from './markers.js';
@@ -106,7 +106,7 @@ export class Reporter {
     if (!pipeline) throw new PermanentError(`${workflow}: pipeline ${JSON.stringify(run.pipeline)} is not in config/pipelines.yaml; its run cannot be reported`);
     if (pipeline.manager !== 'independent') throw new NotImplementedError(`reporting a run of pipeline ${pipeline.name} (manager ${pipeline.manager})`);
 
-    const claim = await claimMarker(cluster, read, REPORT_MARKER, (latest) => {
+    const claim = await claimMarker(cluster, workflowObject(ref), read, REPORT_MARKER, (latest: LiveWorkflow) => {
       const again = shouldReport(latest, change, now());
       return again.report ? { act: true, phase: again.run.phase, value: { votes: again.votes, note: again.note } } : { act: false, reason: again.reason };
     }, now);
@@ -115,16 +115,16 @@ export class Reporter {
 
     const url = argoWorkflowUrl(this.deps.argoUiUrl, run.namespace, run.name);
     if (this.#staleClaim(claim.decidedOn, claim.phase) && reportOnChange(await messagesOf(gerrit, changeIdOf(run)), run, pipeline.tag, url)) {
-      await this.#done(claim.workflow, claim.phase, workflow);
+      await this.#done(claim.object, claim.phase, workflow);
       return { result: 'already-reported', workflow, phase: claim.phase };
     }
 
-    const plan = buildReport(claim.workflow, pipeline, { argoUiUrl: this.deps.argoUiUrl, artifactBaseUrl: this.deps.artifactBaseUrl, votes, note });
+    const plan = buildReport(claim.object, pipeline, { argoUiUrl: this.deps.argoUiUrl, artifactBaseUrl: this.deps.artifactBaseUrl, votes, note });
     let posted;
     try {
       posted = await postReviewPlan(gerrit, plan);
     } catch (err) {
-      await releaseClaim(cluster, claim.workflow, REPORT_MARKER, claim.token, this.#logger);
+      await releaseClaim(cluster, workflowObject(ref), claim.object, REPORT_MARKER, claim.token, this.#logger);
       throw err;
     }
     const fields: LogFields = {
@@ -135,7 +135,7 @@ export class Reporter {
       ...('notVoted' in posted ? { notVoted: posted.notVoted } : {}),
     };
     if ('notVoted' in posted) this.#logger.warn({ fn: 'workflow-completed', workflow, notVoted: posted.notVoted, why: posted.why }, 'reported without the vote');
-    return { ...fields, ...(await this.#done(claim.workflow, claim.phase, workflow)) };
+    return { ...fields, ...(await this.#done(claim.object, claim.phase, workflow)) };
   }
 
   /** Whether the Workflow, before this delivery claimed it, held a claim for this phase that had expired. */
@@ -145,7 +145,7 @@ export class Reporter {
 
   async #done(claimed: LiveWorkflow, phase: string, workflow: string): Promise<LogFields> {
     try {
-      await markDone(this.deps.cluster, claimed, REPORT_MARKER, phase);
+      await markDone(this.deps.cluster, workflowObject(refOfWorkflow(claimed)), claimed, REPORT_MARKER, phase);
       return {};
     } catch (err) {
       // Posted: a retry would find the claim and stop. Once it expires, the next delivery (or reconcile) reads

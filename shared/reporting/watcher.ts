@@ -10,8 +10,8 @@ import type { InboundEvent, LogFields } from '../events/handler.js';
 import { DEFAULT_SINK_TIMEOUT_MS, HttpSink, type CloudEventSink } from '../events/sink.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { runOf } from '../pipelines/workflow.js';
-import { readWorkflow, type WorkflowCluster } from '../pipelines/workflow-store.js';
+import { runOf, type LiveWorkflow } from '../pipelines/workflow.js';
+import { readWorkflow, workflowObject, type WorkflowCluster } from '../pipelines/workflow-store.js';
 import { claimMarker, markDone, releaseClaim } from './claims.js';
 import { shouldEmitCompleted, workflowCompletedEvent, workflowRefOf } from './completed-event.js';
 import { COMPLETED_EVENT_MARKER } from './markers.js';
@@ -62,23 +62,23 @@ export class CompletionWatcher {
 
     const read = await readWorkflow(cluster, ref);
     if (!read) return { result: 'gone', workflow };
-    const claim = await claimMarker(cluster, read, COMPLETED_EVENT_MARKER, (current) => {
+    const claim = await claimMarker(cluster, workflowObject(ref), read, COMPLETED_EVENT_MARKER, (current: LiveWorkflow) => {
       const decision = shouldEmitCompleted(current, now());
       return decision.emit ? { act: true, phase: runOf(current)!.phase, value: undefined } : { act: false, reason: decision.reason };
     }, now);
     if (!claim.claimed) return { result: claim.reason, workflow };
 
-    const completed = workflowCompletedEvent(claim.workflow, { source });
+    const completed = workflowCompletedEvent(claim.object, { source });
     if (!completed) throw new Error(`${workflow}: shouldEmitCompleted said emit, but there is no event to emit`);
     try {
       await sink.send(completed);
     } catch (err) {
-      await releaseClaim(cluster, claim.workflow, COMPLETED_EVENT_MARKER, claim.token, this.#logger);
+      await releaseClaim(cluster, workflowObject(ref), claim.object, COMPLETED_EVENT_MARKER, claim.token, this.#logger);
       throw err;
     }
     const fields = { result: 'emitted', workflow, phase: claim.phase, emitted: completed.id };
     try {
-      await markDone(cluster, claim.workflow, COMPLETED_EVENT_MARKER, claim.phase);
+      await markDone(cluster, workflowObject(ref), claim.object, COMPLETED_EVENT_MARKER, claim.phase);
     } catch (err) {
       // Emitted: a retry would find the claim and do nothing. Once the claim expires a later update emits the
       // same event id again, which workflow-completed recognises by its own marker.

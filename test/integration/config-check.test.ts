@@ -4,10 +4,24 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
+import {
+  claimedLease,
+  CONFIG_CHECK_LEASES,
+  CONFIG_CHECK_MARKER,
+  ConfigCheckClaims,
+  ConfigCheckLeasePruner,
+  configCheckLeaseName,
+  LEASE_API_VERSION,
+  LEASE_KEEP_MS,
+  LEASE_KIND,
+  type ConfigCheckLease,
+} from '../../shared/config/config-check-claim.js';
+import { CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 import { ConfigReviewer } from '../../shared/config/config-review.js';
+import { ClusterClient } from '../../shared/k8s/cluster.js';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
-import { PermanentError } from '../../shared/errors.js';
+import { PermanentError, TransientError } from '../../shared/errors.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
@@ -19,7 +33,10 @@ import { rejectionOf } from './support/wait.js';
 const rig = loadRig();
 const { bot: botConnection, admin: adminConnection } = rigConnections(rig);
 const bot = new GerritClient(botConnection);
-const reviewer = new ConfigReviewer(bot, loadPolicy());
+const SYSTEM_NAMESPACE = 'seakeeper-system';
+const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
+const claims = new ConfigCheckClaims(cluster, SYSTEM_NAMESPACE);
+const reviewer = new ConfigReviewer({ gerrit: bot, policy: loadPolicy(), claims });
 const PROJECT = `it-${uniqueSuffix()}/config-check`;
 const SOURCE = rig.GERRIT_URL;
 /** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
@@ -28,6 +45,7 @@ const BOT_GROUP = 'Seakeeper CI';
 const WORKFLOW = 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  entrypoint: main\n  templates: [{ name: main, container: { image: busybox } }]\n';
 
 test.before(async () => {
+  await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NAMESPACE } });
   await createProject(adminConnection, PROJECT);
   // The rig lets the bot vote Verified on refs/heads/*; a config check votes on refs/meta/config changes too.
   const rest = new GerritRest(adminConnection);
@@ -119,6 +137,76 @@ test('a patch set on any other branch is not the config check\'s (patchset-creat
   const { err } = await rejectionOf(reviewer.handle(patchsetCreated(change, SOURCE)));
   assert.instance(err, PermanentError);
   assert.match((err as Error).message, 'not of master');
+});
+
+const VALID = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\n', 'check.yaml': WORKFLOW };
+let thrice: ChangeInfo;
+const lease = (change: ChangeInfo) => cluster.get<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, configCheckLeaseName(PROJECT, change._number));
+
+test('the same event delivered three times at once (both ingress paths, a Broker retry): one vote, one message', async () => {
+  const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, thrice delivered', CONFIG_REF);
+  thrice = change;
+  const event = patchsetCreated(change, SOURCE);
+  const results = await Promise.all([1, 2, 3].map(() => reviewer.handle(event)));
+  assert.equal(results.filter((r) => r.result === 'voted'), [{ result: 'voted', vote: 1, problems: 0 }], JSON.stringify(results));
+  for (const other of results.filter((r) => r.result !== 'voted')) assert.ok(['in-progress', 'already-reported'].includes(other.result), other.result);
+  assert.is((await checkMessages(change)).length, 1);
+  assert.is((await lease(change))?.metadata.annotations?.[CONFIG_CHECK_MARKER.done], change.current_revision);
+  assert.equal(await reviewer.handle(event), { result: 'already-reported' });
+});
+
+test('Gerrit failing at the vote gives the claim back: the redelivery votes at once, and only once', async () => {
+  const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, Gerrit fails', CONFIG_REF);
+  // The real client, its postReview failing as a Gerrit that answers 503 would make it.
+  const failingGerrit = {
+    getChange: bot.getChange.bind(bot),
+    listRevisionFiles: bot.listRevisionFiles.bind(bot),
+    getFileContentAt: bot.getFileContentAt.bind(bot),
+    postReview: async () => {
+      throw new TransientError('Gerrit answered 503 Service Unavailable');
+    },
+  };
+  const failing = new ConfigReviewer({ gerrit: failingGerrit, policy: loadPolicy(), claims });
+  const { err } = await rejectionOf(failing.handle(patchsetCreated(change, SOURCE)));
+  assert.instance(err, TransientError);
+  const released = await lease(change);
+  assert.is(released?.metadata.annotations?.[CONFIG_CHECK_MARKER.claim], undefined, 'the claim was given back');
+  assert.equal(await reviewer.handle(patchsetCreated(change, SOURCE)), { result: 'voted', vote: 1, problems: 0 });
+  assert.is((await checkMessages(change)).length, 1);
+});
+
+test('a claim held by a delivery still at work stops a twin; one left by a crashed delivery is taken over once it expires', async () => {
+  const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, claimed elsewhere', CONFIG_REF);
+  const target = { project: PROJECT, change: change._number, revision: change.current_revision! };
+  assert.ok((await cluster.create(claimedLease(target, SYSTEM_NAMESPACE, new Date()))).created);
+  assert.equal(await reviewer.handle(patchsetCreated(change, SOURCE)), { result: 'in-progress' });
+  assert.is((await checkMessages(change)).length, 0);
+
+  const held = (await lease(change))!;
+  const expired = claimedLease(target, SYSTEM_NAMESPACE, new Date(Date.now() - CLAIM_TTL_MS - 1000)).metadata.annotations![CONFIG_CHECK_MARKER.claim]!;
+  await cluster.patch({ apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, metadata: { name: held.metadata.name, namespace: SYSTEM_NAMESPACE, annotations: { [CONFIG_CHECK_MARKER.claim]: expired } } }, held.metadata.resourceVersion!);
+  assert.equal(await reviewer.handle(patchsetCreated(change, SOURCE)), { result: 'voted', vote: 1, problems: 0 });
+  assert.is((await checkMessages(change)).length, 1);
+});
+
+test('reconcile\'s pruner deletes the Leases past their keep time, except one a delivery holds', async () => {
+  // Everything this file (and runs of it in the last day) created is past its keep time then.
+  const later = new Date(Date.now() + LEASE_KEEP_MS + 24 * 3600_000);
+  const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, claimed when pruned', CONFIG_REF);
+  // Claimed "at" the pruner's now: a delivery at work then.
+  assert.ok((await cluster.create(claimedLease({ project: PROJECT, change: change._number, revision: change.current_revision! }, SYSTEM_NAMESPACE, later))).created);
+  const before = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+  const mine = before.filter((l) => l.metadata.annotations?.['seakeeper.dev/project'] === PROJECT);
+  assert.ok(mine.length >= 4, `this file's changes made ${mine.length} Leases`);
+
+  const pruned = await new ConfigCheckLeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
+  assert.is(pruned.leases, before.length);
+  assert.is(pruned.deleted, before.length - 1);
+  const left = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+  assert.equal(left.map((l) => l.metadata.name), [configCheckLeaseName(PROJECT, change._number)]);
+  // A patch set checked before its Lease went is still recognised by its tagged message.
+  assert.equal(await reviewer.handle(patchsetCreated(thrice, SOURCE)), { result: 'already-reported' });
+  assert.is((await checkMessages(thrice)).length, 1);
 });
 
 test.run();

@@ -39,7 +39,15 @@ export const PIPELINE_RULES: Readonly<Record<PipelineFunction | 'reconcile-repor
 
 export type PipelineAccount = keyof typeof PIPELINE_RULES;
 
+/** What a function does in the system namespace only (here the accounts' own namespace stands in for it). */
+export const PIPELINE_SYSTEM_RULES: Readonly<Partial<Record<PipelineAccount, PolicyRule[]>>> = {
+  // The config check's claims: a Lease per change, created, read and claimed by compare-and-swap.
+  'patchset-created': [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'patch'] }],
+};
+
 export interface PipelineAccounts {
+  /** Where the accounts live; it stands in for the system namespace (SEAKEEPER_NAMESPACE). */
+  readonly namespace: string;
   /** A kubeconfig per function (and reconcile's missed-reports pass), acting as its ServiceAccount. */
   readonly kubeconfigs: Record<PipelineAccount, string>;
   remove(): Promise<void>;
@@ -64,6 +72,17 @@ export async function pipelineAccounts(rig: Rig, admin: ClusterClient, suffix: s
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role(fn) },
       subjects: [{ kind: 'ServiceAccount', name: fn, namespace }],
     } as ClusterObject);
+    const systemRules = PIPELINE_SYSTEM_RULES[fn];
+    if (systemRules) {
+      await admin.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: fn, namespace }, rules: systemRules } as ClusterObject);
+      await admin.apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: fn, namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: fn },
+        subjects: [{ kind: 'ServiceAccount', name: fn, namespace }],
+      } as ClusterObject);
+    }
     const token = (await kubectl(rig, 'create', 'token', fn, '-n', namespace, '--duration=1h')).trim();
     const file = path.join(dir, `${fn}.kubeconfig`);
     const ca = server.caData ? `    certificate-authority-data: ${server.caData}\n` : `    certificate-authority: ${server.caFile}\n`;
@@ -76,6 +95,7 @@ export async function pipelineAccounts(rig: Rig, admin: ClusterClient, suffix: s
     kubeconfigs[fn] = file;
   }
   return {
+    namespace,
     kubeconfigs,
     remove: async () => {
       for (const fn of names) {

@@ -45,10 +45,10 @@ export const CONFIG_FILES = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow
 export type PipelineFunction = 'patchset-created' | 'comment-added' | 'workflow-watch' | 'workflow-completed';
 
 /** The environment each pipeline function gets: the bot's Gerrit account, its own ServiceAccount's kubeconfig. */
-export function pipelineEnv(rig: Rig, sink: string, kubeconfigs: Record<PipelineAccount, string>): Record<PipelineFunction, Record<string, string>> {
+export function pipelineEnv(rig: Rig, sink: string, kubeconfigs: Record<PipelineAccount, string>, systemNamespace: string): Record<PipelineFunction, Record<string, string>> {
   const gerrit = { GERRIT_URL: rig.GERRIT_URL, GERRIT_USER: rig.GERRIT_USER, GERRIT_PASSWORD: rig.GERRIT_PASSWORD.reveal() };
   return {
-    'patchset-created': { ...gerrit, KUBECONFIG: kubeconfigs['patchset-created'], ARGO_UI_URL },
+    'patchset-created': { ...gerrit, KUBECONFIG: kubeconfigs['patchset-created'], ARGO_UI_URL, SEAKEEPER_NAMESPACE: systemNamespace },
     'comment-added': { ...gerrit, KUBECONFIG: kubeconfigs['comment-added'], ARGO_UI_URL },
     'workflow-watch': { KUBECONFIG: kubeconfigs['workflow-watch'], K_SINK: sink, CLUSTER_URL },
     'workflow-completed': { ...gerrit, KUBECONFIG: kubeconfigs['workflow-completed'], ARGO_UI_URL, ARTIFACT_BASE_URL },
@@ -112,7 +112,7 @@ export async function startPipelineStack(rig: Rig, parent: string): Promise<Pipe
   const accounts = await pipelineAccounts(rig, cluster, uniqueSuffix());
   const broker = await BrokerStandIn.start();
   const secret = randomBytes(24).toString('hex');
-  const env = pipelineEnv(rig, broker.url, accounts.kubeconfigs);
+  const env = pipelineEnv(rig, broker.url, accounts.kubeconfigs, accounts.namespace);
   const names = Object.keys(env) as PipelineFunction[];
   const [webhook, ...served] = await Promise.all([
     serveFunction('gerrit-webhook', { GERRIT_URL: rig.GERRIT_URL, SEAKEEPER_WEBHOOK_SECRET: secret, K_SINK: broker.url }),
