@@ -367,7 +367,7 @@ test('reconcile: a finished run whose workflow.completed never came is found and
   const ref = refOfWorkflow(run);
   await finishRun(stack.cluster, ref, 'Succeeded');
   // As the reconcile function runs it (MissedReports.fromEnv), with reconcile's rules for Workflows only.
-  const missed = MissedReports.fromEnv({ ...stack.env['workflow-completed'], KUBECONFIG: stack.kubeconfigs['reconcile-reports'] });
+  const missed = MissedReports.fromEnv({ ...stack.env['workflow-completed'], KUBECONFIG: stack.kubeconfigs.reconcile });
   const summary = await missed.run();
   assert.ok((summary.results.reported ?? 0) >= 1, JSON.stringify(summary));
   assert.is(botVerified(stack, await changeDetail(stack, PROJECT, change._number)), 1);

@@ -29,7 +29,7 @@ import { BrokerStandIn } from './broker.js';
 import { serveFunction, type ServedFunction } from './functions.js';
 import { createProject, pushDirect, rigConnections, whoAmI, type FileChanges } from './gerrit.js';
 import { pipelineAccounts, type PipelineAccount } from './pipeline-rbac.js';
-import { uniqueSuffix, type Rig } from './rig.js';
+import type { Rig } from './rig.js';
 import { eventually } from './wait.js';
 
 export const ARGO_UI_URL = 'https://argo.example.org/';
@@ -109,7 +109,7 @@ export interface PipelineStack {
 export async function startPipelineStack(rig: Rig, parent: string): Promise<PipelineStack> {
   const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
   const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
-  const accounts = await pipelineAccounts(rig, cluster, uniqueSuffix());
+  const accounts = await pipelineAccounts(rig);
   const broker = await BrokerStandIn.start();
   const secret = randomBytes(24).toString('hex');
   const env = pipelineEnv(rig, broker.url, accounts.kubeconfigs, accounts.namespace);
