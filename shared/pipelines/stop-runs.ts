@@ -4,7 +4,8 @@
 import { mapWithConcurrency } from '../concurrency.js';
 import { isActive, type StopOrder } from './runs.js';
 import { runOf, type LiveWorkflow } from './workflow.js';
-import { casUpdate, type WorkflowCluster } from './workflow-store.js';
+import { casPatch } from '../k8s/cas.js';
+import { workflowObject, type WorkflowCluster } from './workflow-store.js';
 
 /** Stops at once in one event (a change rarely has more than a few runs going). */
 const STOP_CONCURRENCY = 4;
@@ -22,7 +23,7 @@ export async function carryOutStops(cluster: WorkflowCluster, orders: readonly S
     const listed: LiveWorkflow = { metadata: { ...ref, ...(order.resourceVersion !== undefined ? { resourceVersion: order.resourceVersion } : {}) } };
     let first = true;
     try {
-      const outcome = await casUpdate(cluster, ref, listed, (workflow) => {
+      const outcome = await casPatch(cluster, workflowObject(ref), listed, (workflow) => {
         const run = first ? undefined : runOf(workflow);
         if (!first && (!run || !isActive(run))) return { skip: 'no longer running' };
         first = false;

@@ -1,7 +1,8 @@
-// Reading and changing Workflows in the cluster, the one way every shell does it: through the compare-and-swap
-// of k8s/cas.ts. Argo's controller rewrites a running Workflow (status, labels) all the time, so a conflict is
-// expected there: casUpdate re-reads and decides again. Used for stopping superseded runs and for the markers.
-import { casPatch, patchObject, readObject, type CasStep, type ObjectRef } from '../k8s/cas.js';
+// Reading and changing Workflows in the cluster, the one way every shell does it. Changes go through the
+// compare-and-swap of k8s/cas.ts (with workflowObject's reference): Argo's controller rewrites a running
+// Workflow (status, labels) all the time, so a conflict is expected there, and casPatch re-reads and decides
+// again. Used for stopping superseded runs and for the markers.
+import { patchObject, readObject, type ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject, ListOptions } from '../k8s/cluster.js';
 import { ARGO_API_VERSION, WORKFLOW_KIND, type LiveWorkflow } from './workflow.js';
 
@@ -30,20 +31,4 @@ export async function listWorkflows(cluster: Pick<ClusterApi, 'list'>, namespace
 /** A merge patch of the Workflow, applied only if it is still at `resourceVersion`. */
 export async function patchWorkflow(cluster: Pick<ClusterApi, 'patch'>, ref: WorkflowRef, patch: object, resourceVersion: string): Promise<LiveWorkflow> {
   return patchObject<LiveWorkflow>(cluster, workflowObject(ref), patch, resourceVersion);
-}
-
-export type CasOutcome<R> =
-  | { readonly done: true; readonly workflow: LiveWorkflow; readonly result: R }
-  /** `gone`: the Workflow does not exist (any more); otherwise the reason compute gave. */
-  | { readonly done: false; readonly reason: string };
-
-/** k8s/cas.ts's casPatch on a Workflow. */
-export async function casUpdate<R>(
-  cluster: WorkflowCluster,
-  ref: WorkflowRef,
-  current: LiveWorkflow | undefined,
-  compute: (workflow: LiveWorkflow) => CasStep<R>,
-): Promise<CasOutcome<R>> {
-  const outcome = await casPatch(cluster, workflowObject(ref), current, compute);
-  return outcome.done ? { done: true, workflow: outcome.object, result: outcome.result } : outcome;
 }
