@@ -144,6 +144,10 @@ install_crds() {
   fi
   local started_at=$SECONDS
   wait_for "CRDs established" "$STATE/logs/kube-apiserver.log" crds_established
+  # Established is not served: until the API server's watch cache for Workflows has started, a list from the
+  # cache (resourceVersion=0, as the pipeline functions list) answers "storage is (re)initializing".
+  wait_for "Workflow watch cache" "$STATE/logs/kube-apiserver.log" \
+    "${kubectl[@]}" get --raw '/apis/argoproj.io/v1alpha1/workflows?resourceVersion=0&limit=1'
   log "CRDs installed: $("${kubectl[@]}" get crd -o name | wc -l)"
 }
 
