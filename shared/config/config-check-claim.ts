@@ -12,7 +12,7 @@ import { loadAll } from './policy-env.js';
 import type { Logger } from '../log.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
 import { claimMarker, markDone, releaseClaim, type Claim } from '../reporting/claims.js';
-import { claimPatch, markerState, type MarkerKeys } from '../reporting/markers.js';
+import { claimPatch, liveClaim, markerState, type MarkerKeys } from '../reporting/markers.js';
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
 export const LEASE_API_VERSION = 'coordination.k8s.io/v1';
@@ -107,9 +107,7 @@ export function staleLeases(leases: readonly ConfigCheckLease[], now: Date, keep
   return leases.filter((lease) => {
     const created = Date.parse(String(lease.metadata.creationTimestamp ?? ''));
     if (!Number.isFinite(created) || now.getTime() - created < keepMs) return false;
-    const claim = lease.metadata.annotations?.[CONFIG_CHECK_MARKER.claim];
-    const phase = claim?.split(' ')[0];
-    return phase === undefined || markerState(lease, CONFIG_CHECK_MARKER, phase, now) !== 'claimed';
+    return liveClaim(lease, CONFIG_CHECK_MARKER, now) === undefined;
   });
 }
 

@@ -1,5 +1,6 @@
 // "Already done" markers stored on the object they are about — the Workflow of a run (Prow keeps its last
-// reported state on the ProwJob), the Lease of a config check. Two steps, each a compare-and-swap (merge patch at the read resourceVersion):
+// reported state on the ProwJob), the Lease of a config check. Two steps, each a compare-and-swap (merge patch
+// at the read resourceVersion):
 //   claim  `<key>-claim: <phase> <time>`  — taken before acting; a concurrent delivery that lost the race gets
 //          a 409, re-reads, and sees the claim
 //   done   `<key>: <phase>`               — set after acting, clearing the claim
@@ -21,18 +22,22 @@ export const CLAIM_TTL_MS = 5 * 60_000;
 
 export type MarkerState = 'done' | 'claimed' | 'free';
 
-/** Where an object stands for one marker and phase. */
-export function markerState(object: { metadata: { annotations?: Record<string, string> } }, keys: MarkerKeys, phase: string, now: Date, ttlMs = CLAIM_TTL_MS): MarkerState {
-  const annotations = object.metadata.annotations ?? {};
-  if (annotations[keys.done] === phase) return 'done';
-  const claim = annotations[keys.claim];
+type Annotated = { metadata: { annotations?: Record<string, string> } };
+
+/** The phase the marker is claimed for by a claim younger than `ttlMs`, if any: a delivery at work on it now. */
+export function liveClaim(object: Annotated, keys: MarkerKeys, now: Date, ttlMs = CLAIM_TTL_MS): string | undefined {
+  const claim = object.metadata.annotations?.[keys.claim];
   const match = claim === undefined ? null : /^(\S+) (\S+)$/.exec(claim);
-  if (match && match[1] === phase) {
-    const at = Date.parse(match[2]!);
-    const age = now.getTime() - at;
-    if (Number.isFinite(at) && age >= 0 && age < ttlMs) return 'claimed';
-  }
-  return 'free';
+  if (!match) return undefined;
+  const at = Date.parse(match[2]!);
+  const age = now.getTime() - at;
+  return Number.isFinite(at) && age >= 0 && age < ttlMs ? match[1] : undefined;
+}
+
+/** Where an object stands for one marker and phase. */
+export function markerState(object: Annotated, keys: MarkerKeys, phase: string, now: Date, ttlMs = CLAIM_TTL_MS): MarkerState {
+  if (object.metadata.annotations?.[keys.done] === phase) return 'done';
+  return liveClaim(object, keys, now, ttlMs) === phase ? 'claimed' : 'free';
 }
 
 export interface AnnotationPatch {
