@@ -1,10 +1,10 @@
 // Events Knative gave up delivering: each is logged with why it failed and recorded as a Kubernetes Event in
 // the system namespace, where `kubectl get events` shows it to an operator. Nothing is dropped silently.
-import { loadEnv, text } from '../../shared/config/env.js';
+import { loadEnv } from '../../shared/config/env.js';
 import { describeDeadLetter } from '../../shared/events/dead-letter.js';
 import { cloudEventFunction, type InboundEvent } from '../../shared/events/handler.js';
 import type { ClusterApi } from '../../shared/k8s/cluster.js';
-import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
+import { httpClusterFromEnv, systemNamespaceEnv } from '../../shared/k8s/http-cluster.js';
 import { log } from '../../shared/log.js';
 
 interface DeadLetterDeps {
@@ -15,7 +15,7 @@ interface DeadLetterDeps {
 let served: DeadLetterDeps | undefined;
 
 export function startDeadLetter(env: NodeJS.ProcessEnv = process.env): DeadLetterDeps {
-  const { SEAKEEPER_NAMESPACE } = loadEnv({ SEAKEEPER_NAMESPACE: text() }, env);
+  const { SEAKEEPER_NAMESPACE } = loadEnv(systemNamespaceEnv, env);
   served = { cluster: httpClusterFromEnv(env), namespace: SEAKEEPER_NAMESPACE };
   return served;
 }

@@ -3,17 +3,25 @@
 // patch set, voted Verified +1 or -1 with located errors (shared/config/config-review.ts). On any other branch:
 // the pipelines it triggers, their Workflows submitted and superseded runs stopped (shared/pipelines/submit.ts).
 import { isConfigPatchSet, ConfigReviewer } from '../../shared/config/config-review.js';
-import { loadAll } from '../../shared/config/policy-env.js';
+import { loadAll, policyFromEnv, unlessMisconfigured } from '../../shared/config/policy-env.js';
+import { gerritClientFromEnv } from '../../shared/gerrit/env.js';
+import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
 import { PipelineTrigger } from '../../shared/pipelines/submit.js';
 
 let served: { config: ConfigReviewer; pipelines: PipelineTrigger } | undefined;
 
-/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL): at start-up, when this function is served. */
+/** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL, SEAKEEPER_NAMESPACE): at start-up, when this function is served. */
 export function startPatchsetCreated(env: NodeJS.ProcessEnv = process.env): { config: ConfigReviewer; pipelines: PipelineTrigger } {
+  // One Gerrit client, cluster client and policy for both halves.
+  const shared = {
+    gerrit: unlessMisconfigured(() => gerritClientFromEnv(env)),
+    cluster: unlessMisconfigured(() => httpClusterFromEnv(env)),
+    policy: unlessMisconfigured(() => policyFromEnv(env)),
+  };
   const [config, pipelines] = loadAll(
-    () => ConfigReviewer.fromEnv(env),
-    () => PipelineTrigger.fromEnv(env),
+    () => ConfigReviewer.fromEnv(env, shared),
+    () => PipelineTrigger.fromEnv(env, shared),
   );
   served = { config, pipelines };
   return served;

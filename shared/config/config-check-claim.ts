@@ -6,8 +6,8 @@
 // the Lease is created with the claim, or the claim is taken by compare-and-swap; the loser stops.
 import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
-import { httpClusterFromEnv } from '../k8s/http-cluster.js';
-import { loadEnv, text, type Env } from './env.js';
+import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
+import { loadEnv, type Env } from './env.js';
 import { loadAll } from './policy-env.js';
 import type { Logger } from '../log.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
@@ -125,7 +125,7 @@ export class ConfigCheckLeasePruner {
   static fromEnv(env: Env = process.env): ConfigCheckLeasePruner {
     const [cluster, config] = loadAll(
       () => httpClusterFromEnv(env),
-      () => loadEnv({ SEAKEEPER_NAMESPACE: text() }, env),
+      () => loadEnv(systemNamespaceEnv, env),
     );
     return new ConfigCheckLeasePruner(cluster, config.SEAKEEPER_NAMESPACE);
   }

@@ -19,12 +19,12 @@ import type { ChangeInfo } from '../gerrit/types.js';
 import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from './config-check.js';
 import type { Env } from './env.js';
 import type { Policy } from './policy.js';
-import { loadAll, policyFromEnv } from './policy-env.js';
+import { loadAll, policyFromEnv, type SharedParts } from './policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
-import { httpClusterFromEnv } from '../k8s/http-cluster.js';
+import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { ConfigCheckClaims } from './config-check-claim.js';
-import { loadEnv, text } from './env.js';
+import { loadEnv } from './env.js';
 import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from './project-config.js';
 import { workflowValidator } from '../pipelines/workflow-policy.js';
 
@@ -131,14 +131,15 @@ export class ConfigReviewer {
 
   /**
    * GERRIT_* (an account that may vote Verified on refs/meta/config), SEAKEEPER_POLICY_FILE, and the cluster
-   * (KUBECONFIG, else the pod's ServiceAccount) with SEAKEEPER_NAMESPACE, where the claims' Leases are.
+   * (KUBECONFIG, else the pod's ServiceAccount) with SEAKEEPER_NAMESPACE, where the claims' Leases are; the
+   * clients and policy in `shared` are used as they are.
    */
-  static fromEnv(env: Env = process.env): ConfigReviewer {
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): ConfigReviewer {
     const [gerrit, policy, cluster, config] = loadAll(
-      () => gerritClientFromEnv(env),
-      () => policyFromEnv(env),
-      () => httpClusterFromEnv(env),
-      () => loadEnv({ SEAKEEPER_NAMESPACE: text() }, env),
+      () => shared.gerrit ?? gerritClientFromEnv(env),
+      () => shared.policy ?? policyFromEnv(env),
+      () => shared.cluster ?? httpClusterFromEnv(env),
+      () => loadEnv(systemNamespaceEnv, env),
     );
     return new ConfigReviewer({ gerrit, policy, claims: new ConfigCheckClaims(cluster, config.SEAKEEPER_NAMESPACE) });
   }

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadEnv, optional, text, type Env } from './env.js';
 import { loadPolicy, parsePolicy, type Policy } from './policy.js';
 import { formatProblem } from './yaml.js';
+import type { GerritClient } from '../gerrit/client.js';
+import type { HttpCluster } from '../k8s/http-cluster.js';
 
 export const policyEnv = {
   /** A policy file to use instead of config/policy.yaml. */
@@ -44,4 +46,24 @@ export function loadAll<const L extends readonly (() => unknown)[]>(...loaders: 
   // Loaders that read the same variables (two clients of one Gerrit) name each problem once.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return values as { [K in keyof L]: ReturnType<L[K]> };
+}
+
+/** What `load` makes, or undefined when it finds a configuration problem (left for a loadAll that loads it again to name). */
+export function unlessMisconfigured<T>(load: () => T): T | undefined {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Clients and policy that two parts of one function share (patchset-created's config check and pipelines), made
+ * once; a part left undefined is made by each from the environment, which names its problem.
+ */
+export interface SharedParts {
+  readonly gerrit?: GerritClient | undefined;
+  readonly cluster?: HttpCluster | undefined;
+  readonly policy?: Policy | undefined;
 }

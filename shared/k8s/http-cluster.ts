@@ -19,7 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, integer, loadEnv, withDefault, type Env } from '../config/env.js';
+import { ConfigError, integer, loadEnv, text, withDefault, type Env } from '../config/env.js';
 import { AlreadyExistsError, errorForStatus, NotFoundError, PermanentError, networkError, TransientError } from '../errors.js';
 // Types only: importing a value from cluster.ts would load client-node.
 import type {
@@ -38,6 +38,9 @@ import type {
 export const FIELD_MANAGER = 'seakeeper';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_LIST_PAGE_SIZE = 500;
+
+/** Where Seakeeper's own objects live (a literal on the Service: Knative refuses fieldRef by default). */
+export const systemNamespaceEnv = { SEAKEEPER_NAMESPACE: text() };
 
 export const kubernetesEnv = {
   KUBERNETES_TIMEOUT_MS: withDefault(integer({ min: 100, max: 300_000 }), DEFAULT_TIMEOUT_MS),

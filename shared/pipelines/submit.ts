@@ -16,7 +16,7 @@
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
 import type { EffectiveConfig } from '../config/inheritance.js';
 import type { Policy } from '../config/policy.js';
-import { loadAll, policyFromEnv } from '../config/policy-env.js';
+import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { httpUrl, loadEnv, type Env } from '../config/env.js';
 import { formatProblem } from '../config/yaml.js';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
@@ -95,12 +95,12 @@ export class PipelineTrigger {
   }
 
   /** GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, SEAKEEPER_POLICY_FILE, ARGO_UI_URL. */
-  static fromEnv(env: Env = process.env): PipelineTrigger {
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): PipelineTrigger {
     const [config, gerrit, cluster, policy, pipelines] = loadAll(
       () => loadEnv({ ARGO_UI_URL: httpUrl() }, env),
-      () => gerritClientFromEnv(env),
-      () => httpClusterFromEnv(env),
-      () => policyFromEnv(env),
+      () => shared.gerrit ?? gerritClientFromEnv(env),
+      () => shared.cluster ?? httpClusterFromEnv(env),
+      () => shared.policy ?? policyFromEnv(env),
       () => loadPipelines(),
     );
     return new PipelineTrigger({ gerrit, cluster, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
