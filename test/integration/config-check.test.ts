@@ -193,17 +193,23 @@ test('reconcile\'s pruner deletes the Leases past their keep time, except one a 
   // Everything this file (and runs of it in the last day) created is past its keep time then.
   const later = new Date(Date.now() + LEASE_KEEP_MS + 24 * 3600_000);
   const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, claimed when pruned', CONFIG_REF);
-  // Claimed "at" the pruner's now: a delivery at work then.
-  assert.ok((await cluster.create(claimedLease({ project: PROJECT, change: change._number, revision: change.current_revision! }, SYSTEM_NAMESPACE, later))).created);
-  const before = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
-  const mine = before.filter((l) => l.metadata.annotations?.['seakeeper.dev/project'] === PROJECT);
-  assert.ok(mine.length >= 4, `this file's changes made ${mine.length} Leases`);
+  // Claimed "at" the pruner's now: a delivery at work then. Removed at the end, so that a run of this file
+  // minutes later (whose "later" is minutes later) does not find it still claimed.
+  const held = claimedLease({ project: PROJECT, change: change._number, revision: change.current_revision! }, SYSTEM_NAMESPACE, later);
+  assert.ok((await cluster.create(held)).created);
+  try {
+    const before = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+    const mine = before.filter((l) => l.metadata.annotations?.['seakeeper.dev/project'] === PROJECT);
+    assert.ok(mine.length >= 4, `this file's changes made ${mine.length} Leases`);
 
-  const pruned = await new ConfigCheckLeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
-  assert.is(pruned.leases, before.length);
-  assert.is(pruned.deleted, before.length - 1);
-  const left = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
-  assert.equal(left.map((l) => l.metadata.name), [configCheckLeaseName(PROJECT, change._number)]);
+    const pruned = await new ConfigCheckLeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
+    assert.is(pruned.leases, before.length);
+    assert.is(pruned.deleted, before.length - 1);
+    const left = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+    assert.equal(left.map((l) => l.metadata.name), [held.metadata.name]);
+  } finally {
+    await cluster.delete(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, held.metadata.name);
+  }
   // A patch set checked before its Lease went is still recognised by its tagged message.
   assert.equal(await reviewer.handle(patchsetCreated(thrice, SOURCE)), { result: 'already-reported' });
   assert.is((await checkMessages(thrice)).length, 1);
