@@ -29,7 +29,6 @@ import { randomUUID } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +49,7 @@ import { runSelector, type LiveWorkflow } from '../shared/pipelines/workflow.js'
 import { listWorkflows, refOfWorkflow } from '../shared/pipelines/workflow-store.js';
 import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finishRun } from '../test/integration/support/argo.js';
-import { freePort, isListening } from '../test/integration/support/functions.js';
+import { FRAMEWORK_MAIN, freePort, waitForListening } from '../test/integration/support/functions.js';
 import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
 import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES } from '../test/integration/support/pipelines.js';
 import { nodeFlagsOf } from '../test/support/manifests.js';
@@ -60,7 +59,6 @@ import { GerritClient } from '../shared/gerrit/client.js';
 import { mapWithConcurrency } from '../shared/concurrency.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FRAMEWORK_MAIN = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 const DIST_INDEX = path.join(ROOT, 'dist/functions/index.js');
 
 const args = Object.fromEntries(
@@ -180,20 +178,10 @@ function spawnFunction(target: string, port: number): ChildProcess {
   });
 }
 
-async function waitListening(port: number, child: ChildProcess, pollMs = 100): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`a function exited with ${child.exitCode}`);
-    if (await isListening(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  throw new Error(`no function listening on ${port}`);
-}
-
 async function serve(target: string): Promise<Served> {
   const port = await freePort();
   const child = spawnFunction(target, port);
-  await waitListening(port, child);
+  await waitForListening(port, child, target);
   return { child, port };
 }
 
@@ -354,7 +342,7 @@ async function main(): Promise<void> {
         const port = await freePort();
         const started = performance.now();
         const child = spawnFunction(target, port);
-        await waitListening(port, child, 2);
+        await waitForListening(port, child, target, { pollMs: 2 });
         await deliver(port, event);
         coldStarts[target]!.push(performance.now() - started);
         coldRss[target]!.push(rss(child.pid!).total);

@@ -8,18 +8,16 @@
 // Added latency: one request at a time, alternating a bare POST of the same body straight to the sink and a
 // POST through gerrit-webhook; the median of each, the difference is what gerrit-webhook adds. Every figure is
 // the median over the rounds; the first `warm-up` requests of a run are not counted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, functionArgs, waitForListening } from '../test/integration/support/functions.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FRAMEWORK_MAIN = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 const FIXTURE = path.join(ROOT, 'test/fixtures/gerrit-events/webhook/fixtures-56abee.jsonl');
 
 const args = Object.fromEntries(
@@ -42,29 +40,6 @@ const server = http.createServer((req, res) => { req.on('data', () => {}); req.o
 server.keepAliveTimeout = 60000;
 server.listen(Number(process.argv[1]), '127.0.0.1');
 `;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitListening(port: number, child: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.end(() => resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} did not listen on ${port}`);
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -131,7 +106,7 @@ async function main(): Promise<void> {
   // Log lines go where a container's stdout goes: a file the runtime collects; /dev/null here.
   const webhook = spawn(
     process.execPath,
-    ['--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, '--target=gerrit-webhook', `--port=${webhookPort}`],
+    functionArgs('gerrit-webhook', webhookPort),
     {
       cwd: ROOT,
       env: {
@@ -147,8 +122,8 @@ async function main(): Promise<void> {
     },
   );
   try {
-    await waitListening(sinkPort, sink, 'the sink');
-    await waitListening(webhookPort, webhook, 'gerrit-webhook');
+    await waitForListening(sinkPort, sink, 'the sink');
+    await waitForListening(webhookPort, webhook, 'gerrit-webhook');
     console.log(`gerrit-webhook bench: ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}, body ${body.length} bytes`);
     console.log(`  ${ROUNDS} rounds; throughput: ${CONCURRENCY} in flight, ≤ ${EVENTS} events or ${SECONDS} s; latency: ${LATENCY_EVENTS} pairs, one at a time`);
     for (let i = 0; i < WARM_UP; i++) {

@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
 import { Secret } from '../shared/config/env.js';
@@ -12,8 +11,7 @@ import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { loadRouting, startBroker } from './broker.js';
 import { DEMO_PARENT, DEMO_PROJECT, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
-import { isListening } from '../test/integration/support/functions.js';
-import { nodeFlagsOf } from '../test/support/manifests.js';
+import { functionArgs, waitForListening } from '../test/integration/support/functions.js';
 
 const SYSTEM_NAMESPACE = 'seakeeper-system';
 
@@ -24,10 +22,6 @@ if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) {
   process.exit(2);
 }
 
-// Served from the TypeScript sources through tsx, as the integration tests serve them (with the node flags of
-// each function's Knative Service): no build step, and an edit is picked up by restarting `make dev`.
-const FRAMEWORK_MAIN = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
-
 const functionNames = readdirSync(path.join(root, 'functions'), { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
@@ -37,11 +31,13 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function serve(name: string, port: number): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [...nodeFlagsOf(name), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(root, 'functions/index.ts')}`, `--target=${name}`, `--port=${port}`],
-    { cwd: root, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // From the TypeScript sources through tsx, as the integration tests serve them (with the node flags of its
+  // Knative Service): no build step, and an edit is picked up by restarting `make dev`.
+  const child = spawn(process.execPath, functionArgs(name, port), {
+    cwd: root,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const prefix = (stream: NodeJS.WriteStream) => (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line) stream.write(`[${name}] ${line}\n`);
   };
@@ -54,15 +50,6 @@ function serve(name: string, port: number): ChildProcess {
     }
   });
   return child;
-}
-
-async function waitListening(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await isListening(port)) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
 }
 
 const STOP_GRACE_MS = 5_000;
@@ -116,7 +103,9 @@ try {
 
 /** Waits for the functions, sets up the demo project, and prints what runs where and what to try. */
 async function announce(): Promise<void> {
-  const ready = await Promise.all([...ports.values()].map((port) => waitListening(port, 30_000)));
+  const ready = await Promise.all(
+    [...ports.values()].map((port, i) => waitForListening(port, children[i]!, `port ${port}`).then(() => true, () => false)),
+  );
 
   console.log('\nSeakeeper functions (Ctrl-C stops them; `make rig-down` stops the rig):');
   for (const [i, [name, port]] of [...ports].entries()) {

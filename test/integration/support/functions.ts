@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { nodeFlagsOf } from '../../support/manifests.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const FRAMEWORK_MAIN = path.join(
+/** The functions-framework CLI's script. */
+export const FRAMEWORK_MAIN = path.join(
   path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')),
   'main.js',
 );
@@ -41,15 +42,31 @@ export const isListening = (port: number) =>
   });
 
 /**
- * The functions-framework CLI serving `target` on `port`, with exactly `env` (plus PATH) and the node flags its
- * Knative Service starts node with; its output collected.
+ * node's arguments for the functions-framework CLI serving `target` on `port` from the TypeScript sources, with
+ * the node flags its Knative Service starts node with.
  */
+export function functionArgs(target: string, port: number): string[] {
+  return [...nodeFlagsOf(target), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, `--target=${target}`, `--port=${port}`];
+}
+
+/** Resolves once something listens on `port`; rejects when `child` exits first, or after `timeoutMs`. */
+export async function waitForListening(port: number, child: ChildProcess, what: string, { timeoutMs = START_TIMEOUT_MS, pollMs = 100 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await isListening(port)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** The functions-framework CLI serving `target` on `port`, with exactly `env` (plus PATH); its output collected. */
 function spawnFunction(target: string, port: number, env: Record<string, string>) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeFlagsOf(target), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, `--target=${target}`, `--port=${port}`],
-    { cwd: ROOT, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child: ChildProcess = spawn(process.execPath, functionArgs(target, port), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,15 +78,11 @@ function spawnFunction(target: string, port: number, env: Record<string, string>
 export async function serveFunction(target: string, env: Record<string, string>): Promise<ServedFunction> {
   const port = await freePort();
   const { child, exited, output } = spawnFunction(target, port, env);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode}:\n${output()}`);
-    if (await isListening(port)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${target} did not listen on ${port} within ${START_TIMEOUT_MS} ms:\n${output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitForListening(port, child, target);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}:\n${output()}`);
   }
   return {
     port,
