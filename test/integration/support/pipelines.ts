@@ -18,7 +18,7 @@ import { CONFIG_REF } from '../../../shared/config/project-config.js';
 import { binaryMessage } from '../../../shared/events/sink.js';
 import { GerritClient } from '../../../shared/gerrit/client.js';
 import type { ChangeInfo } from '../../../shared/gerrit/types.js';
-import { ClusterClient } from '../../../shared/k8s/cluster.js';
+import { ClusterClient, type ClusterApi } from '../../../shared/k8s/cluster.js';
 import { GerritConfigReader } from '../../../shared/provisioning/config-reader.js';
 import { namespaceFor } from '../../../shared/provisioning/namespace-name.js';
 import { Provisioner } from '../../../shared/provisioning/provisioner.js';
@@ -177,7 +177,12 @@ export async function completedEvent(stack: PipelineStack, ref: WorkflowRef): Pr
 
 /** The runs of a change in a pipeline, oldest first. */
 export async function runsOf(stack: PipelineStack, project: string, change: number, pipeline = 'check'): Promise<LiveWorkflow[]> {
-  const runs = await listWorkflows(stack.cluster, namespaceFor(project), runSelector(project, pipeline, change));
+  return runsIn(stack.cluster, project, change, pipeline);
+}
+
+/** runsOf, read with any cluster client. */
+export async function runsIn(cluster: Pick<ClusterApi, 'list'>, project: string, change: number, pipeline = 'check'): Promise<LiveWorkflow[]> {
+  const runs = await listWorkflows(cluster, namespaceFor(project), runSelector(project, pipeline, change));
   return runs.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) || a.metadata.name.localeCompare(b.metadata.name));
 }
 
@@ -197,7 +202,12 @@ export async function changeDetail(stack: PipelineStack, project: string, change
 
 /** The bot's Verified vote on the change's current patchset, if any (0 counts as none). */
 export function botVerified(stack: PipelineStack, info: ChangeInfo): number | undefined {
-  const value = info.labels?.Verified?.all?.find((v) => v._account_id === stack.botAccount)?.value;
+  return verifiedBy(info, stack.botAccount);
+}
+
+/** The account's Verified vote on the change's current patchset, if any (0 counts as none). */
+export function verifiedBy(info: ChangeInfo, account: number): number | undefined {
+  const value = info.labels?.Verified?.all?.find((v) => v._account_id === account)?.value;
   return value === 0 ? undefined : value;
 }
 
