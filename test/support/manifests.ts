@@ -39,7 +39,7 @@ const isKind = (o: K8sObject, apiGroup: string, kind: string) => group(o.apiVers
 const nsOf = (o: K8sObject) => o.metadata.namespace ?? SYSTEM_NAMESPACE;
 
 type Env = { name: string; value?: string; valueFrom?: unknown };
-type Container = { name?: string; image?: string; env?: Env[]; volumeMounts?: { name: string; mountPath: string }[] };
+type Container = { name?: string; image?: string; command?: string[]; env?: Env[]; volumeMounts?: { name: string; mountPath: string }[] };
 type PodSpec = { serviceAccountName?: string; containers?: Container[]; automountServiceAccountToken?: boolean; volumes?: { name: string; secret?: unknown }[] };
 type Ref = { apiVersion?: string; kind?: string; name?: string; namespace?: string };
 
@@ -126,9 +126,13 @@ export function checkServiceAccountsExist(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/** The rendered ConfigMaps' data, by `namespace/name`. */
+const configMapData = (objects: K8sObject[]) =>
+  new Map(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap').map((o) => [`${nsOf(o)}/${o.metadata.name}`, (o.data ?? {}) as Record<string, string>]));
+
 /** Every configMapKeyRef in a workload names a key of a rendered ConfigMap (Secrets are made out of band, so not checked). */
 export function checkConfigMapRefs(objects: K8sObject[]): string[] {
-  const data = new Map(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap').map((o) => [`${nsOf(o)}/${o.metadata.name}`, (o.data ?? {}) as Record<string, unknown>]));
+  const data = configMapData(objects);
   const problems: string[] = [];
   for (const o of objects) {
     for (const c of podSpecOf(o)?.containers ?? []) {
@@ -162,7 +166,7 @@ export interface WorkloadEnvironment {
 export const INJECTED_SINK = 'http://broker-ingress.knative-eventing.svc.cluster.local/seakeeper-system/ci';
 
 export function workloadEnvironments(objects: K8sObject[]): WorkloadEnvironment[] {
-  const configMaps = new Map(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap').map((o) => [`${nsOf(o)}/${o.metadata.name}`, (o.data ?? {}) as Record<string, string>]));
+  const configMaps = configMapData(objects);
   const bound = new Set(
     objects
       .filter((o) => isKind(o, 'sources.knative.dev', 'SinkBinding'))
@@ -217,7 +221,7 @@ export function nodeFlagsOf(fn: string): string[] {
 /** The container command each Knative Service sets, by FUNCTION_TARGET (none: the image's CMD). */
 export function serviceCommands(objects: K8sObject[]): Record<string, string[] | undefined> {
   return Object.fromEntries(
-    knativeServices(objects).map((o) => [functionTarget(o) ?? o.metadata.name, (podSpecOf(o)?.containers?.[0] as { command?: string[] } | undefined)?.command]),
+    knativeServices(objects).map((o) => [functionTarget(o) ?? o.metadata.name, podSpecOf(o)?.containers?.[0]?.command]),
   );
 }
 
