@@ -57,25 +57,16 @@ import { hideProjects } from '../test/integration/support/provisioning.js';
 import { loadRig, uniqueSuffix } from '../test/integration/support/rig.js';
 import { GerritClient } from '../shared/gerrit/client.js';
 import { mapWithConcurrency } from '../shared/concurrency.js';
+import { median, numericArgs } from './cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST_INDEX = path.join(ROOT, 'dist/functions/index.js');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((arg) => {
-    const m = /^--([a-z-]+)=(\d+)$/.exec(arg);
-    return m ? [[m[1]!, Number(m[2])]] : [];
-  }),
-);
+const args = numericArgs();
 const ROUNDS = args.rounds ?? 5;
 const EVENTS = args.events ?? 20;
 const COLD = args.cold ?? 5;
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 // --- the rig, and bare HTTP to it --------------------------------------------------------------------------

@@ -28,17 +28,13 @@ import { takeSnapshot } from '../shared/provisioning/provisioner.js';
 import { reconcile, type ReconcileSummary } from '../shared/provisioning/reconcile.js';
 import { adminCluster, applyManifests, PROVISIONER_MANIFESTS, serviceAccountCluster } from '../test/integration/support/provisioning.js';
 import { loadRig } from '../test/integration/support/rig.js';
+import { median, numericArgs } from './cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROJECTS_FILE = path.join(ROOT, 'test/fixtures/wikimedia-gerrit-projects.txt');
 
 const flags = new Set(process.argv.slice(2).filter((a) => !a.includes('=')));
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((arg) => {
-    const m = /^--([a-z-]+)=(\d+)$/.exec(arg);
-    return m ? [[m[1]!, Number(m[2])]] : [];
-  }),
-);
+const args = numericArgs();
 const FIRST_RUNS = args['first-runs'] ?? 2;
 const NOOP_RUNS = args['noop-runs'] ?? 3;
 const CONCURRENCY = args.concurrency ?? DEFAULT_RECONCILE_CONCURRENCY;
@@ -74,11 +70,6 @@ const reader: ProjectConfigReader = {
   parentOf: async () => undefined,
 };
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The bench's namespaces that exist and are not being deleted, and how many others carry our label. */

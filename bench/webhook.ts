@@ -16,16 +16,12 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, functionArgs, waitForListening } from '../test/integration/support/functions.js';
+import { median, numericArgs } from './cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = path.join(ROOT, 'test/fixtures/gerrit-events/webhook/fixtures-56abee.jsonl');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((arg) => {
-    const m = /^--([a-z-]+)=(\d+)$/.exec(arg);
-    return m ? [[m[1]!, Number(m[2])]] : [];
-  }),
-);
+const args = numericArgs();
 const ROUNDS = args.rounds ?? 5;
 const EVENTS = args.events ?? 20_000;
 const SECONDS = args.seconds ?? 20;
@@ -57,11 +53,6 @@ function post(port: number, path: string, body: Buffer): Promise<number> {
   });
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function throughput(port: number, path: string, body: Buffer): Promise<{ perSecond: number; failed: number }> {
   let sent = 0;
