@@ -5,7 +5,8 @@
 // pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
 // retried, since the next one comes anyway.
 import { ConfigCheckLeasePruner } from '../../shared/config/config-check-claim.js';
-import { loadAll } from '../../shared/config/policy-env.js';
+import { loadAll, unlessMisconfigured } from '../../shared/config/policy-env.js';
+import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
 import { log } from '../../shared/log.js';
 import { GerritReconciler, summaryFields } from '../../shared/provisioning/reconcile.js';
@@ -16,10 +17,12 @@ let served: Passes | undefined;
 
 /** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL, SEAKEEPER_NAMESPACE): at start-up, when this function is served. */
 export function startReconcile(env: NodeJS.ProcessEnv = process.env): Passes {
+  // One HttpCluster for the two passes that use it (provisioning's uses ClusterClient).
+  const shared = { cluster: unlessMisconfigured(() => httpClusterFromEnv(env)) };
   const [namespaces, reports, leases] = loadAll(
     () => GerritReconciler.fromEnv(env),
-    () => MissedReports.fromEnv(env),
-    () => ConfigCheckLeasePruner.fromEnv(env),
+    () => MissedReports.fromEnv(env, shared),
+    () => ConfigCheckLeasePruner.fromEnv(env, shared),
   );
   served = { namespaces, reports, leases };
   return served;

@@ -8,7 +8,7 @@ import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
 import { loadEnv, type Env } from './env.js';
-import { loadAll } from './policy-env.js';
+import { loadAll, type SharedParts } from './policy-env.js';
 import type { Logger } from '../log.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
 import { claimMarker, markDone, releaseClaim, type Claim } from '../reporting/claims.js';
@@ -121,10 +121,10 @@ export class ConfigCheckLeasePruner {
     readonly namespace: string,
   ) {}
 
-  /** The cluster (KUBECONFIG, else the pod's ServiceAccount) and SEAKEEPER_NAMESPACE. */
-  static fromEnv(env: Env = process.env): ConfigCheckLeasePruner {
+  /** The cluster (KUBECONFIG, else the pod's ServiceAccount; `shared.cluster` as it is) and SEAKEEPER_NAMESPACE. */
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): ConfigCheckLeasePruner {
     const [cluster, config] = loadAll(
-      () => httpClusterFromEnv(env),
+      () => shared.cluster ?? httpClusterFromEnv(env),
       () => loadEnv(systemNamespaceEnv, env),
     );
     return new ConfigCheckLeasePruner(cluster, config.SEAKEEPER_NAMESPACE);

@@ -59,8 +59,9 @@ export function unlessMisconfigured<T>(load: () => T): T | undefined {
 }
 
 /**
- * Clients and policy that two parts of one function share (patchset-created's config check and pipelines), made
- * once; a part left undefined is made by each from the environment, which names its problem.
+ * Clients and policy that the parts of one function share (patchset-created's config check and pipelines,
+ * reconcile's passes), made once; a part left undefined is made by each from the environment, which then names
+ * its problem.
  */
 export interface SharedParts {
   readonly gerrit?: GerritClient | undefined;

@@ -4,7 +4,7 @@
 // a few at a time. A run that fails is counted and tried again on the next tick.
 import { mapWithConcurrency } from '../concurrency.js';
 import type { Env } from '../config/env.js';
-import { loadAll } from '../config/policy-env.js';
+import { loadAll, type SharedParts } from '../config/policy-env.js';
 import { shouldRetry } from '../errors.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
@@ -64,8 +64,9 @@ export class MissedReports {
     readonly reporter: Pick<Reporter, 'report'>,
   ) {}
 
-  static fromEnv(env: Env = process.env): MissedReports {
-    const [cluster] = loadAll(() => httpClusterFromEnv(env));
+  /** `shared.cluster` is used as it is; else one is made from the environment. */
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): MissedReports {
+    const [cluster] = loadAll(() => shared.cluster ?? httpClusterFromEnv(env));
     return new MissedReports(cluster, Reporter.fromEnv(env, cluster));
   }
 
