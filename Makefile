@@ -76,7 +76,7 @@ KIND_CLUSTER ?= seakeeper
 # Pinned versions of what kind-up installs; override on the command line to try others.
 KIND_NODE_IMAGE ?= kindest/node:v1.33.1
 KNATIVE_VERSION ?= knative-v1.23.0
-ARGO_VERSION ?= v3.7.3
+ARGO_VERSION ?= v3.7.18
 KNATIVE_SERVING := https://github.com/knative/serving/releases/download/$(KNATIVE_VERSION)
 KNATIVE_KOURIER := https://github.com/knative/net-kourier/releases/download/$(KNATIVE_VERSION)
 KNATIVE_EVENTING := https://github.com/knative/eventing/releases/download/$(KNATIVE_VERSION)

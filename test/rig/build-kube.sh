@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kubectl of one Kubernetes release from the Go module
-# proxy, and etcd from its own module, into a per-version cache. A second run with the binaries present
-# builds nothing.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler and kubectl of one Kubernetes release from the
+# Go module proxy, and etcd from its own module, into a per-version cache. A second run with the binaries
+# present builds nothing; a cache that lacks some of them (an older rig's) gets just those.
 #
 # k8s.io/kubernetes replaces its staging modules with ./staging/..., which `go install pkg@version` refuses,
 # so a throwaway wrapper module requires it and points each staging module at its published v0.Y.Z instead.
@@ -16,13 +16,17 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 log() { printf '[build-kube] %s\n' "$*" >&2; }
 
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
 build_kube() {
-  if [[ -x $KUBE_BIN/kube-apiserver && -x $KUBE_BIN/kube-controller-manager && -x $KUBE_BIN/kubectl ]]; then
+  local cmd missing=()
+  for cmd in "${KUBE_COMMANDS[@]}"; do [[ -x $KUBE_BIN/$cmd ]] || missing+=("$cmd"); done
+  if (( ${#missing[@]} == 0 )); then
     log "kubernetes $KUBE_VERSION cached in $KUBE_BIN"
     return
   fi
   local work=$CACHE/build/kube-$KUBE_VERSION
-  rm -rf "$work" && mkdir -p "$work" "$KUBE_BIN.tmp"
+  rm -rf "$work" "$KUBE_BIN.tmp" && mkdir -p "$work" "$KUBE_BIN.tmp"
   local upstream_mod
   upstream_mod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
   local go_line minor staging_version
@@ -47,6 +51,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -56,11 +61,11 @@ GO
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  for cmd in kube-apiserver kube-controller-manager kubectl; do
+  for cmd in "${missing[@]}"; do
     log "building $cmd $KUBE_VERSION"
     (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$KUBE_BIN.tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd")
   done
-  rm -rf "$KUBE_BIN" && mv "$KUBE_BIN.tmp" "$KUBE_BIN"
+  mkdir -p "$KUBE_BIN" && mv "$KUBE_BIN.tmp"/* "$KUBE_BIN/" && rmdir "$KUBE_BIN.tmp"
   rm -rf "$work"
 }
 

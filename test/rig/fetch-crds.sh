@@ -3,7 +3,7 @@
 # (served by the Go module proxy) into a per-version cache. Prints the cache directory.
 set -euo pipefail
 
-ARGO_VERSION=${ARGO_VERSION:-v3.7.3}
+ARGO_VERSION=${ARGO_VERSION:-v3.7.18}
 KNATIVE_SERVING_VERSION=${KNATIVE_SERVING_VERSION:-v0.50.0}   # Knative 1.23
 KNATIVE_EVENTING_VERSION=${KNATIVE_EVENTING_VERSION:-v0.50.0} # Knative 1.23
 CACHE=${SEAKEEPER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seakeeper}

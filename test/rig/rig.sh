@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test rig: a real etcd + kube-apiserver + kube-controller-manager and a real Gerrit, on loopback ports,
-# with state in a temporary directory. `rig.sh up` starts it (or reuses a healthy one), `rig.sh down`
+# The test rig: a real etcd + kube-apiserver + kube-controller-manager + kube-scheduler, KWOK's fake nodes,
+# Argo's own workflow-controller (workloads.sh) and a real Gerrit, on loopback ports, with state in a temporary
+# directory. `rig.sh up` starts it (or reuses a healthy one), `rig.sh down`
 # stops exactly the processes it started, `rig.sh status` says whether it is up.
 #
 # .rig/ in the repository (gitignored) holds what other tools read: `env` (sourceable), `pids`, `state`.
@@ -19,6 +20,8 @@ GERRIT_HOME=$CACHE/gerrit/$GERRIT_VERSION
 READY_TIMEOUT=${RIG_READY_TIMEOUT:-180}
 BOT_USER=seakeeper-bot
 BOT_GROUP="Seakeeper CI"
+# shellcheck source=test/rig/workloads.sh
+. "$HERE/workloads.sh"
 
 log() { printf '[rig] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -69,6 +72,7 @@ make_certs() {
     "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
   sign admin "/O=system:masters/CN=seakeeper-rig-admin"
   sign controller-manager "/CN=system:kube-controller-manager"
+  sign scheduler "/CN=system:kube-scheduler"
   openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
 }
@@ -94,6 +98,8 @@ start_kube() {
     --initial-cluster "rig=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync --quota-backend-bytes=4294967296 --log-level=warn
   local pki=$STATE/pki
+  # --allow-privileged as kubeadm sets it: privileged pods are then judged by the namespace's Pod Security level,
+  # as on the clusters Seakeeper runs on, instead of refused by the API server outright.
   start kube-apiserver "$KUBE_BIN/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
@@ -103,6 +109,7 @@ start_kube() {
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.0.0.0/24 \
     --authorization-mode=RBAC \
+    --allow-privileged=true \
     --enable-priority-and-fairness=false \
     --storage-media-type=application/vnd.kubernetes.protobuf \
     --profiling=false
@@ -256,6 +263,8 @@ export GERRIT_SSH_HOST='127.0.0.1'
 export GERRIT_SSH_PORT='$GERRIT_SSH_PORT'
 export GERRIT_SSH_KEY='$STATE/bot_ed25519'
 export GERRIT_VERSION='$GERRIT_VERSION'
+export ARGO_VERSION='$ARGO_VERSION'
+export KWOK_VERSION='$KWOK_VERSION'
 export PATH="$KUBE_BIN:\$PATH"
 ENV
   mv "$RIG/env.tmp" "$RIG/env"
@@ -315,6 +324,7 @@ up() {
   fi
   down
   bash "$HERE/build-kube.sh"
+  bash "$HERE/build-argo.sh"
   bash "$HERE/fetch-gerrit.sh"
   STATE=$(mktemp -d "${TMPDIR:-/tmp}/seakeeper-rig.XXXXXX")
   mkdir -p "$STATE/logs"
@@ -327,6 +337,7 @@ up() {
   local gerrit_setup=$!
   start_kube
   install_crds
+  start_workloads
   if ! wait "$gerrit_setup"; then
     cat "$STATE/logs/gerrit-setup.log" >&2
     false
@@ -336,7 +347,7 @@ up() {
   . "$STATE/gerrit.vars"
   write_env
   trap - ERR
-  log "rig up: kube-apiserver $KUBE_VERSION at https://127.0.0.1:$API_PORT, gerrit $GERRIT_VERSION at $GERRIT_URL"
+  log "rig up: kube-apiserver $KUBE_VERSION at https://127.0.0.1:$API_PORT with $RIG_NODES fake nodes and argo $ARGO_VERSION, gerrit $GERRIT_VERSION at $GERRIT_URL"
   log "use it with: . $RIG/env"
 }
 
