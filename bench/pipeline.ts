@@ -16,7 +16,7 @@
 //                      head of refs/meta/config, LIST the change's Workflows (from the watch cache, as the
 //                      handler asks), CREATE a Workflow, POST the start message (the seakeeper.yaml and workflow
 //                      file are cached by commit after the first event)
-//   workflow-completed the runs just created, finished by the Argo stand-in (test/integration/support/argo.ts),
+//   workflow-completed the runs just created, once the rig's Argo controller has run them to their end,
 //                      each workflow.completed delivered, then the bare calls: GET the Workflow, GET the change,
 //                      PATCH the claim, POST the review, PATCH the done marker (on a copy of the Workflow)
 // Handler time is the POST to the function, answer included; bare time the sum of its calls, in sequence as the
@@ -45,10 +45,10 @@ import { ClusterClient } from '../shared/k8s/cluster.js';
 import { GerritConfigReader } from '../shared/provisioning/config-reader.js';
 import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { Provisioner } from '../shared/provisioning/provisioner.js';
-import { runSelector, type LiveWorkflow } from '../shared/pipelines/workflow.js';
+import { ARGO_COMPLETED_LABEL, runSelector, type LiveWorkflow } from '../shared/pipelines/workflow.js';
 import { listWorkflows, refOfWorkflow } from '../shared/pipelines/workflow-store.js';
 import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
-import { finishRun } from '../test/integration/support/argo.js';
+import { finished } from '../test/integration/support/argo.js';
 import { FRAMEWORK_MAIN, freePort, waitForListening } from '../test/integration/support/functions.js';
 import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
 import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES } from '../test/integration/support/pipelines.js';
@@ -297,12 +297,14 @@ async function main(): Promise<void> {
         runs.push({ change, run: run! });
         pscBare.push(await barePatchsetCreated(change, run!));
       }
-      // The Argo controller stand-in finishes every run, and a bare copy of each for the baseline (not timed).
+      // The rig's Argo controller runs every run to its end, and a bare copy of each is made for the baseline
+      // (not timed; labelled completed, so the controller leaves it alone).
       const copies = await mapWithConcurrency(runs, 4, async ({ run }) => {
-        const finished = await finishRun(cluster, refOfWorkflow(run), 'Succeeded');
-        const copy = { apiVersion: finished.apiVersion, kind: finished.kind, metadata: { name: `bare-${run.metadata.name}`, namespace, labels: { bench: 'bare' } }, spec: finished.spec, status: finished.status };
+        const done = await finished(cluster, refOfWorkflow(run));
+        const labels = { bench: 'bare', [ARGO_COMPLETED_LABEL]: 'true' };
+        const copy = { apiVersion: done.apiVersion, kind: done.kind, metadata: { name: `bare-${run.metadata.name}`, namespace, labels }, spec: done.spec, status: done.status };
         await kube('POST', `${workflowsPath(namespace)}?fieldManager=seakeeper`, copy);
-        return { finished, copy: copy.metadata.name };
+        return { finished: done, copy: copy.metadata.name };
       });
       const wc: number[] = [];
       const wcBare: number[] = [];
@@ -328,7 +330,7 @@ async function main(): Promise<void> {
         let event = change.event.cloneWith({ id: `${change.event.id}-cold` });
         if (target === 'workflow-completed') {
           const [run] = await listWorkflows(cluster, namespace, runSelector(PROJECT, 'check', change.number));
-          event = workflowCompletedEvent(await finishRun(cluster, refOfWorkflow(run!), 'Succeeded'), { source: CLUSTER_URL })!;
+          event = workflowCompletedEvent(await finished(cluster, refOfWorkflow(run!)), { source: CLUSTER_URL })!;
         }
         const port = await freePort();
         const started = performance.now();

@@ -16,6 +16,10 @@ resources: { cpu: "2", memory: 4Gi, pods: 5 }
 owners: [Administrators]
 `;
 
+// The rig runs it for real (Argo's controller, fake nodes); its outcome hook (README, "The rig") lets a change
+// choose how the test ends: "[fail]" in the subject makes it fail.
+export const FAIL_MARK = '[fail]';
+
 const CHECK_YAML = `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -24,6 +28,11 @@ spec:
   entrypoint: test
   templates:
     - name: test
+      metadata:
+        annotations:
+          rig.seakeeper.test/exit-code: "{{=sprig.contains('${FAIL_MARK}', workflow.parameters.subject) ? '1' : '0'}}"
+          rig.seakeeper.test/message: "the demo test failed, as the subject asked"
+          rig.seakeeper.test/duration: "3s"
       container:
         image: docker.io/library/alpine:3.20
         command: [echo]

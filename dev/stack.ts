@@ -9,7 +9,7 @@ import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
 import { Secret } from '../shared/config/env.js';
 import { namespaceFor } from '../shared/provisioning/namespace-name.js';
 import { loadRouting, startBroker } from './broker.js';
-import { DEMO_PARENT, DEMO_PROJECT, setUpDemo } from './demo.js';
+import { DEMO_PARENT, DEMO_PROJECT, FAIL_MARK, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
 import { functionArgs, waitForListening } from '../test/integration/support/functions.js';
 
@@ -126,11 +126,11 @@ seakeeper.yaml + check.yaml on refs/meta/config; its namespace is ${namespaceFor
   git clone http://admin:secret@${gerrit.host}/a/${DEMO_PROJECT} /tmp/hello && cd /tmp/hello
   echo hi > file && git add file && git commit -m "Try Seakeeper" -m "Change-Id: I$(openssl rand -hex 20)"
   git push origin HEAD:refs/for/master
-  kubectl get workflows -n ${namespaceFor(DEMO_PROJECT)} -w          # the check run appears
-No Argo controller runs here: finish the run as it would, then watch the Verified vote arrive on the change:
-  kubectl label workflow -n ${namespaceFor(DEMO_PROJECT)} NAME workflows.argoproj.io/completed=true
-  kubectl patch workflow -n ${namespaceFor(DEMO_PROJECT)} NAME --type=merge -p '{"status":{"phase":"Succeeded","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:01:00Z"}}'
-  curl -s -u admin:secret ${gerrit.origin}/a/changes/?q=project:${DEMO_PROJECT}\&o=LABELS`);
+  kubectl get workflows -n ${namespaceFor(DEMO_PROJECT)} -w          # the check run appears, runs and finishes
+Argo's controller runs it on the rig's fake nodes; a few seconds later the Verified vote is on the change:
+  curl -s -u admin:secret ${gerrit.origin}/a/changes/?q=project:${DEMO_PROJECT}\&o=LABELS
+A change whose subject contains ${FAIL_MARK} fails its run (Verified -1):
+  echo again >> file && git commit -am "Try a failure ${FAIL_MARK}" -m "Change-Id: I$(openssl rand -hex 20)" && git push origin HEAD:refs/for/master`);
     console.log(`Broker stand-in (K_SINK): ${process.env.K_SINK}, routing by ${routing.routes.length} Triggers from knative/eventing`);
   }
   console.log(`\nGerrit:          ${process.env.GERRIT_URL ?? '(rig env not loaded)'}  (admin / secret)`);

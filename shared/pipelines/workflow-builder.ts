@@ -8,8 +8,10 @@
 //
 // What the run learns about the change comes only as `spec.arguments.parameters` (PARAMETER_NAMES: project,
 // branch, change, patchset, ref, revision, change_url, subject, pipeline) and as labels and annotations.
-// Values are carried verbatim — quotes, `{{ }}`, `$( )`, newlines, any Unicode: Argo substitutes parameter
-// values into templates but never evaluates a value's own text again. A parameter the definition declares
+// Values are carried verbatim — quotes, `{{ }}`, `$( )`, newlines, any Unicode. Argo substitutes parameter
+// values into templates as text, and when it makes a pod it substitutes again: a `{{workflow.name}}` inside a
+// branch name reaches the step expanded (pipeline.test.ts pins this). So free text is data only where the
+// definition does not splice it into a command (workflow-policy.ts, parameter-in-script). A parameter the definition declares
 // under one of these names gets Seakeeper's value (the definition's declaration is a placeholder);
 // the definition's other parameters follow, as declared.
 import { createHash } from 'node:crypto';

@@ -1,26 +1,26 @@
 // The check pipeline end to end against the rig's real Gerrit and kube-apiserver, every function served by the
 // functions-framework CLI as in production (support/pipelines.ts): a push to the real Gerrit → the CloudEvent
 // gerrit-webhook makes of the event Gerrit's webhooks plugin sends → patchset-created → a Workflow in the
-// project's namespace, accepted by the real Argo CRD under strict field validation → its status moved as
-// Argo's controller would (STAND-IN, support/argo.ts: no controller runs here) → workflow-watch, fed the
-// ApiServerSource's reference event (STAND-IN) → workflow.completed at the Broker (STAND-IN) → workflow-completed
-// → the vote and the report, read back from Gerrit.
+// project's namespace, accepted by the real Argo CRD under strict field validation → run by the rig's real Argo
+// workflow-controller, its pods bound by the real kube-scheduler and run by KWOK as the change's subject asks
+// (support/argo.ts) → workflow-watch, fed the ApiServerSource's reference event (STAND-IN) → workflow.completed at
+// the Broker (STAND-IN) → workflow-completed → the vote and the report, read back from Gerrit.
 import type { CloudEvent } from 'cloudevents';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
+import { ARGO_COMPLETED_LABEL, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/pipelines/workflow.js';
 import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/pipelines/workflow-store.js';
 import { completedEventId } from '../../shared/reporting/completed-event.js';
 import { COMPLETED_EVENT_MARKER, REPORT_MARKER } from '../../shared/reporting/markers.js';
 import { MissedReports } from '../../shared/reporting/missed-reports.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
-import { finishRun, startRun } from './support/argo.js';
+import { durationMs, formatDuration } from '../../shared/reporting/messages.js';
+import { finished, podsOf, podsStopped, running } from './support/argo.js';
 import { deadServer } from './support/dead-server.js';
 import { serveFunction } from './support/functions.js';
 import { newChangeId, pushChange, pushPatchSet, rigConnections } from './support/gerrit.js';
 import {
   ARGO_UI_URL,
-  ARTIFACT_BASE_URL,
   botVerified,
   changeDetail,
   CLUSTER_URL,
@@ -76,15 +76,21 @@ async function pushAndRun(subject: string, project = PROJECT, files: Record<stri
   return { change, event, run: run! };
 }
 
-/** The Argo controller STAND-IN finishes the run; the ApiServerSource STAND-IN tells workflow-watch; the workflow.completed it emits goes to workflow-completed. */
-async function finishAndReport(run: LiveWorkflow, phase: 'Succeeded' | 'Failed', steps?: Parameters<typeof finishRun>[3]): Promise<CloudEvent<unknown>> {
+/** Argo's controller finishes the run; the ApiServerSource STAND-IN tells workflow-watch; the workflow.completed it emits goes to workflow-completed. */
+async function finishAndReport(run: LiveWorkflow): Promise<{ completed: CloudEvent<unknown>; workflow: LiveWorkflow }> {
   const ref = refOfWorkflow(run);
-  await finishRun(stack.cluster, ref, phase, steps);
+  const workflow = await finished(stack.cluster, ref);
   ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
   const completed = await completedEvent(stack, ref);
   ok(await deliver(stack.functions['workflow-completed'], completed), 'workflow-completed');
-  return completed;
+  return { completed, workflow };
 }
+
+/** Argo's nodes of a finished run by display name. */
+const nodesOf = (workflow: LiveWorkflow): Record<string, WorkflowNode> =>
+  Object.fromEntries(Object.values(workflow.status?.nodes ?? {}).map((n) => [String(n.displayName), n]));
+/** The report's line for a step, from what Argo wrote of its node. */
+const stepLine = (node: WorkflowNode, result: string) => `- ${node.displayName} : ${result} in ${formatDuration(durationMs(node.startedAt, node.finishedAt))}`;
 
 const reports = (info: Awaited<ReturnType<typeof changeDetail>>) => pipelineMessages(info).filter((m) => /Build (succeeded|failed)/.test(m.message));
 
@@ -96,7 +102,7 @@ test('a pushed patchset runs the project\'s Workflow in its namespace: the chang
   first = await pushAndRun('Add the frobnicator');
   const { change, event, run } = first;
   assert.is(run.metadata.namespace, namespace);
-  assert.equal(runOf(run), { ...runOf(run)!, project: PROJECT, pipeline: 'check', change: change._number, patchset: 1, revision: change.current_revision!, branch: 'master', eventId: event.id, phase: '' });
+  assert.equal(runOf(run), { ...runOf(run)!, project: PROJECT, pipeline: 'check', change: change._number, patchset: 1, revision: change.current_revision!, branch: 'master', eventId: event.id });
   const spec = run.spec as Record<string, unknown>;
   assert.is(spec.serviceAccountName, 'workflow');
   assert.is(spec.podPriorityClassName, 'seakeeper-check');
@@ -122,17 +128,24 @@ test('a pushed patchset runs the project\'s Workflow in its namespace: the chang
   assert.is(botVerified(stack, info), undefined);
 });
 
-test('while the run goes, workflow-watch emits nothing; once it Succeeded, one workflow.completed and Verified +1 with the report', async () => {
+test('while the run goes, workflow-watch emits nothing; once Argo finished it, one workflow.completed and Verified +1 with Argo\'s steps in the report', async () => {
   const { change, run } = first;
   const ref = refOfWorkflow(run);
-  await startRun(stack.cluster, ref);
-  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch on Running');
-  const completed = await finishAndReport(run, 'Succeeded', [
-    { name: 'lint', phase: 'Succeeded' },
-    { name: 'test', phase: 'Succeeded', artifacts: [{ name: 'junit', key: `${namespace}/${run.metadata.name}/junit.xml` }] },
-  ]);
-  const finished = (await readWorkflow(stack.cluster, ref))!;
-  assert.is(completed.id, completedEventId(finished.metadata.uid!, 'Succeeded'));
+  const unfinished = (await readWorkflow(stack.cluster, ref))!;
+  assert.is.not(unfinished.metadata.labels?.[ARGO_COMPLETED_LABEL], 'true', 'lint and the suites take seconds to run');
+  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch while it runs');
+  assert.is(stack.broker.received.filter((r) => r.event.subject === `${ref.namespace}/${ref.name}`).length, 0, 'nothing emitted for a running Workflow');
+  const { completed, workflow: done } = await finishAndReport(run);
+
+  // Argo's own node tree: the DAG, its lint task, the test task's steps with unit and integration side by side.
+  const nodes = nodesOf(done);
+  assert.is(done.status?.phase, 'Succeeded');
+  assert.equal(
+    Object.fromEntries(Object.entries(nodes).map(([name, n]) => [name, `${n.type} ${n.phase}`])),
+    { [ref.name]: 'DAG Succeeded', lint: 'Pod Succeeded', test: 'Steps Succeeded', '[0]': 'StepGroup Succeeded', unit: 'Pod Succeeded', integration: 'Pod Succeeded' },
+  );
+  assert.ok(Date.parse(nodes.unit!.startedAt!) >= Date.parse(nodes.lint!.finishedAt!), 'the test task ran after lint');
+  assert.is(completed.id, completedEventId(done.metadata.uid!, 'Succeeded'));
   assert.is(completed.source, CLUSTER_URL);
   assert.equal([completed.pipeline, completed.gerritproject, completed.gerritchange, completed.gerritpatchset], ['check', PROJECT, String(change._number), '1']);
   assert.is(stack.broker.received.filter((r) => r.event.subject === `${ref.namespace}/${ref.name}`).length, 1, 'one workflow.completed');
@@ -144,26 +157,33 @@ test('while the run goes, workflow-watch emits nothing; once it Succeeded, one w
   assert.is(report!._revision_number, 1);
   assert.match(report!.message, 'Patch Set 1: Verified+1');
   assert.match(report!.message, 'Build succeeded (check pipeline).');
-  assert.match(report!.message, `${ARGO_UI_URL}workflows/${namespace}/${run.metadata.name} : SUCCESS in 1m 35s`);
-  assert.match(report!.message, '- lint : SUCCESS in');
-  assert.match(report!.message, `  - junit: ${ARTIFACT_BASE_URL}${namespace}/${run.metadata.name}/junit.xml`);
-  assert.is(finished.metadata.annotations?.[REPORT_MARKER.done], 'Succeeded');
-  assert.is(finished.metadata.annotations?.[COMPLETED_EVENT_MARKER.done], 'Succeeded');
+  assert.match(report!.message, `${ARGO_UI_URL}workflows/${namespace}/${run.metadata.name} : SUCCESS in ${formatDuration(durationMs(done.status?.startedAt, done.status?.finishedAt))}`);
+  // Each step as Argo wrote it: its name, its phase and its duration, in the order the steps started.
+  const lines = ['lint', 'integration', 'unit'].map((name) => stepLine(nodes[name]!, 'SUCCESS'));
+  for (const line of lines) assert.ok(report!.message.split('\n').includes(line), `${line} in:\n${report!.message}`);
+  assert.ok(report!.message.indexOf(lines[0]!) < report!.message.indexOf(lines[1]!), 'lint first');
+  const marked = (await readWorkflow(stack.cluster, ref))!;
+  assert.is(marked.metadata.annotations?.[REPORT_MARKER.done], 'Succeeded');
+  assert.is(marked.metadata.annotations?.[COMPLETED_EVENT_MARKER.done], 'Succeeded');
 });
 
-test('a failed run votes Verified -1 and names the step that failed, with Argo\'s messages', async () => {
-  const { change, run } = await pushAndRun('Break the frobnicator');
-  await finishAndReport(run, 'Failed', [
-    { name: 'lint', phase: 'Succeeded' },
-    { name: 'test', phase: 'Failed', message: 'Error (exit code 2)' },
-  ]);
+test('a failing step fails the run: Verified -1, and the report names the step with the message Argo wrote for it', async () => {
+  const { change, run } = await pushAndRun('Break the frobnicator [fail unit]');
+  const { workflow: done } = await finishAndReport(run);
+  assert.is(done.status?.phase, 'Failed');
+  const nodes = nodesOf(done);
+  assert.equal([nodes.lint!.phase, nodes.unit!.phase, nodes.integration!.phase], ['Succeeded', 'Failed', 'Succeeded']);
+  // Argo's words for a main container that exited 2 with a termination message.
+  assert.is(nodes.unit!.message, 'main: Error (exit code 2): unit failed');
   const info = await changeDetail(stack, PROJECT, change._number);
   assert.is(botVerified(stack, info), -1);
   const [report] = reports(info);
   assert.match(report!.message, 'Patch Set 1: Verified-1');
   assert.match(report!.message, 'Build failed (check pipeline).');
-  assert.match(report!.message, ': FAILURE in 1m 35s\nArgo: child failed');
-  assert.match(report!.message, /\n- test : FAILURE in [0-9ms ]+ — Error \(exit code 2\)/);
+  assert.match(report!.message, `: FAILURE in ${formatDuration(durationMs(done.status?.startedAt, done.status?.finishedAt))}`);
+  if (done.status?.message) assert.match(report!.message, `\nArgo: ${done.status.message}`);
+  assert.ok(report!.message.split('\n').includes(`${stepLine(nodes.unit!, 'FAILURE')} — main: Error (exit code 2): unit failed`), report!.message);
+  assert.ok(report!.message.split('\n').includes(stepLine(nodes.integration!, 'SUCCESS')), report!.message);
 });
 
 test('a comment that is no command is acknowledged without a run', async () => {
@@ -182,18 +202,18 @@ test('recheck runs the pipeline again — a new Workflow for the same patchset, 
   const rerun = runs.find((r) => r.metadata.name !== first.run.metadata.name)!;
   assert.is(runOf(rerun)!.eventId, comment.id);
   assert.is(runOf(rerun)!.patchset, 1);
-  await finishAndReport(rerun, 'Failed');
+  await finishAndReport(rerun);
   const info = await changeDetail(stack, PROJECT, change._number);
-  assert.is(botVerified(stack, info), -1, 'the recheck\'s result is the vote now');
+  assert.is(botVerified(stack, info), 1);
   assert.is(reports(info).length, 2);
 });
 
-test('a new patchset stops the run of the old one (Terminate), which is never reported; only the new one is', async () => {
+test('a new patchset stops the run of the old one: Argo itself ends it as Failed, its pods stop, and it is never reported; only the new one is', async () => {
   const changeId = newChangeId();
-  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'a.txt': 'one\n' }, 'Two patchsets');
+  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'a.txt': 'one\n' }, 'Two patchsets [slow]');
   ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 1)), 'patchset-created 1');
   const [old] = await waitForRuns(stack, PROJECT, ps1._number, 1);
-  await startRun(stack.cluster, refOfWorkflow(old!));
+  await running(stack.cluster, refOfWorkflow(old!));
   await pushPatchSet(adminConnection, PROJECT, changeId, { 'a.txt': 'two\n' }, 'Two patchsets');
   ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 2)), 'patchset-created 2');
   const runs = await waitForRuns(stack, PROJECT, ps1._number, 2);
@@ -202,9 +222,13 @@ test('a new patchset stops the run of the old one (Terminate), which is never re
   assert.is(stopped.spec?.shutdown, 'Terminate');
   assert.is(stopped.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION], current.metadata.name);
 
-  // Argo ends a terminated run as Failed; workflow-watch still emits, workflow-completed reports nothing.
-  await finishAndReport(stopped, 'Failed', [{ name: 'test', phase: 'Failed', message: 'Stopped with strategy \'Terminate\'' }]);
-  await finishAndReport(current, 'Succeeded');
+  // Argo ends a terminated run as Failed long before its five minutes; workflow-watch still emits, workflow-completed reports nothing.
+  const { workflow: ended } = await finishAndReport(stopped);
+  assert.is(ended.status?.phase, 'Failed');
+  assert.is(ended.status?.message, 'Stopped with strategy \'Terminate\'');
+  assert.match(String(nodesOf(ended).lint!.message), /shutdown with strategy: +Terminate/);
+  await podsStopped(stack.cluster, refOfWorkflow(stopped));
+  await finishAndReport(current);
   const info = await changeDetail(stack, PROJECT, ps1._number);
   const [report, ...others] = reports(info);
   assert.is(others.length, 0, 'only the new patchset is reported');
@@ -221,7 +245,7 @@ test('every event delivered three times at once: one Workflow, one start message
   await thrice('patchset-created', event);
   const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
   const ref = refOfWorkflow(run!);
-  await finishRun(stack.cluster, ref, 'Succeeded');
+  await finished(stack.cluster, ref);
   await thrice('workflow-watch', workflowTouched(ref));
   const completed = stack.broker.received.filter((r) => r.event.subject === `${ref.namespace}/${ref.name}`).map((r) => r.event);
   assert.is(completed.length, 1, 'workflow-watch emitted once');
@@ -250,7 +274,7 @@ test('work in progress runs nothing; marked ready for review (gerrit.wip-state-c
 
 test('a delivery that died after posting (its claim expired, no done marker): the next finds the report on the change, posts nothing', async () => {
   const { change, run } = await pushAndRun('Reporter crashed');
-  const completed = await finishAndReport(run, 'Succeeded');
+  const { completed } = await finishAndReport(run);
   const ref = refOfWorkflow(run);
   // As a delivery that crashed between posting and marking done would have left it, its claim long expired.
   const reported = (await readWorkflow(stack.cluster, ref))!;
@@ -263,7 +287,7 @@ test('a delivery that died after posting (its claim expired, no done marker): th
   assert.is(annotations[REPORT_MARKER.claim], undefined);
 });
 
-test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode arrive verbatim as parameter values', async () => {
+test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode: parameter values, and what Argo makes of them', async () => {
   const branch = `feature/"it's"-{{workflow.name}}-$(id)-\`uname\`-ünï→🚀`;
   await new GerritRest(adminConnection).json('PUT', `projects/${encodeId(PROJECT)}/branches/${encodeId(branch)}`, { body: { revision: 'master' } });
   // A subject's first paragraph may span lines: Gerrit folds them into the subject with spaces.
@@ -275,10 +299,19 @@ test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode a
   assert.is(sent.subject, message.replace('\n', ' '));
   ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created');
   const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
-  assert.is(params(run!).branch, branch);
-  assert.is(params(run!).subject, sent.subject);
   // The definition's templates are as written: the values were never spliced into them.
   assert.not.match(JSON.stringify(run!.spec?.templates), 'rm -rf');
+  // Seakeeper submits the values verbatim (workflow-builder.test.ts). Argo then substitutes inside them: once it
+  // has processed the run, the stored parameter and the step's environment have the {{workflow.name}} in the
+  // branch name expanded; quotes, $( ), backticks and Unicode stay as they were. Free text is never safe to
+  // splice into a command, even through a parameter (workflow-policy.ts, parameter-in-script).
+  const [pod] = await podsOf(stack.cluster, refOfWorkflow(run!));
+  const processed = (await readWorkflow(stack.cluster, refOfWorkflow(run!)))!;
+  const expanded = branch.replace('{{workflow.name}}', run!.metadata.name);
+  assert.is(params(processed).branch, expanded);
+  assert.is(pod!.spec.containers.find((c) => c.name === 'main')!.env?.find((e) => e.name === 'BRANCH')?.value, expanded);
+  assert.match(String(params(processed).subject), 'Fix "quotes" and \'apostrophes\' ');
+  assert.match(String(params(processed).subject), ' $(rm -rf /) `id` ünïcødé → 🚀 second line of the first paragraph');
 
   // Gerrit never sends a newline in a subject; an event that carries one (the ingress passes data through
   // as it is) keeps it too. The same real event, its subject edited, under a new id.
@@ -290,12 +323,12 @@ test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode a
 
 test('a result on a patchset that a newer one replaced is reported without a vote, saying why', async () => {
   const changeId = newChangeId();
-  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'd.txt': 'one\n' }, 'Replaced while running');
+  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'd.txt': 'one\n' }, 'Replaced while running [fail unit]');
   ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 1)), 'patchset-created');
   const [run] = await waitForRuns(stack, PROJECT, ps1._number, 1);
   // Patchset 2 is pushed, but its event has not been handled yet: the run of patchset 1 is not stopped.
   await pushPatchSet(adminConnection, PROJECT, changeId, { 'd.txt': 'two\n' }, 'Replaced while running');
-  await finishAndReport(run!, 'Failed');
+  await finishAndReport(run!);
   const info = await changeDetail(stack, PROJECT, ps1._number);
   const [report] = reports(info);
   assert.is(report!._revision_number, 1);
@@ -305,14 +338,15 @@ test('a result on a patchset that a newer one replaced is reported without a vot
 });
 
 test('a change merged or abandoned stops its runs (Terminate), which are never reported', async () => {
-  const { change, run } = await pushAndRun('Abandoned while running');
-  await startRun(stack.cluster, refOfWorkflow(run));
+  const { change, run } = await pushAndRun('Abandoned while running [slow]');
+  await running(stack.cluster, refOfWorkflow(run));
   await new GerritRest(adminConnection).json('POST', `changes/${encodeId(`${PROJECT}~${change._number}`)}/abandon`, { body: { notify: 'NONE' } });
   ok(await deliver(stack.functions['comment-added'], await gerritEvent(stack, 'gerrit.change-abandoned', change)), 'comment-added (change-abandoned)');
   const stopped = (await readWorkflow(stack.cluster, refOfWorkflow(run)))!;
   assert.is(stopped.spec?.shutdown, 'Terminate');
   assert.is(stopped.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION], 'change abandoned');
-  await finishAndReport(stopped, 'Failed');
+  const { workflow: ended } = await finishAndReport(stopped);
+  assert.is(ended.status?.message, 'Stopped with strategy \'Terminate\'');
   assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 0);
 });
 
@@ -323,8 +357,8 @@ test('where the bot may not vote Verified, the report is posted without the vote
   await rest.json('POST', `projects/${encodeId(BLOCKED)}/access`, {
     body: { add: { 'refs/heads/*': { permissions: { 'label-Verified': { label: 'Verified', rules: { [group.id]: { action: 'BLOCK', min: -1, max: 2 } } } } } } },
   });
-  const { change, run } = await pushAndRun('No vote here', BLOCKED);
-  await finishAndReport(run, 'Failed');
+  const { change, run } = await pushAndRun('No vote here [fail unit]', BLOCKED);
+  await finishAndReport(run);
   const info = await changeDetail(stack, BLOCKED, change._number);
   const [report] = reports(info);
   assert.match(report!.message, 'Seakeeper may not vote Verified-1 on this change; the result follows without the vote.');
@@ -348,7 +382,7 @@ test('Gerrit failing: the functions answer 5xx (Knative retries), the report cla
     ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created, Gerrit back');
     const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
     const ref = refOfWorkflow(run!);
-    await finishRun(stack.cluster, ref, 'Succeeded');
+    await finished(stack.cluster, ref);
     ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
     const done = await completedEvent(stack, ref);
     assert.is((await deliver(completed, done)).status, 500);
@@ -365,7 +399,7 @@ test('Gerrit failing: the functions answer 5xx (Knative retries), the report cla
 test('reconcile: a finished run whose workflow.completed never came is found and reported by the missed-reports pass, as reconcile\'s account', async () => {
   const { change, run } = await pushAndRun('The ApiServerSource was down');
   const ref = refOfWorkflow(run);
-  await finishRun(stack.cluster, ref, 'Succeeded');
+  await finished(stack.cluster, ref);
   // As the reconcile function runs it (MissedReports.fromEnv), with reconcile's rules for Workflows only.
   const missed = MissedReports.fromEnv({ ...stack.env['workflow-completed'], KUBECONFIG: stack.kubeconfigs.reconcile });
   const summary = await missed.run();

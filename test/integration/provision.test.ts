@@ -2,7 +2,7 @@
 // projects' refs/meta/config as an owner would; the event is the CloudEvent the ingress makes of the
 // ref-updated Gerrit reports (its revisions read back over REST). The provisioner runs with its own
 // ServiceAccount's token (knative/provisioner), never as admin, so RBAC and admission judge every call.
-// Stand-in, named: no Argo controller runs in the rig, so a test marks a Workflow finished itself.
+// Workflows here really run: the rig's Argo controller, scheduler and KWOK nodes (support/argo.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPolicy } from '../../shared/config/policy.js';
@@ -23,8 +23,9 @@ import {
 } from '../../shared/provisioning/bundle.js';
 import { ProjectConfigChanged } from '../../shared/provisioning/config-changed.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION } from '../../shared/provisioning/namespace-name.js';
-import { ORPHANED, ORPHANED_REASON_ANNOTATION, STATE_LABEL, WORKFLOW_COMPLETED_LABEL } from '../../shared/provisioning/plan.js';
+import { ORPHANED, ORPHANED_REASON_ANNOTATION, STATE_LABEL } from '../../shared/provisioning/plan.js';
 import { Provisioner } from '../../shared/provisioning/provisioner.js';
+import { DURATION_ANNOTATION, finished } from './support/argo.js';
 import { deadServer } from './support/dead-server.js';
 import { createProject, rigConnections } from './support/gerrit.js';
 import {
@@ -328,7 +329,8 @@ const workflow = (name: string): ClusterObject =>
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Workflow',
     metadata: { name, namespace: namespaceFor(CORE) },
-    spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['true'] } }] },
+    // Runs until it is stopped (the rig's outcome hook: five minutes).
+    spec: { entrypoint: 'main', templates: [{ name: 'main', metadata: { annotations: { [DURATION_ANNOTATION]: '300s' } }, container: { image: 'busybox', command: ['true'] } }] },
   }) as ClusterObject;
 
 test('removing seakeeper.yaml retains the namespace marked orphaned (default policy), never while a workflow runs', async () => {
@@ -341,12 +343,11 @@ test('removing seakeeper.yaml retains the namespace marked orphaned (default pol
   assert.is(cluster.counts.writes, 0);
   assert.is((await admin.get('v1', 'Namespace', undefined, namespaceFor(CORE)))?.metadata.labels?.[STATE_LABEL], undefined);
 
-  // STAND-IN for Argo's workflow controller, which does not run in the rig: it finishes the Workflow as Argo would.
-  const running = (await admin.get<Live>('argoproj.io/v1alpha1', 'Workflow', namespaceFor(CORE), 'running'))!;
-  await admin.patch(
-    { ...running, metadata: { ...running.metadata, labels: { [WORKFLOW_COMPLETED_LABEL]: 'true' } }, status: { phase: 'Succeeded' } } as ClusterObject,
-    running.metadata.resourceVersion!,
-  );
+  // Its owner stops it (as `argo terminate` does); Argo's controller ends it.
+  const ref = { namespace: namespaceFor(CORE), name: 'running' };
+  const running = (await admin.get<Live>('argoproj.io/v1alpha1', 'Workflow', ref.namespace, ref.name))!;
+  await admin.patch({ ...running, spec: { ...running.spec, shutdown: 'Terminate' } } as ClusterObject, running.metadata.resourceVersion!);
+  await finished(admin, ref);
 
   const fields = await handler.handle(event);
   assert.is(fields.result, 'deprovisioned');

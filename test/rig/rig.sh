@@ -20,6 +20,8 @@ GERRIT_HOME=$CACHE/gerrit/$GERRIT_VERSION
 READY_TIMEOUT=${RIG_READY_TIMEOUT:-180}
 BOT_USER=seakeeper-bot
 BOT_GROUP="Seakeeper CI"
+# Every process `up` starts, by the name it is recorded under in .rig/pids.
+RIG_PROCESSES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok workflow-controller gerrit)
 # shellcheck source=test/rig/workloads.sh
 . "$HERE/workloads.sh"
 
@@ -279,8 +281,10 @@ ours() { # pid
 
 healthy() {
   [[ -f $RIG/env && -f $RIG/pids ]] || return 1
-  local pid name
+  local pid name process
   while read -r pid name; do ours "$pid" || return 1; done < "$RIG/pids"
+  # A rig an older rig.sh started lacks processes this one starts: it is not reused.
+  for process in "${RIG_PROCESSES[@]}"; do grep -q " $process\$" "$RIG/pids" || return 1; done
   (
     # shellcheck disable=SC1091
     . "$RIG/env"

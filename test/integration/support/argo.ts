@@ -1,101 +1,76 @@
-// STAND-IN for Argo's workflow controller, which cannot run on these machines (no container runtime): it moves
-// a Workflow through its phases the way the controller does — the Workflow CRD has no status subresource, so
-// the controller updates the whole object: `status` (phase, startedAt, finishedAt, progress, message, one node
-// per step) and the labels `workflows.argoproj.io/phase` and, once finished, `workflows.argoproj.io/completed:
-// "true"`. Every write is a merge patch at the resourceVersion just read, and goes through the real CRD's
-// schema with strict field validation (ClusterClient), so a status the CRD would refuse fails here too.
-import type { ClusterApi } from '../../../shared/k8s/cluster.js';
-import { readWorkflow, patchWorkflow, type WorkflowRef } from '../../../shared/pipelines/workflow-store.js';
-import type { LiveWorkflow, WorkflowNode } from '../../../shared/pipelines/workflow.js';
-import { ARGO_COMPLETED_LABEL } from '../../../shared/pipelines/workflow.js';
+// Runs on the rig are real: Argo's own workflow-controller turns each Workflow into pods, the real
+// kube-scheduler binds them to the rig's fake nodes, and KWOK runs them through their phases (test/rig/). A
+// test chooses how a pod ends with the rig's outcome hook — annotations on the pod, set by the Workflow's
+// template metadata (README, "The rig") — and waits here for what Argo writes.
+import type { ClusterApi, ClusterObject } from '../../../shared/k8s/cluster.js';
+import { readWorkflow, type WorkflowRef } from '../../../shared/pipelines/workflow-store.js';
+import { ARGO_COMPLETED_LABEL, isCompletedPhase, type LiveWorkflow } from '../../../shared/pipelines/workflow.js';
+import { eventually } from './wait.js';
 
-export const ARGO_PHASE_LABEL = 'workflows.argoproj.io/phase';
+/** The rig's outcome hook (test/rig/kwok/stages.yaml): the pod's main container exits with this code. */
+export const EXIT_CODE_ANNOTATION = 'rig.seakeeper.test/exit-code';
+/** The main container's termination message when it fails. */
+export const MESSAGE_ANNOTATION = 'rig.seakeeper.test/message';
+/** How long the pod runs, as a Go duration. */
+export const DURATION_ANNOTATION = 'rig.seakeeper.test/duration';
 
-export interface StepOutcome {
-  name: string;
-  phase: 'Succeeded' | 'Failed' | 'Error';
-  /** Argo's message for a step that did not succeed. */
-  message?: string;
-  /** Output artifacts, by name and S3 key. */
-  artifacts?: { name: string; key: string }[];
+/**
+ * Template metadata that makes a step's outcome follow the change's subject: `[fail NAME]` in the subject makes
+ * the step whose `cmd` input is NAME exit 2 with "NAME failed", and `[slow]` makes every step run for five
+ * minutes. Argo evaluates the expressions when it makes the pod; the subject is a value there, never text.
+ */
+export const SUBJECT_OUTCOME_METADATA = {
+  annotations: {
+    [EXIT_CODE_ANNOTATION]: "{{=sprig.contains('[fail ' + inputs.parameters.cmd + ']', workflow.parameters.subject) ? '2' : '0'}}",
+    [MESSAGE_ANNOTATION]: '{{inputs.parameters.cmd}} failed',
+    [DURATION_ANNOTATION]: "{{=sprig.contains('[slow]', workflow.parameters.subject) ? '300s' : '1s'}}",
+  },
+};
+
+/** Waits until Argo's controller has finished the run (its completed label and a final phase), and returns it. */
+export async function finished(cluster: Pick<ClusterApi, 'get'>, ref: WorkflowRef, timeoutMs = 60_000): Promise<LiveWorkflow> {
+  return eventually(async () => {
+    const workflow = await readWorkflow(cluster, ref);
+    if (!workflow) throw new Error(`Workflow ${ref.namespace}/${ref.name} does not exist`);
+    const phase = workflow.status?.phase;
+    if (workflow.metadata.labels?.[ARGO_COMPLETED_LABEL] !== 'true' || !isCompletedPhase(phase)) {
+      throw new Error(`Workflow ${ref.namespace}/${ref.name} is ${String(phase || 'new')}: ${String(workflow.status?.message ?? '')}`);
+    }
+    return workflow;
+  }, timeoutMs, 250);
 }
 
-const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-
-/** The controller's first update: the Workflow is Running. */
-export async function startRun(cluster: Pick<ClusterApi, 'get' | 'patch'>, ref: WorkflowRef, startedAt = Date.now()): Promise<LiveWorkflow> {
-  const current = await mustRead(cluster, ref);
-  return patchWorkflow(
-    cluster,
-    ref,
-    { metadata: { labels: { [ARGO_PHASE_LABEL]: 'Running' } }, status: { phase: 'Running', startedAt: iso(startedAt), finishedAt: null, progress: '0/1' } },
-    current.metadata.resourceVersion!,
-  );
+/** Waits until Argo's controller reports the run Running with at least one of its pods Running. */
+export async function running(cluster: Pick<ClusterApi, 'get'>, ref: WorkflowRef, timeoutMs = 30_000): Promise<LiveWorkflow> {
+  return eventually(async () => {
+    const workflow = await readWorkflow(cluster, ref);
+    const nodes = Object.values(workflow?.status?.nodes ?? {});
+    if (workflow?.status?.phase !== 'Running' || !nodes.some((n) => n.type === 'Pod' && n.phase === 'Running')) {
+      throw new Error(`Workflow ${ref.namespace}/${ref.name} has no running pod yet (${String(workflow?.status?.phase ?? 'new')})`);
+    }
+    return workflow;
+  }, timeoutMs, 250);
 }
 
-/** The controller's last update: the Workflow finished in `phase` with a node per step (a DAG under the entrypoint). */
-export async function finishRun(
-  cluster: Pick<ClusterApi, 'get' | 'patch'>,
-  ref: WorkflowRef,
-  phase: 'Succeeded' | 'Failed' | 'Error',
-  steps: StepOutcome[] = [{ name: 'test', phase: phase === 'Succeeded' ? 'Succeeded' : 'Failed', ...(phase === 'Succeeded' ? {} : { message: 'Error (exit code 1)' }) }],
-  options: { message?: string; durationMs?: number } = {},
-): Promise<LiveWorkflow> {
-  const current = await mustRead(cluster, ref);
-  const started = Date.parse(String(current.status?.startedAt ?? '')) || Date.now() - (options.durationMs ?? 95_000);
-  const finished = started + (options.durationMs ?? 95_000);
-  const root = ref.name;
-  const nodes: Record<string, WorkflowNode> = {
-    [root]: {
-      id: root,
-      name: root,
-      displayName: root,
-      type: 'DAG',
-      templateName: 'main',
-      phase,
-      startedAt: iso(started),
-      finishedAt: iso(finished),
-      children: steps.map((_, i) => `${root}-${1000 + i}`),
-    },
-  };
-  steps.forEach((step, i) => {
-    const id = `${root}-${1000 + i}`;
-    nodes[id] = {
-      id,
-      name: `${root}.${step.name}`,
-      displayName: step.name,
-      type: 'Pod',
-      templateName: 'run',
-      phase: step.phase,
-      boundaryID: root,
-      startedAt: iso(started + i * 1000),
-      finishedAt: iso(finished - (steps.length - 1 - i) * 1000),
-      ...(step.message ? { message: step.message } : {}),
-      outputs: {
-        exitCode: step.phase === 'Succeeded' ? '0' : '1',
-        ...(step.artifacts ? { artifacts: step.artifacts.map((a) => ({ name: a.name, s3: { key: a.key } })) } : {}),
-      },
-    };
-  });
-  const message = options.message ?? (phase === 'Succeeded' ? undefined : 'child failed');
-  const status = {
-    phase,
-    startedAt: iso(started),
-    finishedAt: iso(finished),
-    progress: `${steps.filter((s) => s.phase === 'Succeeded').length}/${steps.length}`,
-    ...(message ? { message } : {}),
-    nodes,
-  };
-  return patchWorkflow(
-    cluster,
-    ref,
-    { metadata: { labels: { [ARGO_PHASE_LABEL]: phase, [ARGO_COMPLETED_LABEL]: 'true' } }, status },
-    current.metadata.resourceVersion!,
-  );
+export type RunPod = ClusterObject & {
+  spec: { nodeName?: string; priorityClassName?: string; containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
+  status?: { phase?: string; startTime?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+};
+
+/** The pods Argo made for a run (its workflow label), once there is at least one. */
+export async function podsOf(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef, timeoutMs = 30_000): Promise<RunPod[]> {
+  return eventually(async () => {
+    const pods = await cluster.list<RunPod>('v1', 'Pod', ref.namespace, `workflows.argoproj.io/workflow=${ref.name}`);
+    if (pods.length === 0) throw new Error(`no pods of ${ref.namespace}/${ref.name} yet`);
+    return pods;
+  }, timeoutMs, 250);
 }
 
-async function mustRead(cluster: Pick<ClusterApi, 'get'>, ref: WorkflowRef): Promise<LiveWorkflow> {
-  const workflow = await readWorkflow(cluster, ref);
-  if (!workflow) throw new Error(`Workflow ${ref.namespace}/${ref.name} does not exist`);
-  return workflow;
+/** Waits until none of a run's pods is Pending or Running any more (they finished, were killed or are gone). */
+export async function podsStopped(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef, timeoutMs = 30_000): Promise<void> {
+  await eventually(async () => {
+    const pods = await cluster.list<RunPod>('v1', 'Pod', ref.namespace, `workflows.argoproj.io/workflow=${ref.name}`);
+    const live = pods.filter((p) => p.status?.phase === 'Pending' || p.status?.phase === 'Running');
+    if (live.length > 0) throw new Error(`pods of ${ref.name} still live: ${live.map((p) => `${p.metadata.name} ${p.status?.phase}`).join(', ')}`);
+  }, timeoutMs, 250);
 }

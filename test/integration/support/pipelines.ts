@@ -8,7 +8,7 @@
 // Stand-ins, named: the Knative data plane cannot run here, so the Broker is support/broker.ts, a Trigger's
 // dispatch is `deliver` (one POST of the recorded event in binary mode, as the Broker's dispatcher sends it,
 // no retries: a test redelivers where it means to), and the ApiServerSource's Reference-mode event is built
-// by `workflowTouched` the way the source builds it. The Argo controller is support/argo.ts.
+// by `workflowTouched` the way the source builds it. Argo's controller is real (the rig's; support/argo.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import fetch from 'node-fetch';
@@ -24,7 +24,7 @@ import { namespaceFor } from '../../../shared/provisioning/namespace-name.js';
 import { Provisioner } from '../../../shared/provisioning/provisioner.js';
 import { ARGO_API_VERSION, runSelector, WORKFLOW_KIND, type LiveWorkflow } from '../../../shared/pipelines/workflow.js';
 import { listWorkflows, type WorkflowRef } from '../../../shared/pipelines/workflow-store.js';
-import { BENIGN_WORKFLOW } from '../../unit/support/pipelines.js';
+import { SUBJECT_OUTCOME_METADATA } from './argo.js';
 import { BrokerStandIn } from './broker.js';
 import { serveFunction, type ServedFunction } from './functions.js';
 import { createProject, pushDirect, rigConnections, whoAmI, type FileChanges } from './gerrit.js';
@@ -37,10 +37,47 @@ export const ARTIFACT_BASE_URL = 'https://artifacts.example.org/ci/';
 export const CLUSTER_URL = 'https://kubernetes.rig.example/';
 
 /**
- * refs/meta/config of a project that runs the unit tests' benign definition (a lint and a test step; the
- * branch reaches the container only through env) in the check pipeline.
+ * The check Workflow of the pipeline tests, as an owner would write it and Argo runs it on the rig: a DAG (lint,
+ * then test) whose test task is a steps template running unit and integration side by side; every step's pod
+ * ends as the change's subject asks (SUBJECT_OUTCOME_METADATA: `[fail unit]`, `[slow]`). The branch reaches the
+ * container only through env.
  */
-export const CONFIG_FILES = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/check.yaml }\n', 'ci/check.yaml': BENIGN_WORKFLOW };
+export const CHECK_WORKFLOW = `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: check-
+  labels: { team: core }
+  annotations: { workflows.argoproj.io/description: "Unit tests" }
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+      - { name: branch, value: placeholder }
+      - { name: php, value: "8.2" }
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - { name: lint, template: run, arguments: { parameters: [{ name: cmd, value: lint }] } }
+          - { name: test, template: suites, dependencies: [lint] }
+    - name: suites
+      steps:
+        - - { name: unit, template: run, arguments: { parameters: [{ name: cmd, value: unit }] } }
+          - { name: integration, template: run, arguments: { parameters: [{ name: cmd, value: integration }] } }
+    - name: run
+      inputs: { parameters: [{ name: cmd }] }
+      metadata: ${JSON.stringify(SUBJECT_OUTCOME_METADATA)}
+      container:
+        image: docker-registry.wikimedia.org/releng/php82:latest
+        command: [composer]
+        args: ["{{inputs.parameters.cmd}}"]
+        env: [{ name: BRANCH, value: "{{workflow.parameters.branch}}" }]
+        securityContext: { runAsUser: 0, capabilities: { drop: [ALL] } }
+        resources: { requests: { cpu: 250m, memory: 512Mi } }
+`;
+
+/** refs/meta/config of a project that runs CHECK_WORKFLOW in the check pipeline. */
+export const CONFIG_FILES = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/check.yaml }\n', 'ci/check.yaml': CHECK_WORKFLOW };
 
 export type PipelineFunction = 'patchset-created' | 'comment-added' | 'workflow-watch' | 'workflow-completed';
 
@@ -97,7 +134,7 @@ export interface PipelineStack {
   readonly kubeconfigs: Record<PipelineAccount, string>;
   /** The parent project whose webhooks.config sends every event of its children to gerrit-webhook. */
   readonly parent: string;
-  /** The administrator's client, for what tests do themselves (the Argo stand-in, reading back). */
+  /** The administrator's client, for what tests do themselves (reading back, waiting on Argo). */
   readonly cluster: ClusterClient;
   readonly bot: GerritClient;
   readonly admin: GerritClient;
