@@ -119,7 +119,7 @@ test('a definition the policy refuses: the failure vote naming rule and field, o
   assert.is(p.review.revision, '0123456789abcdef0123456789abcdef01234567');
   const message = p.review.review.message!;
   assert.match(message, /^Seakeeper cannot run the check pipeline: ci\/check\.yaml breaks the workflow policy \(1 problem\)\.\n\n/);
-  assert.match(message, /- ci\/check\.yaml:26:40: \/spec\/templates\/1\/container\/securityContext\/privileged: privileged containers are not allowed \[privileged\]/);
+  assert.match(message, /- ci\/check\.yaml:30:40: \/spec\/templates\/2\/container\/securityContext\/privileged: privileged containers are not allowed \[privileged\]/);
 });
 
 test('a workflow file missing from refs/meta/config is reported the same way', () => {

@@ -24,6 +24,7 @@ import { namespaceFor } from '../../../shared/provisioning/namespace-name.js';
 import { Provisioner } from '../../../shared/provisioning/provisioner.js';
 import { ARGO_API_VERSION, runSelector, WORKFLOW_KIND, type LiveWorkflow } from '../../../shared/pipelines/workflow.js';
 import { listWorkflows, type WorkflowRef } from '../../../shared/pipelines/workflow-store.js';
+import { BENIGN_WORKFLOW, RUN_TEMPLATE_INPUTS } from '../../unit/support/pipelines.js';
 import { SUBJECT_OUTCOME_METADATA } from './argo.js';
 import { BrokerStandIn } from './broker.js';
 import { serveFunction, type ServedFunction } from './functions.js';
@@ -37,44 +38,15 @@ export const ARTIFACT_BASE_URL = 'https://artifacts.example.org/ci/';
 export const CLUSTER_URL = 'https://kubernetes.rig.example/';
 
 /**
- * The check Workflow of the pipeline tests, as an owner would write it and Argo runs it on the rig: a DAG (lint,
- * then test) whose test task is a steps template running unit and integration side by side; every step's pod
- * ends as the change's subject asks (SUBJECT_OUTCOME_METADATA: `[fail unit]`, `[slow]`). The branch reaches the
- * container only through env.
+ * The check Workflow of the pipeline tests: the unit tests' benign definition (a DAG: lint, then a test task
+ * whose steps run unit and integration side by side; the branch reaches the container only through env) with
+ * every step's pod ending as the change's subject asks on the rig (SUBJECT_OUTCOME_METADATA: `[fail unit]`,
+ * `[slow]`).
  */
-export const CHECK_WORKFLOW = `apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: check-
-  labels: { team: core }
-  annotations: { workflows.argoproj.io/description: "Unit tests" }
-spec:
-  entrypoint: main
-  arguments:
-    parameters:
-      - { name: branch, value: placeholder }
-      - { name: php, value: "8.2" }
-  templates:
-    - name: main
-      dag:
-        tasks:
-          - { name: lint, template: run, arguments: { parameters: [{ name: cmd, value: lint }] } }
-          - { name: test, template: suites, dependencies: [lint] }
-    - name: suites
-      steps:
-        - - { name: unit, template: run, arguments: { parameters: [{ name: cmd, value: unit }] } }
-          - { name: integration, template: run, arguments: { parameters: [{ name: cmd, value: integration }] } }
-    - name: run
-      inputs: { parameters: [{ name: cmd }] }
-      metadata: ${JSON.stringify(SUBJECT_OUTCOME_METADATA)}
-      container:
-        image: docker-registry.wikimedia.org/releng/php82:latest
-        command: [composer]
-        args: ["{{inputs.parameters.cmd}}"]
-        env: [{ name: BRANCH, value: "{{workflow.parameters.branch}}" }]
-        securityContext: { runAsUser: 0, capabilities: { drop: [ALL] } }
-        resources: { requests: { cpu: 250m, memory: 512Mi } }
-`;
+export const CHECK_WORKFLOW = BENIGN_WORKFLOW.replace(
+  RUN_TEMPLATE_INPUTS,
+  `${RUN_TEMPLATE_INPUTS}      metadata: ${JSON.stringify(SUBJECT_OUTCOME_METADATA)}\n`,
+);
 
 /** refs/meta/config of a project that runs CHECK_WORKFLOW in the check pipeline. */
 export const CONFIG_FILES = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/check.yaml }\n', 'ci/check.yaml': CHECK_WORKFLOW };

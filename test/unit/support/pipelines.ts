@@ -58,6 +58,9 @@ export function projectConfig(pipelines: ProjectConfig['pipelines'] = [{ name: '
   return { pipelines, resources: { cpu: '4', memory: '8Gi', pods: 10 }, owners: [], viewers: [] };
 }
 
+/** The line of BENIGN_WORKFLOW's step template `run` that declares its input (tests add fields after it). */
+export const RUN_TEMPLATE_INPUTS = '      inputs: { parameters: [{ name: cmd }] }\n';
+
 export const BENIGN_WORKFLOW = `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -75,10 +78,13 @@ spec:
       dag:
         tasks:
           - { name: lint, template: run, arguments: { parameters: [{ name: cmd, value: lint }] } }
-          - { name: test, template: run, dependencies: [lint], arguments: { parameters: [{ name: cmd, value: test }] } }
+          - { name: test, template: suites, dependencies: [lint] }
+    - name: suites
+      steps:
+        - - { name: unit, template: run, arguments: { parameters: [{ name: cmd, value: unit }] } }
+          - { name: integration, template: run, arguments: { parameters: [{ name: cmd, value: integration }] } }
     - name: run
-      inputs: { parameters: [{ name: cmd }] }
-      container:
+${RUN_TEMPLATE_INPUTS}      container:
         image: docker-registry.wikimedia.org/releng/php82:latest
         command: [composer]
         args: ["{{inputs.parameters.cmd}}"]
