@@ -5,7 +5,7 @@
 //   BENCH_NODE_FLAGS='…' replaces the node flags the Services start with (knative/services/pipeline-patch.yaml);
 //   BENCH_NODE_OPTIONS sets NODE_OPTIONS
 //
-// Setup (not timed): a project with seakeeper.yaml and a check workflow on refs/meta/config, its namespace
+// Setup (not timed): a project with seakeeper.yaml and a check workflow on refs/meta/config (BENCH_CONFIG_FILES), its namespace
 // provisioned, `events` changes pushed; their patchset-created events rebuilt from Gerrit's REST answer by the
 // ingress's own gap recovery (gap-recovery.ts → gerrit-cloudevents.ts), as real as a webhook's.
 //
@@ -51,7 +51,7 @@ import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finished } from '../test/integration/support/argo.js';
 import { FRAMEWORK_MAIN, freePort, waitForListening } from '../test/integration/support/functions.js';
 import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
-import { ARGO_UI_URL, CLUSTER_URL, CONFIG_FILES } from '../test/integration/support/pipelines.js';
+import { ARGO_UI_URL, CLUSTER_URL } from '../test/integration/support/pipelines.js';
 import { nodeFlagsOf } from '../test/support/manifests.js';
 import { hideProjects } from '../test/integration/support/provisioning.js';
 import { loadRig, uniqueSuffix } from '../test/integration/support/rig.js';
@@ -155,14 +155,16 @@ function functionEnv(target: string): Record<string, string> {
   };
 }
 
-function spawnFunction(target: string, port: number): ChildProcess {
+const NOOP_SOURCE = path.join(ROOT, 'bench/noop-function.js');
+
+function spawnFunction(target: string, port: number, source = DIST_INDEX, flagsOf = target): ChildProcess {
   // Log lines go where a container's stdout goes: a file the runtime collects; /dev/null here.
   // BENCH_LOG_DIR keeps each process's log lines (their `ms` is the handler's own time), else /dev/null.
   const logDir = process.env.BENCH_LOG_DIR;
   const out = logDir ? openSync(path.join(logDir, `${target}-${port}.log`), 'w') : 'ignore';
   // The flags its Knative Service starts node with, unless BENCH_NODE_FLAGS measures others.
-  const flags = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : nodeFlagsOf(target);
-  return spawn(process.execPath, [...flags, FRAMEWORK_MAIN, `--source=${DIST_INDEX}`, `--target=${target}`, `--port=${port}`], {
+  const flags = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : nodeFlagsOf(flagsOf);
+  return spawn(process.execPath, [...flags, FRAMEWORK_MAIN, `--source=${source}`, `--target=${target}`, `--port=${port}`], {
     cwd: ROOT,
     env: functionEnv(target),
     stdio: ['ignore', out, 'inherit'],
@@ -199,6 +201,28 @@ const mem = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / 
 const PROJECT = `bench-${uniqueSuffix()}/app`;
 const namespace = namespaceFor(PROJECT);
 
+/**
+ * The bench project's check Workflow: two steps that wait three seconds each without a pod (suspend). The rig's
+ * Argo controller runs every run the bench creates to its end by itself, but no pod is made, scheduled or run by
+ * KWOK on the same two cores while a function is timed — in production they run on other machines.
+ */
+const BENCH_CONFIG_FILES = {
+  'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/check.yaml }\n',
+  'ci/check.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: { generateName: check- }
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - { name: lint, template: wait }
+          - { name: test, template: wait }
+    - name: wait
+      suspend: { duration: "3" }
+`,
+};
+
 interface BenchChange {
   number: number;
   revision: string;
@@ -207,7 +231,7 @@ interface BenchChange {
 
 async function setup(): Promise<BenchChange[]> {
   await createProject(adminConnection, PROJECT);
-  await pushDirect(adminConnection, PROJECT, CONFIG_REF, CONFIG_FILES, 'Add CI configuration');
+  await pushDirect(adminConnection, PROJECT, CONFIG_REF, BENCH_CONFIG_FILES, 'Add CI configuration');
   const policy = loadPolicy();
   const bot = new GerritClient(botConnection);
   await new Provisioner(cluster, policy).provision(await resolveEffectiveConfig(PROJECT, new GerritConfigReader(bot), policy));
@@ -322,8 +346,9 @@ async function main(): Promise<void> {
     }
     const memory = { 'patchset-created': rss(created.child.pid!), 'workflow-completed': rss(completed.child.pid!) };
 
-    // Cold starts: a new process per sample, its first event one it never saw.
-    const coldStarts: Record<string, number[]> = { 'patchset-created': [], 'workflow-completed': [] };
+    // Cold starts: a new process per sample, its first event one it never saw; the baseline is a no-op function
+    // started the same way (the pipeline Services' flags), answering the same first event.
+    const coldStarts: Record<string, number[]> = { 'patchset-created': [], 'workflow-completed': [], noop: [] };
     const coldRss: Record<string, number[]> = { 'patchset-created': [], 'workflow-completed': [] };
     for (const [i, change] of cold.entries()) {
       for (const target of ['patchset-created', 'workflow-completed'] as const) {
@@ -340,6 +365,15 @@ async function main(): Promise<void> {
         coldStarts[target]!.push(performance.now() - started);
         coldRss[target]!.push(rss(child.pid!).total);
         child.kill('SIGTERM');
+        if (target === 'patchset-created') {
+          const noopPort = await freePort();
+          const noopStarted = performance.now();
+          const noop = spawnFunction('noop', noopPort, NOOP_SOURCE, target);
+          await waitForListening(noopPort, noop, 'noop', { pollMs: 2 });
+          await deliver(noopPort, event);
+          coldStarts.noop!.push(performance.now() - noopStarted);
+          noop.kill('SIGTERM');
+        }
       }
       if (i === cold.length - 1) await clearWorkflows();
     }
@@ -348,9 +382,12 @@ async function main(): Promise<void> {
     console.log('medians over the rounds (the ratio is the median of the rounds\' ratios):');
     console.log(`  patchset-created    per event ${ms(m((r) => r.psc))}   bare calls ${ms(m((r) => r.pscBare))}   ratio ×${m((r) => r.psc / r.pscBare).toFixed(2)}   (target ≤ ×1.2)`);
     console.log(`  workflow-completed  per event ${ms(m((r) => r.wc))}   bare calls ${ms(m((r) => r.wcBare))}   ratio ×${m((r) => r.wc / r.wcBare).toFixed(2)}   (target ≤ ×1.2)`);
+    const noopCold = median(coldStarts.noop!);
+    console.log(`  no-op function      cold start ${ms(noopCold)} (${coldStarts.noop!.map((v) => v.toFixed(0)).join(', ')}; the baseline)`);
     for (const target of ['patchset-created', 'workflow-completed'] as const) {
       console.log(
-        `  ${target.padEnd(19)} cold start ${ms(median(coldStarts[target]!))} (${coldStarts[target]!.map((v) => v.toFixed(0)).join(', ')}; target < 500 ms)\n` +
+        `  ${target.padEnd(19)} cold start ${ms(median(coldStarts[target]!))} (${coldStarts[target]!.map((v) => v.toFixed(0)).join(', ')}; ` +
+          `×${(median(coldStarts[target]!) / noopCold).toFixed(2)} the no-op's; target < 500 ms)\n` +
           `  ${''.padEnd(19)} VmRSS after ${ROUNDS * EVENTS + 2} events ${mem(memory[target].total)}, of it anonymous ${mem(memory[target].anon)}; ` +
           `after its first event ${mem(median(coldRss[target]!))} (target < 100 MB)`,
       );
