@@ -145,6 +145,9 @@ test('while the run goes, workflow-watch emits nothing; once Argo finished it, o
     { [ref.name]: 'DAG Succeeded', lint: 'Pod Succeeded', test: 'Steps Succeeded', '[0]': 'StepGroup Succeeded', unit: 'Pod Succeeded', integration: 'Pod Succeeded' },
   );
   assert.ok(Date.parse(nodes.unit!.startedAt!) >= Date.parse(nodes.lint!.finishedAt!), 'the test task ran after lint');
+  // Argo resolved the artifact repository the namespace points at (provisioning's artifact-repositories).
+  const repository = done.status?.artifactRepositoryRef as { configMap?: string; namespace?: string } | undefined;
+  assert.equal([repository?.configMap, repository?.namespace], ['artifact-repositories', namespace]);
   assert.is(completed.id, completedEventId(done.metadata.uid!, 'Succeeded'));
   assert.is(completed.source, CLUSTER_URL);
   assert.equal([completed.pipeline, completed.gerritproject, completed.gerritchange, completed.gerritpatchset], ['check', PROJECT, String(change._number), '1']);
