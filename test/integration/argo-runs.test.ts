@@ -17,7 +17,7 @@ import { GerritConfigReader } from '../../shared/provisioning/config-reader.js';
 import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
 import { Provisioner } from '../../shared/provisioning/provisioner.js';
 import { checked, firstTrigger, patchsetCreated, pipeline } from '../unit/support/pipelines.js';
-import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, finished, podsOf, podsStopped, running, type RunPod } from './support/argo.js';
+import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, finished, podsOf, podsStopped, runPods, running } from './support/argo.js';
 import { createProject, pushDirect, rigConnections } from './support/gerrit.js';
 import { adminCluster, applyManifests, deleteNamespacesOf, hideProjects, PROVISIONER_MANIFESTS } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
@@ -143,8 +143,7 @@ test('a pod that breaks the namespace\'s Pod Security level is refused by the AP
   const [node] = podNodes(done);
   assert.is(node!.phase, 'Error', String(node!.message));
   assert.ok(/violates PodSecurity "baseline:latest": privileged/.test(String(node!.message)), String(node!.message));
-  const pods = await cluster.list<RunPod>('v1', 'Pod', NAMESPACE, `workflows.argoproj.io/workflow=${run.metadata.name}`);
-  assert.is(pods.length, 0, 'no pod was admitted');
+  assert.is((await runPods(cluster, refOfWorkflow(run))).length, 0, 'no pod was admitted');
 });
 
 test('on a full node, a pending gate pod starts before a check pod that was waiting longer (PriorityClasses; no preemption)', async () => {

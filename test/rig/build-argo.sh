@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Argo Workflows' workflow-controller and KWOK's kwok of pinned versions from the Go module proxy into
-# a per-version cache, and copies Argo's install manifests (RBAC, the controller's ConfigMap) beside the
-# controller. A second run with everything present builds nothing.
+# a per-version cache, and copies the controller's ServiceAccount and RBAC from Argo's install manifests beside
+# it (the rig's own ConfigMap is test/rig/argo/). A second run with everything present builds nothing.
 #
 # Argo's go.mod carries `replace` directives that `go install pkg@version` refuses, so a throwaway wrapper
 # module requires it and repeats them (the same approach as build-kube.sh). KWOK's go.mod has none.

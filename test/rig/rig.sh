@@ -79,12 +79,13 @@ make_certs() {
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
 }
 
-kubeconfig() { # file user
+kubeconfig() { # file user [credential flags; default: the user's certificate from make_certs]
   local file=$1 user=$2 kubectl=$KUBE_BIN/kubectl
+  shift 2
+  (( $# > 0 )) || set -- --client-certificate="$STATE/pki/$user.crt" --client-key="$STATE/pki/$user.key" --embed-certs
   "$kubectl" config --kubeconfig="$file" set-cluster rig --server="https://127.0.0.1:$API_PORT" \
     --certificate-authority="$STATE/pki/ca.crt" --embed-certs >/dev/null
-  "$kubectl" config --kubeconfig="$file" set-credentials "$user" --client-certificate="$STATE/pki/$user.crt" \
-    --client-key="$STATE/pki/$user.key" --embed-certs >/dev/null
+  "$kubectl" config --kubeconfig="$file" set-credentials "$user" "$@" >/dev/null
   "$kubectl" config --kubeconfig="$file" set-context rig --cluster=rig --user="$user" >/dev/null
   "$kubectl" config --kubeconfig="$file" use-context rig >/dev/null
 }

@@ -67,15 +67,6 @@ start_kwok() {
   rig_kubectl taint nodes -l type=kwok node.kubernetes.io/not-ready:NoSchedule- >/dev/null
 }
 
-token_kubeconfig() { # file user token
-  local file=$1 user=$2 token=$3 kubectl=$KUBE_BIN/kubectl
-  "$kubectl" config --kubeconfig="$file" set-cluster rig --server="https://127.0.0.1:$API_PORT" \
-    --certificate-authority="$STATE/pki/ca.crt" --embed-certs >/dev/null
-  "$kubectl" config --kubeconfig="$file" set-credentials "$user" --token="$token" >/dev/null
-  "$kubectl" config --kubeconfig="$file" set-context rig --cluster=rig --user="$user" >/dev/null
-  "$kubectl" config --kubeconfig="$file" use-context rig >/dev/null
-}
-
 # A one-step Workflow through the whole chain — Argo creates the pod, the scheduler binds it, KWOK runs it,
 # Argo marks the run Succeeded — so that rig-up returns only once runs really run.
 smoke_run_succeeded() {
@@ -88,7 +79,7 @@ start_argo() {
   rig_kubectl apply -f "$HERE/argo/workflow-controller-configmap.yaml" >/dev/null
   local token
   token=$(rig_kubectl create token argo -n "$ARGO_NAMESPACE" --duration=48h)
-  token_kubeconfig "$STATE/argo.kubeconfig" argo "$token"
+  kubeconfig "$STATE/argo.kubeconfig" argo --token="$token"
   # One replica: no leader election. Argo's pods name the executor image only as a string nobody pulls.
   # DEFAULT_REQUEUE_TIME: Argo looks at a running Workflow again after 2 s instead of 10 (its docs: "as low as 2s"
   # for many short steps), so the rig's one-second pods do not keep a test waiting.

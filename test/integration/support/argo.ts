@@ -11,7 +11,7 @@ import { eventually } from './wait.js';
 export const EXIT_CODE_ANNOTATION = 'rig.seakeeper.test/exit-code';
 /** The main container's termination message when it fails. */
 export const MESSAGE_ANNOTATION = 'rig.seakeeper.test/message';
-/** How long the pod runs, as a Go duration. */
+/** How long the pod runs, in whole seconds ("90s"). */
 export const DURATION_ANNOTATION = 'rig.seakeeper.test/duration';
 
 /**
@@ -57,10 +57,15 @@ export type RunPod = ClusterObject & {
   status?: { phase?: string; startTime?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 };
 
-/** The pods Argo made for a run (its workflow label), once there is at least one. */
+/** The pods Argo has made for a run so far (its workflow label). */
+export async function runPods(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef): Promise<RunPod[]> {
+  return cluster.list<RunPod>('v1', 'Pod', ref.namespace, `workflows.argoproj.io/workflow=${ref.name}`);
+}
+
+/** The pods Argo made for a run, once there is at least one. */
 export async function podsOf(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef, timeoutMs = 30_000): Promise<RunPod[]> {
   return eventually(async () => {
-    const pods = await cluster.list<RunPod>('v1', 'Pod', ref.namespace, `workflows.argoproj.io/workflow=${ref.name}`);
+    const pods = await runPods(cluster, ref);
     if (pods.length === 0) throw new Error(`no pods of ${ref.namespace}/${ref.name} yet`);
     return pods;
   }, timeoutMs, 250);
@@ -69,7 +74,7 @@ export async function podsOf(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef
 /** Waits until none of a run's pods is Pending or Running any more (they finished, were killed or are gone). */
 export async function podsStopped(cluster: Pick<ClusterApi, 'list'>, ref: WorkflowRef, timeoutMs = 30_000): Promise<void> {
   await eventually(async () => {
-    const pods = await cluster.list<RunPod>('v1', 'Pod', ref.namespace, `workflows.argoproj.io/workflow=${ref.name}`);
+    const pods = await runPods(cluster, ref);
     const live = pods.filter((p) => p.status?.phase === 'Pending' || p.status?.phase === 'Running');
     if (live.length > 0) throw new Error(`pods of ${ref.name} still live: ${live.map((p) => `${p.metadata.name} ${p.status?.phase}`).join(', ')}`);
   }, timeoutMs, 250);
