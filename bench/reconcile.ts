@@ -23,7 +23,7 @@ import { loadPolicy } from '../shared/config/policy.js';
 import { CountingCluster } from '../shared/k8s/counting.js';
 import { MANAGED_SELECTOR } from '../shared/provisioning/bundle.js';
 import { DEFAULT_RECONCILE_CONCURRENCY } from '../shared/provisioning/env.js';
-import { PROJECT_ANNOTATION } from '../shared/provisioning/namespace-name.js';
+import { PROJECT_ANNOTATION } from '../shared/names.js';
 import { takeSnapshot } from '../shared/provisioning/provisioner.js';
 import { reconcile, type ReconcileSummary } from '../shared/provisioning/reconcile.js';
 import { adminCluster, applyManifests, PROVISIONER_MANIFESTS, serviceAccountCluster } from '../test/integration/support/provisioning.js';

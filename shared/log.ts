@@ -2,7 +2,7 @@
 // fields are redacted as a second line of defence (redactSecrets); the first is `Secret`, which never prints
 // its value.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import { loadEnv, oneOf, withDefault, type Env } from './config/env.js';
+import { loadEnv, oneOf, withDefault, type Env } from './env.js';
 
 export type { Logger };
 

@@ -2,7 +2,7 @@
 // (shared/pipelines/submit.ts). gerrit.change-merged and gerrit.change-abandoned (Trigger change-closed):
 // the change's runs that are still going are stopped, never reported (shared/pipelines/closed-change.ts).
 import { cloudEventFunction } from '../../shared/events/handler.js';
-import { PipelineTrigger } from '../../shared/pipelines/submit.js';
+import { PipelineTrigger } from '../../shared/pipelines/carry-out.js';
 
 let served: PipelineTrigger | undefined;
 

@@ -1,6 +1,6 @@
 // Events Knative gave up delivering: each is logged with why it failed and recorded as a Kubernetes Event in
 // the system namespace, where `kubectl get events` shows it to an operator. Nothing is dropped silently.
-import { loadEnv } from '../../shared/config/env.js';
+import { loadEnv } from '../../shared/env.js';
 import { describeDeadLetter } from '../../shared/events/dead-letter.js';
 import { cloudEventFunction, type InboundEvent } from '../../shared/events/handler.js';
 import type { ClusterApi } from '../../shared/k8s/cluster.js';

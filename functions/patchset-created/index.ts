@@ -2,12 +2,12 @@
 // patch set). On refs/meta/config: the config check before merge — seakeeper.yaml and its workflow files at the
 // patch set, voted Verified +1 or -1 with located errors (shared/config/config-review.ts). On any other branch:
 // the pipelines it triggers, their Workflows submitted and superseded runs stopped (shared/pipelines/submit.ts).
-import { isConfigPatchSet, ConfigReviewer } from '../../shared/config/config-review.js';
+import { isConfigPatchSet, ConfigReviewer } from '../../shared/pipelines/config-review.js';
 import { loadAll, policyFromEnv, unlessMisconfigured } from '../../shared/config/policy-env.js';
 import { gerritClientFromEnv } from '../../shared/gerrit/env.js';
 import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
-import { PipelineTrigger } from '../../shared/pipelines/submit.js';
+import { PipelineTrigger } from '../../shared/pipelines/carry-out.js';
 
 let served: { config: ConfigReviewer; pipelines: PipelineTrigger } | undefined;
 

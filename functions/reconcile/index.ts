@@ -4,7 +4,7 @@
 // deleted (shared/config/config-check-claim.ts). The event carries nothing the
 // pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
 // retried, since the next one comes anyway.
-import { ConfigCheckLeasePruner } from '../../shared/config/config-check-claim.js';
+import { ConfigCheckLeasePruner } from '../../shared/reporting/leases.js';
 import { loadAll, unlessMisconfigured } from '../../shared/config/policy-env.js';
 import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';

@@ -4,6 +4,7 @@
 // posts `message` with `vote` under `tag`.
 import type { Policy } from './policy.js';
 import { CONFIG_FILE, parseProjectConfig, workflowFiles, type ProjectConfig } from './project-config.js';
+import { ARGO_API_VERSION } from '../names.js';
 import { formatProblem, parseYaml, toPointer, type ConfigProblem, type ParsedYaml } from './yaml.js';
 
 export const CONFIG_CHECK_LABEL = 'Verified';
@@ -14,7 +15,6 @@ export const MAX_MESSAGE_BYTES = 15 * 1024;
 export const MAX_MESSAGE_PROBLEMS = 50;
 const MAX_LINE_CHARS = 400;
 
-export const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
 
 export interface ConfigChangeInput {
   /** Paths the patchset adds, modifies or deletes on refs/meta/config. */

@@ -2,7 +2,7 @@
 // SEAKEEPER_POLICY_FILE (a mounted ConfigMap) so that caps can be tuned without a new image. Also the one
 // way functions that read several groups of variables report every problem at once.
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadEnv, optional, text, type Env } from './env.js';
+import { ConfigError, loadEnv, optional, text, type Env } from '../env.js';
 import { loadPolicy, parsePolicy, type Policy } from './policy.js';
 import { formatProblem } from './yaml.js';
 import type { GerritClient } from '../gerrit/client.js';

@@ -1,7 +1,7 @@
 // gerrit-stream's configuration, from the environment (a Knative ContainerSource injects K_SINK), checked at
 // start-up with every problem named at once.
 import ssh2 from 'ssh2';
-import { ConfigError, fileContent, httpUrl, integer, loadEnv, optional, text, withDefault, type Env } from '../config/env.js';
+import { ConfigError, fileContent, httpUrl, integer, loadEnv, optional, text, withDefault, type Env } from '../env.js';
 import { gerritEnv } from '../gerrit/env.js';
 import { DEFAULT_CHECKPOINT_NAME } from './checkpoint-store.js';
 import { DEFAULT_SINK_TIMEOUT_MS } from './sink.js';

@@ -14,7 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
-import { httpUrl, integer, loadEnv, secret, withDefault, type Env, type Secret } from '../config/env.js';
+import { httpUrl, integer, loadEnv, secret, withDefault, type Env, type Secret } from '../env.js';
 import { TransientError } from '../errors.js';
 import { log as processLog, type Logger } from '../log.js';
 import type { FrameworkGuard } from './framework.js';

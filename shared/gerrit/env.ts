@@ -1,6 +1,6 @@
 // The variables a function that talks to Gerrit needs. GERRIT_PASSWORD is the account's HTTP password and
 // is usually mounted from a Secret as GERRIT_PASSWORD_FILE.
-import { httpUrl, integer, loadEnv, secret, text, withDefault, type Env } from '../config/env.js';
+import { httpUrl, integer, loadEnv, secret, text, withDefault, type Env } from '../env.js';
 import { GerritClient } from './client.js';
 import { DEFAULT_TIMEOUT_MS, type GerritConnection } from './rest.js';
 

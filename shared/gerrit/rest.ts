@@ -6,7 +6,7 @@
 // (bench/README.md), and one library fewer in their memory. Answers come uncompressed (no Accept-Encoding).
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import type { Secret } from '../config/env.js';
+import type { Secret } from '../env.js';
 import { errorForStatus, networkError, PermanentError } from '../errors.js';
 
 export interface GerritConnection {

@@ -18,7 +18,7 @@ import {
   type SecurityAuthentication,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
-import { ConfigError, type Env } from '../config/env.js';
+import { ConfigError, type Env } from '../env.js';
 import { AlreadyExistsError, errorForStatus, NotFoundError } from '../errors.js';
 import { clusterError, watchError } from './errors.js';
 

@@ -2,7 +2,7 @@
 // Knative runs us) and a deadline per request. Checked at start-up with errors that name the variable.
 // (The same for HttpCluster: httpClusterFromEnv in http-cluster.ts, which this file's import of client-node
 // would defeat.)
-import type { Env } from '../config/env.js';
+import type { Env } from '../env.js';
 import { ClusterClient } from './cluster.js';
 import { clusterFromEnvWith } from './http-cluster.js';
 

@@ -19,7 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, integer, loadEnv, text, withDefault, type Env } from '../config/env.js';
+import { ConfigError, integer, loadEnv, text, withDefault, type Env } from '../env.js';
 import { AlreadyExistsError, errorForStatus, NotFoundError, PermanentError, networkError, TransientError } from '../errors.js';
 // Types only: importing a value from cluster.ts would load client-node.
 import type {

@@ -6,11 +6,11 @@ import { NotFoundError } from '../errors.js';
 import type { ChangeAbandonedEvent, ChangeMergedEvent } from '../events/gerrit-event.js';
 import type { LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
-import { namespaceFor } from '../provisioning/namespace-name.js';
+import { namespaceFor } from '../names.js';
 import { closedChangeStops } from './runs.js';
 import { carryOutStops } from './stop-runs.js';
-import { changeRunsSelector } from './workflow.js';
-import { listWorkflows, type WorkflowCluster } from './workflow-store.js';
+import { changeRunsSelector } from '../runs/workflow.js';
+import { listWorkflows, type WorkflowCluster } from '../runs/workflow-store.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 
 export const CLOSING_TYPES = ['change-merged', 'change-abandoned'] as const;

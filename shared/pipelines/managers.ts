@@ -19,14 +19,14 @@
 //      of the project's definition, shown to its owners on the change).
 //      skip: log plan.reason. not-implemented: log, finish the other plans, then throw NotImplementedError.
 import type { ConfigProblem } from '../config/yaml.js';
-import { namespaceFor } from '../provisioning/namespace-name.js';
+import { namespaceFor } from '../names.js';
 import { rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
-import type { ManagerKind, Pipeline } from './pipeline-config.js';
+import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
 import type { Trigger } from './triggers.js';
 import { buildWorkflow, workflowName } from './workflow-builder.js';
 import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
-import { argoWorkflowUrl, runSelector, type LiveWorkflow, type Workflow } from './workflow.js';
+import { argoWorkflowUrl, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
 
 /** What the shell fetches for a trigger before asking for a plan. */
 export interface ManagerNeeds {

@@ -12,7 +12,7 @@
 //
 // The stop orders may be carried out whether the create created the run or found it (AlreadyExists): a
 // redelivery then finishes stops an earlier delivery could not, and never stops a run newer than its own.
-import { isCompletedPhase, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type RunInfo } from './workflow.js';
+import { isCompletedPhase, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
 
 /** The run about to be submitted. */
 export interface NewRun {

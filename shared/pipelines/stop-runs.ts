@@ -3,9 +3,9 @@
 // a run that finished meanwhile is left to be reported or not as shouldReport decides.
 import { mapWithConcurrency } from '../concurrency.js';
 import { isActive, type StopOrder } from './runs.js';
-import { runOf, type LiveWorkflow } from './workflow.js';
+import { runOf, type LiveWorkflow } from '../runs/workflow.js';
 import { casPatch } from '../k8s/cas.js';
-import { workflowObject, type WorkflowCluster } from './workflow-store.js';
+import { workflowObject, type WorkflowCluster } from '../runs/workflow-store.js';
 
 /** Stops at once in one event (a change rarely has more than a few runs going). */
 const STOP_CONCURRENCY = 4;

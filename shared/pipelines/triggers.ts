@@ -17,22 +17,9 @@
 import type { ResourceAmounts } from '../config/policy.js';
 import type { PipelineConfig, ProjectConfig } from '../config/project-config.js';
 import type { CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
-import type { Pipeline, TriggerEvent, TriggerRule } from './pipeline-config.js';
+import type { Pipeline, TriggerEvent, TriggerRule } from '../config/pipeline-config.js';
+import type { ChangeRef } from '../runs/workflow.js';
 
-/** The change and patchset a run tests: every field comes from the event (untrusted text stays text). */
-export interface ChangeRef {
-  readonly project: string;
-  /** Gerrit's short branch name. */
-  readonly branch: string;
-  readonly number: number;
-  readonly patchset: number;
-  /** The patchset's commit SHA-1. */
-  readonly revision: string;
-  /** refs/changes/NN/C/P */
-  readonly ref: string;
-  readonly url?: string | undefined;
-  readonly subject?: string | undefined;
-}
 
 export interface Trigger {
   /** The system's pipeline. */

@@ -15,25 +15,10 @@
 // under one of these names gets Seakeeper's value (the definition's declaration is a placeholder);
 // the definition's other parameters follow, as declared.
 import { createHash } from 'node:crypto';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
 import type { Trigger } from './triggers.js';
 import { enforceWorkflowPolicy, type CheckedDefinition } from './workflow-policy.js';
-import {
-  ARGO_API_VERSION,
-  BRANCH_ANNOTATION,
-  CHANGE_LABEL,
-  CHANGE_URL_ANNOTATION,
-  DEFINITION_ANNOTATION,
-  EVENT_ID_ANNOTATION,
-  PARAMETER_NAMES,
-  PATCHSET_LABEL,
-  PIPELINE_LABEL,
-  POLICY_NOTES_ANNOTATION,
-  REVISION_LABEL,
-  WORKFLOW_KIND,
-  type ParameterName,
-  type Workflow,
-} from './workflow.js';
+import { BRANCH_ANNOTATION, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
 
 export const MAX_WORKFLOW_NAME = 50;
 const NAME_HASH_CHARS = 10;

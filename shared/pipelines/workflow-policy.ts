@@ -60,10 +60,9 @@ import type { WorkflowValidator } from '../config/config-check.js';
 import { workflowProblems } from '../config/config-check.js';
 import { compareQuantities, parseQuantity } from '../config/quantity.js';
 import { toPointer, type ConfigProblem, type ParsedYaml } from '../config/yaml.js';
-import { WORKFLOW_SERVICE_ACCOUNT } from '../provisioning/bundle.js';
-import { MANAGED_BY_LABEL } from '../provisioning/namespace-name.js';
-import type { Pipeline } from './pipeline-config.js';
-import { ARGO_API_VERSION, FREE_TEXT_PARAMETERS, WORKFLOW_TEMPLATE_KIND } from './workflow.js';
+import { MANAGED_BY_LABEL, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, WORKFLOW_SERVICE_ACCOUNT } from '../names.js';
+import type { Pipeline } from '../config/pipeline-config.js';
+import { FREE_TEXT_PARAMETERS } from '../runs/workflow.js';
 
 export const POLICY_RULES = {
   field: 'workflow-field',

@@ -19,19 +19,15 @@ import { stringify } from 'yaml';
 import type { Policy } from '../config/policy.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { minQuantity } from '../config/quantity.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from './namespace-name.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_SERVICE_ACCOUNT } from '../names.js';
 import type { KubeObject, ObjectMeta } from './objects.js';
 
-/** The ServiceAccount project Workflows run as. */
-export const WORKFLOW_SERVICE_ACCOUNT = 'workflow';
 export const EXECUTOR_ROLE = 'seakeeper-workflow-executor';
 export const OWNERS_BINDING = 'seakeeper-owners';
 export const VIEWERS_BINDING = 'seakeeper-viewers';
 /** ClusterRoles in knative/cluster/clusterroles.yaml. */
 export const WORKFLOW_EDITOR_CLUSTER_ROLE = 'seakeeper-workflow-editor';
 export const WORKFLOW_VIEWER_CLUSTER_ROLE = 'seakeeper-workflow-viewer';
-/** PriorityClasses in knative/cluster/priorityclasses.yaml: gate > check > periodic. */
-export const PRIORITY_CLASSES = { gate: 'seakeeper-gate', check: 'seakeeper-check', periodic: 'seakeeper-periodic' } as const;
 export const RESOURCE_QUOTA = 'seakeeper';
 export const LIMIT_RANGE = 'seakeeper';
 export const NETWORK_POLICY = 'seakeeper-isolation';

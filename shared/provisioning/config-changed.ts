@@ -20,7 +20,7 @@ import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
 import type { GerritApi } from '../gerrit/client.js';
 import { GerritConfigReader, ZERO_REVISION } from './config-reader.js';
-import type { Env } from '../config/env.js';
+import type { Env } from '../env.js';
 import { provisionerConfigFromEnv } from './env.js';
 import { Provisioner, type ProjectSummary } from './provisioner.js';
 

@@ -1,7 +1,7 @@
 // The configuration of the functions that provision namespaces (project-config-changed, reconcile), from
 // environment variables, checked at start-up with errors that name the variable: Gerrit (gerritEnv), the
 // cluster (kubernetesEnv), the system policy (policyEnv) and the knobs below.
-import { integer, loadEnv, withDefault, type Env } from '../config/env.js';
+import { integer, loadEnv, withDefault, type Env } from '../env.js';
 import { loadAll, policyFromEnv } from '../config/policy-env.js';
 import type { Policy } from '../config/policy.js';
 import type { GerritClient } from '../gerrit/client.js';

@@ -24,7 +24,7 @@ import type { EffectiveConfig } from '../config/inheritance.js';
 import { sameQuantity } from '../config/quantity.js';
 import type { ConfigProblem } from '../config/yaml.js';
 import { buildBundle, CONFIG_SOURCE_ANNOTATION, MANAGED_KINDS, namespaceObject } from './bundle.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from './namespace-name.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
 import { describeRef, objectKey, refOf, type KubeObject, type LiveObject, type ObjectRef } from './objects.js';
 
 /** Must equal FIELD_MANAGER in shared/k8s/cluster.ts (a unit test checks). */

@@ -11,13 +11,12 @@
 // * reject, blocked, wait, none: write nothing; the summary says why.
 // A RoleBinding's roleRef cannot be changed in place; one of ours whose roleRef differs from the bundle's is
 // deleted and created again.
-import { ARGO_API_VERSION } from '../config/config-check.js';
 import type { EffectiveConfig } from '../config/inheritance.js';
 import type { Policy } from '../config/policy.js';
 import { formatProblem, type ConfigProblem } from '../config/yaml.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { MANAGED_KINDS, MANAGED_SELECTOR } from './bundle.js';
-import { namespaceFor, PROJECT_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './namespace-name.js';
+import { namespaceFor, PROJECT_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ARGO_API_VERSION } from '../names.js';
 import { describeRef, objectKey, refOf, type KubeObject, type LiveObject, type ObjectRef } from './objects.js';
 import { countUnfinishedWorkflows, planProject, UNFINISHED_WORKFLOWS_SELECTOR, type LiveState, type ProjectPlan } from './plan.js';
 

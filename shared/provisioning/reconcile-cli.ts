@@ -2,7 +2,7 @@
 // GERRIT_USER, GERRIT_PASSWORD or GERRIT_PASSWORD_FILE, KUBECONFIG, RECONCILE_CONCURRENCY, …). A progress
 // line goes to stderr every few seconds; the summary, with the API requests made, is printed as JSON on
 // stdout. Exit status: 0 done, 1 some projects failed (they are listed), 2 bad configuration.
-import { ConfigError } from '../config/env.js';
+import { ConfigError } from '../env.js';
 import { CountingCluster } from '../k8s/counting.js';
 import { provisionerConfigFromEnv, type ProvisionerConfig } from './env.js';
 import { GerritReconciler } from './reconcile.js';

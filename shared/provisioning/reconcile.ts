@@ -11,7 +11,7 @@ import { resolveEffectiveConfig, type ProjectConfigReader } from '../config/inhe
 import type { Policy } from '../config/policy.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import type { GerritApi } from '../gerrit/client.js';
-import type { Env } from '../config/env.js';
+import type { Env } from '../env.js';
 import { GerritConfigReader, type ConfigReaderGerrit } from './config-reader.js';
 import { provisionerConfigFromEnv, type ProvisionerConfig } from './env.js';
 import { managedProjects, Provisioner, snapshotSource, takeSnapshot, type Outcome, type ProjectSummary, type ProvisionerCluster } from './provisioner.js';

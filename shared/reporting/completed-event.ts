@@ -14,7 +14,8 @@
 // workflow-watch: shouldEmitCompleted → claim COMPLETED_EVENT_MARKER (CAS) → send → mark done.
 import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
-import { ARGO_API_VERSION, isCompletedPhase, runOf, WORKFLOW_KIND, type CompletedPhase, type LiveWorkflow } from '../pipelines/workflow.js';
+import { ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
+import { isCompletedPhase, runOf, type CompletedPhase, type LiveWorkflow } from '../runs/workflow.js';
 import { COMPLETED_EVENT_MARKER, markerState } from './markers.js';
 
 export const WORKFLOW_COMPLETED_TYPE = 'workflow.completed';

@@ -5,8 +5,8 @@
 import type { ConfigProblem } from '../config/yaml.js';
 import { formatProblem } from '../config/yaml.js';
 import type { ReviewInput } from '../gerrit/types.js';
-import type { MessagePlaceholder, Pipeline, ReportAction } from '../pipelines/pipeline-config.js';
-import type { ChangeRef } from '../pipelines/triggers.js';
+import type { MessagePlaceholder, Pipeline, ReportAction } from '../config/pipeline-config.js';
+import { type ChangeRef } from '../runs/workflow.js';
 
 /** Gerrit's default change.commentSizeLimit is 16 KiB; stay under it like Prow does. */
 export const MAX_REPORT_BYTES = 15 * 1024;

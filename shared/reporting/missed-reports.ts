@@ -3,13 +3,13 @@
 // label across all namespaces and sent through the same path as a workflow.completed event (Reporter.report),
 // a few at a time. A run that fails is counted and tried again on the next tick.
 import { mapWithConcurrency } from '../concurrency.js';
-import type { Env } from '../config/env.js';
+import type { Env } from '../env.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
 import { shouldRetry } from '../errors.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
-import { COMPLETED_RUNS_SELECTOR, type LiveWorkflow } from '../pipelines/workflow.js';
-import { listWorkflows, refOfWorkflow } from '../pipelines/workflow-store.js';
+import { COMPLETED_RUNS_SELECTOR, type LiveWorkflow } from '../runs/workflow.js';
+import { listWorkflows, refOfWorkflow } from '../runs/workflow-store.js';
 import { reportPending } from './report.js';
 import { Reporter } from './reporter.js';
 

@@ -21,8 +21,8 @@
 // and its artifacts. Kept under MAX_REPORT_BYTES: successes lose their artifact links, then are folded into a
 // count; then failures lose theirs, then the last failures are folded. Failures are the last to go.
 import type { ChangeInfo, ChangeStatus, NotifyHandling, ReviewInput } from '../gerrit/types.js';
-import type { Pipeline, ReportAction } from '../pipelines/pipeline-config.js';
-import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type WorkflowNode } from '../pipelines/workflow.js';
+import type { Pipeline, ReportAction } from '../config/pipeline-config.js';
+import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type WorkflowNode } from '../runs/workflow.js';
 import { markerState, REPORT_MARKER } from './markers.js';
 import {
   ARTIFACT_LINE_FORMAT,

@@ -15,7 +15,7 @@
 // again, the change's messages are read, and a report of this run on that patchset counts as posted.
 //
 // The reconcile pass sends completed Workflows whose report is pending through `report` too.
-import { httpUrl, loadEnv, optional, type Env } from '../config/env.js';
+import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { loadAll } from '../config/policy-env.js';
 import { NotFoundError, NotImplementedError, PermanentError } from '../errors.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
@@ -24,9 +24,9 @@ import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ChangeInfo } from '../gerrit/types.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { findPipeline, loadPipelines, type Pipeline } from '../pipelines/pipeline-config.js';
-import { argoWorkflowUrl, changeIdOf, type LiveWorkflow, type RunInfo } from '../pipelines/workflow.js';
-import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../pipelines/workflow-store.js';
+import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
+import { argoWorkflowUrl, changeIdOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
+import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
 import { claimMarker, markDone, releaseClaim } from './claims.js';
 import { WORKFLOW_COMPLETED_TYPE, workflowRefOf } from './completed-event.js';
 import { REPORT_MARKER } from './markers.js';

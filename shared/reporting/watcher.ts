@@ -3,15 +3,15 @@
 // (the Broker): decide (shouldEmitCompleted) → claim COMPLETED_EVENT_MARKER (CAS) → send → mark done. If the
 // sink refuses, the claim is given back and the event is retried. The event's id is deterministic (uid +
 // phase), so a second emission after a lost marker is recognised downstream.
-import { httpUrl, integer, loadEnv, withDefault, type Env } from '../config/env.js';
+import { httpUrl, integer, loadEnv, withDefault, type Env } from '../env.js';
 import { loadAll } from '../config/policy-env.js';
 import { PermanentError } from '../errors.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
 import { DEFAULT_SINK_TIMEOUT_MS, HttpSink, type CloudEventSink } from '../events/sink.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { runOf, type LiveWorkflow } from '../pipelines/workflow.js';
-import { readWorkflow, workflowObject, type WorkflowCluster } from '../pipelines/workflow-store.js';
+import { runOf, type LiveWorkflow } from '../runs/workflow.js';
+import { readWorkflow, workflowObject, type WorkflowCluster } from '../runs/workflow-store.js';
 import { claimMarker, markDone, releaseClaim } from './claims.js';
 import { shouldEmitCompleted, workflowCompletedEvent, workflowRefOf } from './completed-event.js';
 import { COMPLETED_EVENT_MARKER } from './markers.js';

@@ -1,7 +1,7 @@
 // gerrit-stream's parts, made from its environment: the checkpointed adapter and the sink it forwards to.
 // Nothing connects yet; main.ts starts it.
 import { GerritClient } from '../../shared/gerrit/client.js';
-import type { Env } from '../../shared/config/env.js';
+import type { Env } from '../../shared/env.js';
 import { ClusterClient } from '../../shared/k8s/cluster.js';
 import { log } from '../../shared/log.js';
 import { ConfigMapCheckpointStore } from '../../shared/events/checkpoint-store.js';

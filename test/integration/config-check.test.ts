@@ -4,20 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
-import {
-  claimedLease,
-  CONFIG_CHECK_LEASES,
-  CONFIG_CHECK_MARKER,
-  ConfigCheckClaims,
-  ConfigCheckLeasePruner,
-  configCheckLeaseName,
-  LEASE_API_VERSION,
-  LEASE_KEEP_MS,
-  LEASE_KIND,
-  type ConfigCheckLease,
-} from '../../shared/config/config-check-claim.js';
+import { LEASE_API_VERSION, LEASE_KIND } from '../../shared/names.js';
+import { claimedLease, CONFIG_CHECK_LEASES, CONFIG_CHECK_MARKER, ConfigCheckClaims, ConfigCheckLeasePruner, configCheckLeaseName, LEASE_KEEP_MS, type ConfigCheckLease } from '../../shared/reporting/leases.js';
 import { CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
-import { ConfigReviewer } from '../../shared/config/config-review.js';
+import { ConfigReviewer } from '../../shared/pipelines/config-review.js';
 import { ClusterClient } from '../../shared/k8s/cluster.js';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { CloudEvent } from 'cloudevents';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Secret } from '../../shared/config/env.js';
+import { Secret } from '../../shared/env.js';
 import { ConfigMapCheckpointStore, type ConfigMap } from '../../shared/events/checkpoint-store.js';
 import { gerritEventId } from '../../shared/events/gerrit-cloudevents.js';
 import { parseGerritEvent, type JsonObject } from '../../shared/events/gerrit-event.js';

@@ -2,7 +2,7 @@
 // and an admin that creates projects, pushes changes with git, approves and submits.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Secret } from '../../shared/config/env.js';
+import { Secret } from '../../shared/env.js';
 import { AuthError, ForbiddenError, NotFoundError, PermanentError, TransientError } from '../../shared/errors.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import { deadServer } from './support/dead-server.js';

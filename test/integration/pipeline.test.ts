@@ -8,8 +8,8 @@
 import type { CloudEvent } from 'cloudevents';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARGO_COMPLETED_LABEL, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/pipelines/workflow.js';
-import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/pipelines/workflow-store.js';
+import { ARGO_COMPLETED_LABEL, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/runs/workflow.js';
+import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import { completedEventId } from '../../shared/reporting/completed-event.js';
 import { COMPLETED_EVENT_MARKER, REPORT_MARKER } from '../../shared/reporting/markers.js';
 import { MissedReports } from '../../shared/reporting/missed-reports.js';

@@ -9,7 +9,7 @@ import { loadPolicy } from '../../shared/config/policy.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { ForbiddenError, PermanentError, TransientError } from '../../shared/errors.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
-import { Secret } from '../../shared/config/env.js';
+import { Secret } from '../../shared/env.js';
 import { ClusterClient, type ClusterObject } from '../../shared/k8s/cluster.js';
 import { CountingCluster } from '../../shared/k8s/counting.js';
 import {
@@ -22,7 +22,7 @@ import {
   WORKFLOW_EDITOR_CLUSTER_ROLE,
 } from '../../shared/provisioning/bundle.js';
 import { ProjectConfigChanged } from '../../shared/provisioning/config-changed.js';
-import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION } from '../../shared/provisioning/namespace-name.js';
+import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION } from '../../shared/names.js';
 import { ORPHANED, ORPHANED_REASON_ANNOTATION, STATE_LABEL } from '../../shared/provisioning/plan.js';
 import { Provisioner } from '../../shared/provisioning/provisioner.js';
 import { DURATION_ANNOTATION, finished } from './support/argo.js';

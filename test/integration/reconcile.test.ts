@@ -13,7 +13,7 @@ import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
 import { CountingCluster } from '../../shared/k8s/counting.js';
 import { LIMIT_RANGE, NETWORK_POLICY, RESOURCE_QUOTA } from '../../shared/provisioning/bundle.js';
-import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
+import { namespaceFor } from '../../shared/names.js';
 import { ORPHANED, STATE_LABEL } from '../../shared/provisioning/plan.js';
 import { CONFIG_REF, parseProjectConfig } from '../../shared/config/project-config.js';
 import { Provisioner } from '../../shared/provisioning/provisioner.js';

@@ -5,26 +5,8 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultProjectConfig, parseProjectConfig, type ProjectConfig } from '../../shared/config/project-config.js';
 import { compareQuantities, parseQuantity } from '../../shared/config/quantity.js';
-import {
-  ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION,
-  ARTIFACT_REPOSITORIES_CONFIGMAP,
-  ARTIFACT_REPOSITORY_KEY,
-  buildBundle,
-  CONFIG_SOURCE_ANNOTATION,
-  EXECUTOR_ROLE,
-  MANAGED_KINDS,
-  MANAGED_SELECTOR,
-  managedLabels,
-  OWNERS_BINDING,
-  POD_SECURITY_ENFORCE_LABEL,
-  PRIORITY_CLASSES,
-  projectSelector,
-  VIEWERS_BINDING,
-  WORKFLOW_EDITOR_CLUSTER_ROLE,
-  WORKFLOW_SERVICE_ACCOUNT,
-  WORKFLOW_VIEWER_CLUSTER_ROLE,
-} from '../../shared/provisioning/bundle.js';
-import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../../shared/provisioning/namespace-name.js';
+import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_ROLE, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
+import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, PRIORITY_CLASSES, WORKFLOW_SERVICE_ACCOUNT } from '../../shared/names.js';
 import type { KubeObject } from '../../shared/provisioning/objects.js';
 import { policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
 

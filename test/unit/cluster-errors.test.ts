@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { ApiException } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../../shared/config/env.js';
+import { ConfigError } from '../../shared/env.js';
 import {
   AlreadyExistsError,
   ConflictError,

@@ -11,8 +11,8 @@ import {
   LEASE_KEEP_MS,
   staleLeases,
   type ConfigCheckLease,
-} from '../../shared/config/config-check-claim.js';
-import { isDnsLabel, projectHash } from '../../shared/provisioning/namespace-name.js';
+} from '../../shared/reporting/leases.js';
+import { isDnsLabel, projectHash } from '../../shared/names.js';
 import { CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 
 const NOW = new Date('2026-11-27T12:00:00Z');

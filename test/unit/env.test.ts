@@ -14,7 +14,7 @@ import {
   text,
   withDefault,
   type ReadFile,
-} from '../../shared/config/env.js';
+} from '../../shared/env.js';
 import { gerritEnv } from '../../shared/gerrit/env.js';
 import { problems } from './support/config-errors.js';
 import { withTempFile } from './support/temp-file.js';

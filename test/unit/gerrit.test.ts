@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Secret } from '../../shared/config/env.js';
+import { Secret } from '../../shared/env.js';
 import { PermanentError } from '../../shared/errors.js';
 import { changedPaths, decodeFileContent, gerritPaths, unappliedVotes } from '../../shared/gerrit/client.js';
 import { gerritConnectionFromEnv } from '../../shared/gerrit/env.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, Secret } from '../../shared/config/env.js';
+import { ConfigError, Secret } from '../../shared/env.js';
 import { loggerFromEnv, redactSecrets } from '../../shared/log.js';
 import { captureLog } from './support/capture.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isDnsLabel, MAX_LABEL_LENGTH, namespaceFor, projectHash } from '../../shared/provisioning/namespace-name.js';
+import { isDnsLabel, MAX_LABEL_LENGTH, namespaceFor, projectHash } from '../../shared/names.js';
 
 const WIKIMEDIA = readFileSync(new URL('../fixtures/wikimedia-gerrit-projects.txt', import.meta.url), 'utf8')
   .split('\n')

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readConfigFile } from '../../shared/config/files.js';
 import { formatProblem } from '../../shared/config/yaml.js';
-import { findPipeline, loadPipelines, parsePipelines } from '../../shared/pipelines/pipeline-config.js';
-import { PRIORITY_CLASSES } from '../../shared/provisioning/bundle.js';
+import { findPipeline, loadPipelines, parsePipelines } from '../../shared/config/pipeline-config.js';
+import { PRIORITY_CLASSES } from '../../shared/names.js';
 
 const SHIPPED = readConfigFile('pipelines.yaml');
 

@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { independentManager, planTrigger, type Plan } from '../../shared/pipelines/managers.js';
 import { closedChangeStops, newerRun, runsToStop } from '../../shared/pipelines/runs.js';
-import { changeRunsSelector, runSelector, type LiveWorkflow } from '../../shared/pipelines/workflow.js';
+import { changeRunsSelector, runSelector, type LiveWorkflow } from '../../shared/runs/workflow.js';
 import { workflowName } from '../../shared/pipelines/workflow-builder.js';
-import { namespaceFor, projectHash } from '../../shared/provisioning/namespace-name.js';
+import { namespaceFor, projectHash } from '../../shared/names.js';
 import { BENIGN_WORKFLOW, commentAdded, firstTrigger, liveWorkflow, patchsetCreated } from './support/pipelines.js';
 
 const ARGO = 'https://argo.example.org/';

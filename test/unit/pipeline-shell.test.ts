@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PermanentError } from '../../shared/errors.js';
 import type { InboundEvent } from '../../shared/events/handler.js';
-import { gerritEventOf, TRIGGERING_TYPES } from '../../shared/pipelines/submit.js';
-import { runOf } from '../../shared/pipelines/workflow.js';
+import { gerritEventOf, TRIGGERING_TYPES } from '../../shared/pipelines/carry-out.js';
+import { runOf } from '../../shared/runs/workflow.js';
 import { reportOnChange } from '../../shared/reporting/reporter.js';
 import { CHANGE, liveWorkflow, REVISION } from './support/pipelines.js';
 

@@ -13,7 +13,7 @@ import {
   RESOURCE_QUOTA,
   VIEWERS_BINDING,
 } from '../../shared/provisioning/bundle.js';
-import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../../shared/provisioning/namespace-name.js';
+import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../../shared/names.js';
 import { describeRef, objectKey, refOf, type KubeObject, type LiveObject } from '../../shared/provisioning/objects.js';
 import {
   countUnfinishedWorkflows,

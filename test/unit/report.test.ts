@@ -4,8 +4,8 @@ import type { ChangeInfo } from '../../shared/gerrit/types.js';
 import { claimPatch, donePatch, markerState, releasePatch, REPORT_MARKER, CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 import { byteLength, cut, formatDuration, MAX_REPORT_BYTES, rejectionReview, reviewAlreadyPosted, startReview } from '../../shared/reporting/messages.js';
 import { buildReport, changeStateOf, reportPending, shouldReport, stepsOf, type ChangeState } from '../../shared/reporting/report.js';
-import type { LiveWorkflow, WorkflowNode, WorkflowStatus } from '../../shared/pipelines/workflow.js';
-import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
+import type { LiveWorkflow, WorkflowNode, WorkflowStatus } from '../../shared/runs/workflow.js';
+import { namespaceFor } from '../../shared/names.js';
 import { firstTrigger, liveWorkflow, patchsetCreated, pipeline } from './support/pipelines.js';
 
 const NOW = new Date('2025-01-01T12:00:00Z');

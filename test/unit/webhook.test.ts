@@ -8,7 +8,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, Secret } from '../../shared/config/env.js';
+import { ConfigError, Secret } from '../../shared/env.js';
 import { describeBodyFailure, guardFrameworkRequests, servedFunction, unguardFrameworkRequests } from '../../shared/events/framework.js';
 import { GerritWebhook, presentedToken, SharedSecret } from '../../shared/events/webhook.js';
 import { BrokerStandIn } from '../integration/support/broker.js';

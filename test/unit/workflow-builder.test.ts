@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYamlText, stringify } from 'yaml';
-import { isDnsLabel, namespaceFor, projectHash } from '../../shared/provisioning/namespace-name.js';
+import { isDnsLabel, namespaceFor, projectHash } from '../../shared/names.js';
 import { buildWorkflow, MAX_WORKFLOW_NAME, runParameters, workflowName } from '../../shared/pipelines/workflow-builder.js';
-import { PARAMETER_NAMES, runOf } from '../../shared/pipelines/workflow.js';
+import { PARAMETER_NAMES, runOf } from '../../shared/runs/workflow.js';
 import { checkDefinition } from '../../shared/pipelines/workflow-policy.js';
 import { checked, commentAdded, firstTrigger, patchsetCreated, pipeline } from './support/pipelines.js';
 

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { completedEventId, shouldEmitCompleted, workflowCompletedEvent, workflowRefOf, WORKFLOW_COMPLETED_TYPE } from '../../shared/reporting/completed-event.js';
 import { claimPatch, COMPLETED_EVENT_MARKER, donePatch } from '../../shared/reporting/markers.js';
-import type { LiveWorkflow } from '../../shared/pipelines/workflow.js';
-import { namespaceFor } from '../../shared/provisioning/namespace-name.js';
+import type { LiveWorkflow } from '../../shared/runs/workflow.js';
+import { namespaceFor } from '../../shared/names.js';
 import { liveWorkflow } from './support/pipelines.js';
 
 const SOURCE = 'https://kubernetes.example.org:6443';

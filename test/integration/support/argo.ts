@@ -3,8 +3,8 @@
 // test chooses how a pod ends with the rig's outcome hook — annotations on the pod, set by the Workflow's
 // template metadata (README, "The rig") — and waits here for what Argo writes.
 import type { ClusterApi, ClusterObject } from '../../../shared/k8s/cluster.js';
-import { readWorkflow, type WorkflowRef } from '../../../shared/pipelines/workflow-store.js';
-import { ARGO_COMPLETED_LABEL, isCompletedPhase, type LiveWorkflow } from '../../../shared/pipelines/workflow.js';
+import { readWorkflow, type WorkflowRef } from '../../../shared/runs/workflow-store.js';
+import { ARGO_COMPLETED_LABEL, isCompletedPhase, type LiveWorkflow } from '../../../shared/runs/workflow.js';
 import { eventually } from './wait.js';
 
 /** The rig's outcome hook (test/rig/kwok/stages.yaml): the pod's main container exits with this code. */

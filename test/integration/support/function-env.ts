@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { ConfigError, type Env } from '../../../shared/config/env.js';
+import { ConfigError, type Env } from '../../../shared/env.js';
 import { startCommentAdded } from '../../../functions/comment-added/index.js';
 import { startDeadLetter } from '../../../functions/dead-letter/index.js';
 import { startGerritWebhook } from '../../../functions/gerrit-webhook/index.js';

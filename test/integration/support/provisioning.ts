@@ -17,7 +17,7 @@ import type { ChangeInfo } from '../../../shared/gerrit/types.js';
 import { ClusterClient, type ClusterClientOptions } from '../../../shared/k8s/cluster.js';
 import { CONFIG_SOURCE_ANNOTATION, MANAGED_SELECTOR } from '../../../shared/provisioning/bundle.js';
 import { ZERO_REVISION } from '../../../shared/provisioning/config-reader.js';
-import { PROJECT_ANNOTATION } from '../../../shared/provisioning/namespace-name.js';
+import { PROJECT_ANNOTATION } from '../../../shared/names.js';
 import { pushDirect, type FileChanges } from './gerrit.js';
 import type { Rig } from './rig.js';
 

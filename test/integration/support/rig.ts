@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpUrl, loadEnv, secret, text, type Env } from '../../../shared/config/env.js';
+import { httpUrl, loadEnv, secret, text, type Env } from '../../../shared/env.js';
 
 export const RIG_ENV_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../.rig/env');
 

@@ -2,11 +2,11 @@
 // project configuration, triggers, and Workflows as the cluster would return them.
 import { parseGerritEvent, type GerritEvent } from '../../../shared/events/gerrit-event.js';
 import type { ProjectConfig } from '../../../shared/config/project-config.js';
-import { loadPipelines, findPipeline, type Pipeline } from '../../../shared/pipelines/pipeline-config.js';
+import { loadPipelines, findPipeline, type Pipeline } from '../../../shared/config/pipeline-config.js';
 import { triggeredPipelines, type Trigger } from '../../../shared/pipelines/triggers.js';
 import { buildWorkflow } from '../../../shared/pipelines/workflow-builder.js';
 import { checkDefinition, type CheckedDefinition } from '../../../shared/pipelines/workflow-policy.js';
-import type { LiveWorkflow, WorkflowStatus } from '../../../shared/pipelines/workflow.js';
+import type { LiveWorkflow, WorkflowStatus } from '../../../shared/runs/workflow.js';
 
 export const PIPELINES = loadPipelines();
 

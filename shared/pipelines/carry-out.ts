@@ -17,7 +17,7 @@
 import type { EffectiveConfig } from '../config/inheritance.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
-import { httpUrl, loadEnv, type Env } from '../config/env.js';
+import { httpUrl, loadEnv, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
 import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
@@ -28,18 +28,18 @@ import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { namespaceFor } from '../provisioning/namespace-name.js';
+import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../names.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
 import { postReviewPlan, type PostOutcome } from '../reporting/review.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
-import { loadPipelines, type Pipeline } from './pipeline-config.js';
+import { loadPipelines, type Pipeline } from '../config/pipeline-config.js';
 import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
-import { ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, type LiveWorkflow } from './workflow.js';
-import { listWorkflows } from './workflow-store.js';
+import { type LiveWorkflow } from '../runs/workflow.js';
+import { listWorkflows } from '../runs/workflow-store.js';
 
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;

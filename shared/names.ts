@@ -34,6 +34,19 @@ export const PROJECT_HASH_LABEL = 'seakeeper.dev/project-hash';
 /** The Gerrit project name, exactly (annotations take any text). */
 export const PROJECT_ANNOTATION = 'seakeeper.dev/project';
 
+// Kinds and names that several layers use (the config check, provisioning, the pipelines, reporting).
+export const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
+export const WORKFLOW_KIND = 'Workflow';
+export const WORKFLOW_TEMPLATE_KIND = 'WorkflowTemplate';
+export const LEASE_API_VERSION = 'coordination.k8s.io/v1';
+export const LEASE_KIND = 'Lease';
+/** Standard label: which part of Seakeeper an object belongs to. */
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+/** The ServiceAccount project Workflows run as. */
+export const WORKFLOW_SERVICE_ACCOUNT = 'workflow';
+/** PriorityClasses in knative/cluster/priorityclasses.yaml: gate > check > periodic. */
+export const PRIORITY_CLASSES = { gate: 'seakeeper-gate', check: 'seakeeper-check', periodic: 'seakeeper-periodic' } as const;
+
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TIDY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 

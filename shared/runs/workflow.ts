@@ -14,13 +14,24 @@
 //                seakeeper.dev/stopped-because (stopped when its change was merged or abandoned: never reported),
 //                seakeeper.dev/completed-event[-claim] (workflow-watch emitted workflow.completed),
 //                seakeeper.dev/reported[-claim] (workflow-completed posted the report)
-import { ARGO_API_VERSION } from '../config/config-check.js';
 import type { KubeObject, ObjectMeta } from '../provisioning/objects.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
 
-export { ARGO_API_VERSION };
-export const WORKFLOW_KIND = 'Workflow';
-export const WORKFLOW_TEMPLATE_KIND = 'WorkflowTemplate';
+
+/** The change and patchset a run tests: every field comes from the event (untrusted text stays text). */
+export interface ChangeRef {
+  readonly project: string;
+  /** Gerrit's short branch name. */
+  readonly branch: string;
+  readonly number: number;
+  readonly patchset: number;
+  /** The patchset's commit SHA-1. */
+  readonly revision: string;
+  /** refs/changes/NN/C/P */
+  readonly ref: string;
+  readonly url?: string | undefined;
+  readonly subject?: string | undefined;
+}
 
 export const PIPELINE_LABEL = 'seakeeper.dev/pipeline';
 export const CHANGE_LABEL = 'seakeeper.dev/change';

@@ -16,17 +16,17 @@ import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
 import { changedPaths, type GerritApi } from '../gerrit/client.js';
 import type { ChangeInfo } from '../gerrit/types.js';
-import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from './config-check.js';
-import type { Env } from './env.js';
-import type { Policy } from './policy.js';
-import { loadAll, policyFromEnv, type SharedParts } from './policy-env.js';
+import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from '../config/config-check.js';
+import type { Env } from '../env.js';
+import type { Policy } from '../config/policy.js';
+import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { ConfigCheckClaims } from './config-check-claim.js';
-import { loadEnv } from './env.js';
-import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from './project-config.js';
-import { workflowValidator } from '../pipelines/workflow-policy.js';
+import { ConfigCheckClaims } from '../reporting/leases.js';
+import { loadEnv } from '../env.js';
+import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from '../config/project-config.js';
+import { workflowValidator } from './workflow-policy.js';
 
 export interface PatchSetToCheck {
   readonly project: string;

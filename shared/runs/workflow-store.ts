@@ -4,7 +4,8 @@
 // again. Used for stopping superseded runs and for the markers.
 import { patchObject, readObject, type ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject, ListOptions } from '../k8s/cluster.js';
-import { ARGO_API_VERSION, WORKFLOW_KIND, type LiveWorkflow } from './workflow.js';
+import { ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
+import { type LiveWorkflow } from './workflow.js';
 
 export type WorkflowCluster = Pick<ClusterApi, 'get' | 'patch'>;
 

@@ -7,17 +7,14 @@
 import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
-import { loadEnv, type Env } from './env.js';
-import { loadAll, type SharedParts } from './policy-env.js';
+import { loadEnv, type Env } from '../env.js';
+import { loadAll, type SharedParts } from '../config/policy-env.js';
 import type { Logger } from '../log.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../provisioning/namespace-name.js';
-import { claimMarker, markDone, releaseClaim, type Claim } from '../reporting/claims.js';
-import { claimPatch, liveClaim, markerState, type MarkerKeys } from '../reporting/markers.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND } from '../names.js';
+import { claimMarker, markDone, releaseClaim, type Claim } from './claims.js';
+import { claimPatch, liveClaim, markerState, type MarkerKeys } from './markers.js';
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
-export const LEASE_API_VERSION = 'coordination.k8s.io/v1';
-export const LEASE_KIND = 'Lease';
-export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const CONFIG_CHECK_COMPONENT = 'config-check';
 export const CHANGE_ANNOTATION = 'seakeeper.dev/change';
 /** Selects the config check's Leases. */
