@@ -1,8 +1,10 @@
 // gerrit-stream's parts, made from its environment: the checkpointed adapter and the sink it forwards to.
-// Nothing connects yet; main.ts starts it.
+// Nothing connects yet; main.ts starts it. The checkpoint is read and written with HttpCluster, made like every
+// function's (KUBERNETES_TIMEOUT_MS, KUBECONFIG problems named): a long-running pod need not hold
+// @kubernetes/client-node (bench/README.md, "The two cluster clients").
 import { GerritClient } from '../../shared/gerrit/client.js';
 import type { Env } from '../../shared/env.js';
-import { ClusterClient } from '../../shared/k8s/cluster.js';
+import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { log } from '../../shared/log.js';
 import { ConfigMapCheckpointStore } from '../../shared/events/checkpoint-store.js';
 import { HttpSink } from '../../shared/events/sink.js';
@@ -29,7 +31,7 @@ export function gerritStreamFromEnv(env: Env = process.env): { adapter: GerritSt
       password: config.GERRIT_PASSWORD,
       timeoutMs: config.GERRIT_TIMEOUT_MS,
     }),
-    store: new ConfigMapCheckpointStore(ClusterClient.fromEnv(env), config.SEAKEEPER_NAMESPACE, config.GERRIT_STREAM_CHECKPOINT),
+    store: new ConfigMapCheckpointStore(httpClusterFromEnv(env), config.SEAKEEPER_NAMESPACE, config.GERRIT_STREAM_CHECKPOINT),
     // Also checks, by building one CloudEvent, that it is a source the CloudEvents SDK accepts.
     source: config.GERRIT_URL,
     logger: log,
