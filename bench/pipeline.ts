@@ -49,10 +49,10 @@ import { ARGO_COMPLETED_LABEL, runSelector, type LiveWorkflow } from '../shared/
 import { listWorkflows, refOfWorkflow } from '../shared/runs/workflow-store.js';
 import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finished } from '../test/integration/support/argo.js';
-import { FRAMEWORK_MAIN, freePort, waitForListening } from '../test/integration/support/functions.js';
-import { createProject, pushChange, pushDirect, rigConnections } from '../test/integration/support/gerrit.js';
+import { FRAMEWORK_MAIN, freePort, nodeFlagsOf, waitForListening } from '../dev/serve-function.js';
+import { createProject, pushChange, pushDirect } from '../dev/gerrit-chores.js';
+import { rigConnections } from '../test/integration/support/gerrit.js';
 import { ARGO_UI_URL, CLUSTER_URL } from '../test/integration/support/pipelines.js';
-import { nodeFlagsOf } from '../test/support/manifests.js';
 import { hideProjects } from '../test/integration/support/provisioning.js';
 import { loadRig, uniqueSuffix } from '../test/integration/support/rig.js';
 import { GerritClient } from '../shared/gerrit/client.js';

@@ -15,7 +15,7 @@ import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, functionArgs, waitForListening } from '../test/integration/support/functions.js';
+import { freePort, functionArgs, waitForListening } from '../dev/serve-function.js';
 import { median, numericArgs } from './cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

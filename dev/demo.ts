@@ -4,7 +4,7 @@
 import { ConflictError } from '../shared/errors.js';
 import { CONFIG_REF } from '../shared/gerrit/refs.js';
 import type { GerritConnection } from '../shared/gerrit/rest.js';
-import { createProject, pushDirect } from '../test/integration/support/gerrit.js';
+import { createProject, pushDirect } from './gerrit-chores.js';
 
 export const DEMO_PARENT = 'seakeeper-dev';
 export const DEMO_PROJECT = 'seakeeper-dev/hello';

@@ -11,7 +11,7 @@ import { namespaceFor } from '../shared/names.js';
 import { loadRouting, startBroker } from './broker.js';
 import { DEMO_PARENT, DEMO_PROJECT, FAIL_MARK, setUpDemo } from './demo.js';
 import { watchWorkflows } from './workflow-source.js';
-import { functionArgs, waitForListening } from '../test/integration/support/functions.js';
+import { functionArgs, waitForListening } from './serve-function.js';
 
 const SYSTEM_NAMESPACE = 'seakeeper-system';
 

@@ -23,7 +23,8 @@ import { encodeId, GerritRest, type GerritConnection } from '../../shared/gerrit
 import { ClusterClient } from '../../shared/k8s/cluster.js';
 import { captureLog } from '../unit/support/capture.js';
 import { BrokerStandIn } from './support/broker.js';
-import { createAccount, createProject, pushChange, pushDirect, rigConnections } from './support/gerrit.js';
+import { createProject, pushChange, pushDirect } from '../../dev/gerrit-chores.js';
+import { createAccount, rigConnections } from './support/gerrit.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { closeConnectionsOf, sshKeyPair, type SshTarget } from './support/ssh.js';
 import { eventually } from './support/wait.js';

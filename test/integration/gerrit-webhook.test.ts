@@ -11,8 +11,10 @@ import { configChangedId, gerritEventId } from '../../shared/events/gerrit-cloud
 import { parseGerritEvent, type JsonObject } from '../../shared/events/gerrit-event.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import { BrokerStandIn } from './support/broker.js';
-import { failedStart, freePort, serveFunction, type ServedFunction } from './support/functions.js';
-import { createProject, pushChange, pushDirect, rigConnections } from './support/gerrit.js';
+import { freePort } from '../../dev/serve-function.js';
+import { failedStart, serveFunction, type ServedFunction } from './support/functions.js';
+import { createProject, pushChange, pushDirect } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually } from './support/wait.js';
 

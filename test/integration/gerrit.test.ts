@@ -6,7 +6,8 @@ import { Secret } from '../../shared/env.js';
 import { AuthError, ForbiddenError, NotFoundError, PermanentError, TransientError } from '../../shared/errors.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import { deadServer } from './support/dead-server.js';
-import { createProject, pushChange, rigConnections, whoAmI } from './support/gerrit.js';
+import { createProject, pushChange, whoAmI } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { rejectionOf } from './support/wait.js';
 

@@ -11,13 +11,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { nodeFlagsOf } from '../../dev/serve-function.js';
 import { ClusterClient } from '../../shared/k8s/cluster.js';
 import {
   checkAll,
   checkRbac,
   checkSubscribersExist,
   identity,
-  nodeFlagsOf,
   parseRbacNeeds,
   serviceCommands,
   parseRendered,

@@ -11,7 +11,8 @@ import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../../sh
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
-import { createProject, pushChange, pushDirect, rigConnections } from './support/gerrit.js';
+import { createProject, pushChange, pushDirect } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import {
   botVerified,
   changeDetail,

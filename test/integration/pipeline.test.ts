@@ -18,7 +18,8 @@ import { durationMs, formatDuration } from '../../shared/reporting/messages.js';
 import { finished, podsOf, podsStopped, running } from './support/argo.js';
 import { deadServer } from './support/dead-server.js';
 import { serveFunction } from './support/functions.js';
-import { newChangeId, pushChange, pushPatchSet, rigConnections } from './support/gerrit.js';
+import { newChangeId, pushChange, pushPatchSet } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import {
   ARGO_UI_URL,
   botVerified,

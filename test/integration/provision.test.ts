@@ -27,7 +27,8 @@ import { ORPHANED, ORPHANED_REASON_ANNOTATION, STATE_LABEL } from '../../shared/
 import { Provisioner } from '../../shared/provisioning/provisioner.js';
 import { DURATION_ANNOTATION, finished } from './support/argo.js';
 import { deadServer } from './support/dead-server.js';
-import { createProject, rigConnections } from './support/gerrit.js';
+import { createProject } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import {
   adminCluster,
   apiServer,

@@ -19,7 +19,8 @@ import { CONFIG_REF, parseProjectConfig } from '../../shared/config/project-conf
 import { Provisioner } from '../../shared/provisioning/provisioner.js';
 import { gerritCatalog, GerritReconciler, type Progress, type ReconcileSummary } from '../../shared/provisioning/reconcile.js';
 import { resolveEffectiveConfig } from '../../shared/config/inheritance.js';
-import { createProject, pushDirect, rigConnections } from './support/gerrit.js';
+import { createProject, pushDirect } from '../../dev/gerrit-chores.js';
+import { rigConnections } from './support/gerrit.js';
 import {
   adminCluster,
   applyManifests,

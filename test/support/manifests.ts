@@ -2,10 +2,7 @@
 // knative/rbac-needs.yaml), each returning the problems it found as sentences, so a test asserts `[]` and a
 // fixture asserts the one sentence it was built to provoke. The I/O half (rendering, the server-side dry-run
 // against the rig) is in test/integration/manifests.test.ts.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 
 export interface K8sObject {
   apiVersion: string;
@@ -199,23 +196,6 @@ export function workloadEnvironments(objects: K8sObject[]): WorkloadEnvironment[
     }
   }
   return environments;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SERVICES_DIR = path.join(ROOT, 'knative/services');
-const NODE_COMMAND_PATCH = 'pipeline-patch.yaml';
-
-/**
- * The flags node starts with in `fn`'s Knative Service: those of knative/services/pipeline-patch.yaml's command
- * where its kustomize target selects `fn`, else none. Tests, the bench and `make dev` start each function so;
- * manifests-check proves this agrees with the rendered Services.
- */
-export function nodeFlagsOf(fn: string): string[] {
-  const kustomization = parseYaml(readFileSync(path.join(SERVICES_DIR, 'kustomization.yaml'), 'utf8')) as { patches?: { path?: string; target?: { name?: string } }[] };
-  const entry = kustomization.patches?.find((p) => p.path === NODE_COMMAND_PATCH);
-  if (!entry?.target?.name || !new RegExp(entry.target.name).test(fn)) return [];
-  const [op] = parseYaml(readFileSync(path.join(SERVICES_DIR, NODE_COMMAND_PATCH), 'utf8')) as { value: string[] }[];
-  return op!.value.filter((arg) => arg.startsWith('--'));
 }
 
 /** The container command each Knative Service sets, by FUNCTION_TARGET (none: the image's CMD). */

@@ -9,7 +9,7 @@ import { ConflictError, PermanentError, TransientError } from '../../shared/erro
 import { binaryMessage, decodeHeaderValue, encodeHeaderValue, HttpSink, sendInOrder } from '../../shared/events/sink.js';
 import { BrokerStandIn } from '../integration/support/broker.js';
 import { deadServer } from '../integration/support/dead-server.js';
-import { freePort } from '../integration/support/functions.js';
+import { freePort } from '../../dev/serve-function.js';
 import { rejectionOf } from '../integration/support/wait.js';
 
 const event = (id: string, extensions: Record<string, string> = {}) =>

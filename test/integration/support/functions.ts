@@ -1,20 +1,11 @@
 // Serves one Seakeeper function the way production does — the functions-framework CLI in a process of its own,
-// configured only by its environment — on a free loopback port, from the TypeScript sources (through tsx, so
-// no build is needed; at run time the code is the same).
+// configured only by its environment — on a free loopback port, as dev/serve-function.ts starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeFlagsOf } from '../../support/manifests.js';
+import { freePort, functionArgs, START_TIMEOUT_MS, waitForListening } from '../../../dev/serve-function.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The functions-framework CLI's script. */
-export const FRAMEWORK_MAIN = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')),
-  'main.js',
-);
-const START_TIMEOUT_MS = 30_000;
 
 export interface ServedFunction {
   port: number;
@@ -23,41 +14,6 @@ export interface ServedFunction {
   /** Everything the process wrote so far (its log lines). */
   output(): string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Whether something accepts connections on the loopback port. */
-export const isListening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-
-/**
- * node's arguments for the functions-framework CLI serving `target` on `port` from the TypeScript sources, with
- * the node flags its Knative Service starts node with.
- */
-export function functionArgs(target: string, port: number): string[] {
-  return [...nodeFlagsOf(target), '--import', 'tsx', FRAMEWORK_MAIN, `--source=${path.join(ROOT, 'functions/index.ts')}`, `--target=${target}`, `--port=${port}`];
-}
-
-/** Resolves once something listens on `port`; rejects when `child` exits first, or after `timeoutMs`. */
-export async function waitForListening(port: number, child: ChildProcess, what: string, { timeoutMs = START_TIMEOUT_MS, pollMs = 100 } = {}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    if (await isListening(port)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
 }
 
 /** The functions-framework CLI serving `target` on `port`, with exactly `env` (plus PATH); its output collected. */

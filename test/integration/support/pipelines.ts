@@ -28,7 +28,8 @@ import { BENIGN_WORKFLOW, RUN_TEMPLATE_INPUTS } from '../../unit/support/pipelin
 import { SUBJECT_OUTCOME_METADATA } from './argo.js';
 import { BrokerStandIn } from './broker.js';
 import { serveFunction, type ServedFunction } from './functions.js';
-import { createProject, pushDirect, rigConnections, whoAmI, type FileChanges } from './gerrit.js';
+import { createProject, pushDirect, whoAmI, type FileChanges } from '../../../dev/gerrit-chores.js';
+import { rigConnections } from './gerrit.js';
 import { pipelineAccounts, type PipelineAccount } from './pipeline-rbac.js';
 import type { Rig } from './rig.js';
 import { eventually } from './wait.js';

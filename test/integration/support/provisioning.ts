@@ -18,7 +18,7 @@ import { ClusterClient, type ClusterClientOptions } from '../../../shared/k8s/cl
 import { CONFIG_SOURCE_ANNOTATION, MANAGED_SELECTOR } from '../../../shared/provisioning/bundle.js';
 import { ZERO_REVISION } from '../../../shared/provisioning/config-reader.js';
 import { PROJECT_ANNOTATION } from '../../../shared/names.js';
-import { pushDirect, type FileChanges } from './gerrit.js';
+import { pushDirect, type FileChanges } from '../../../dev/gerrit-chores.js';
 import type { Rig } from './rig.js';
 
 const run = promisify(execFile);
