@@ -1,6 +1,6 @@
-// The error contract (DESIGN principle 3) as types. Clients turn what went wrong on the wire into one of
-// these, so that a handler's wrapper can ask a single question — retry or acknowledge? — without knowing
-// whether the failure came from Gerrit, the cluster or the event itself.
+// The error contract (docs/architecture.md, principle 3) as types. Clients turn what went wrong on the wire
+// into one of these, so that a handler's wrapper can ask a single question — retry or acknowledge? — without
+// knowing whether the failure came from Gerrit, the cluster or the event itself.
 
 export interface ErrorDetails {
   /** The HTTP status the server answered, when there was one. */

@@ -16,7 +16,7 @@
 // change-restored) get the original id when the stamps agree, which is nearly always; ForwardedLog recognises
 // the rest, so the shell sends only what `log.has()` does not know. What is still sent twice (after a restart
 // without the log, or an event the webhook path delivered) is a duplicate the downstream handlers absorb,
-// being idempotent (DESIGN principle 2); a loss would not be absorbed.
+// being idempotent (docs/architecture.md, principle 2); a loss would not be absorbed.
 //
 // What REST can rebuild (ChangeInfo with ALL_REVISIONS, MESSAGES, DETAILED_ACCOUNTS; DETAILED_LABELS and
 // ALL_COMMITS make the data closer to the original):

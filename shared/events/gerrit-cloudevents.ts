@@ -1,4 +1,5 @@
-// A Gerrit event as the CloudEvents Seakeeper's Broker carries (DESIGN: "Event flow", "CloudEvent rules").
+// A Gerrit event as the CloudEvents Seakeeper's Broker carries (docs/architecture.md, "Event flow" and
+// "CloudEvents").
 //
 // type     `gerrit.<gerrit type>`; a ref-updated on refs/meta/config and a project-created also yield
 //          `project.config-changed`.

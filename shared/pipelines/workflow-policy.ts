@@ -1,60 +1,13 @@
-// The Workflow policy: what a project's Workflow definition (from refs/meta/config) or WorkflowTemplate may
+// The Workflow policy: what a project's Workflow definition (a file on refs/meta/config) or WorkflowTemplate may
 // contain before Seakeeper submits it in the project's namespace, and what Seakeeper forces onto it. Pure.
 //
-// Every rejection is a ConfigProblem naming its rule and the field (JSON pointer, and line:column in the
-// file), so the owner can fix it from the review message alone. The same rules run in two places: the config
-// check of a change to refs/meta/config (`validateWorkflow`, config-check.ts's WorkflowValidator seam) and
-// before each submission (`checkDefinition`).
+// The same rules run in the config check of a change to refs/meta/config (`validateWorkflow`, config-check.ts's
+// WorkflowValidator seam) and before each submission (`checkDefinition`); `enforceWorkflowPolicy` then forces
+// the pipeline's settings, noting each change. Every refusal is a ConfigProblem naming its rule (POLICY_RULES)
+// and the field, so the owner can fix it from the review message alone.
 //
-// Rejected (rule):
-//   document        one YAML document (multiple-documents), ≤ 256 KiB (max-size), aliases limited
-//                   (yaml-alias-limit), apiVersion argoproj.io/v1alpha1 + kind Workflow (workflow-kind): the
-//                   parser and config-check.ts's workflowProblems
-//   workflow-field / workflow-metadata   top-level keys other than apiVersion, kind, metadata, spec (status is
-//                   dropped); metadata other than name, generateName, namespace, labels, annotations
-//                   (ownerReferences, finalizers … have no business in a definition); label names and values
-//                   the API server would refuse
-//   reserved-metadata  labels or annotations under seakeeper.dev/, app.kubernetes.io/managed-by, and labels
-//                   under workflows.argoproj.io/ — on the Workflow, spec.workflowMetadata, spec.podMetadata and
-//                   template metadata: they would forge or hide Seakeeper's bookkeeping
-//   reserved-field  spec.shutdown (Seakeeper's way of stopping superseded runs)
-//   privileged, privilege-escalation (allowPrivilegeEscalation: true), capabilities (any `add`), proc-mount,
-//   seccomp / apparmor (Unconfined), selinux (user, role, or a type outside the container types),
-//   host-process, host-port — in every container of every template kind: container, script,
-//                   containerSet.containers, initContainers, sidecars, in spec.templates, spec.templateDefaults
-//                   and inline templates of steps and DAG tasks
-//   host-namespace  hostNetwork, hostPID, hostIPC (spec, templateDefaults, templates)
-//   sysctl          pod securityContext sysctls outside Kubernetes' safe set
-//   host-path / volume-type  hostPath volumes, and any volume type other than configMap, secret, emptyDir,
-//                   persistentVolumeClaim, projected, downwardAPI, ephemeral, csi (Pod Security "restricted"'s
-//                   list: nfs, iscsi … would reach storage outside the namespace) — spec.volumes, templates[].volumes
-//   pod-spec-patch  podSpecPatch anywhere: it can set anything above, unchecked
-//   resource-template  templates[].resource: it creates arbitrary Kubernetes objects with the workflow's account
-//   agent-template  templates[].http and templates[].plugin: they run in Argo's agent pod, which needs RBAC the
-//                   namespace does not grant, and plugins are installed cluster-wide
-//   service-account  a template's serviceAccountName other than `workflow`
-//   executor-service-account  executor.serviceAccountName (spec or template)
-//   automount-service-account-token  automountServiceAccountToken: false (only meaningful with an executor
-//                   account, which is refused)
-//   priority-class  a template's priorityClassName: the pipeline sets the priority
-//   cluster-scope   templateRef / workflowTemplateRef with clusterScope: true, anywhere
-//   synchronization-scope  a mutex or semaphore in another namespace, or a database one (shared by all)
-//   active-deadline spec.activeDeadlineSeconds that is not a whole number ≥ 1
-//   parameter-in-script  a free-text parameter (project, branch, change_url, subject) substituted into a
-//                   script's source or a `sh -c` command line: Argo splices it in as text, so a branch named
-//                   `$(curl …)` would run. Pass it through `env` and use "$BRANCH" instead. (A best-effort
-//                   check: it sees direct uses of {{workflow.parameters.*}}, not values relayed via inputs.)
-//   resources-above-quota  a container asking for more cpu or memory than the whole namespace has (when the
-//                   project's resources are given)
-// Decided to allow (Pod Security "baseline" allows them too, and CI images need them): running as root
-// (runAsUser 0, runAsNonRoot false), hostAliases, dnsPolicy / dnsConfig, nodeSelector, affinity, tolerations,
-// schedulerName, namespaced WorkflowTemplate references, data and suspend templates. The namespace's Pod
-// Security level, ResourceQuota, LimitRange and NetworkPolicy (provisioning) enforce the same limits again.
-//
-// Forced (enforceWorkflowPolicy), each change recorded as a note: metadata.namespace = the project's,
-// spec.serviceAccountName = workflow, spec.podPriorityClassName, spec.ttlStrategy and spec.podGC from the
-// pipeline; spec.activeDeadlineSeconds lowered to the pipeline's cap (set to it when absent), and so is every
-// numeric template deadline (capped, not rejected: the run stays bounded either way and the note says so).
+// The rules, what is allowed on purpose and what is forced are listed in docs/architecture.md, "Workflow
+// policy": change that list with the rules.
 import type { ResourceAmounts } from '../config/policy.js';
 import type { WorkflowValidator } from '../config/config-check.js';
 import { workflowProblems } from '../config/config-check.js';

@@ -8,10 +8,10 @@
 //    ancestors at their heads, then provisioned.
 // 3. Every descendant whose inheritance walk passes through the project (it has no seakeeper.yaml of its own
 //    between itself and the project) is resolved and provisioned again: a parent's change is theirs too.
-// Outcome for delivery (DESIGN principle 3): an invalid config, or a namespace that is not ours, is
-// permanent — logged and acknowledged; a namespace still being deleted, workflows still running before a
-// deprovision, or any failed call is transient — retried. Descendants that wait for workflows are left to
-// reconcile rather than holding the event.
+// Outcome for delivery (docs/architecture.md, principle 3): an invalid config, or a namespace that is not
+// ours, is permanent — logged and acknowledged; a namespace still being deleted, workflows still running
+// before a deprovision, or any failed call is transient — retried. Descendants that wait for workflows are
+// left to reconcile rather than holding the event.
 import { resolveEffectiveConfig, type EffectiveConfig } from '../config/inheritance.js';
 import { CONFIG_REF } from '../config/project-config.js';
 import { mapWithConcurrency } from '../concurrency.js';
@@ -116,8 +116,8 @@ async function descendantsOf(gerrit: Pick<GerritApi, 'listChildProjects'>, proje
 }
 
 /**
- * The delivery outcome (DESIGN principle 3): throws what the handler's wrapper maps to ack or retry, else
- * returns the fields of the event's log line.
+ * The delivery outcome (docs/architecture.md, principle 3): throws what the handler's wrapper maps to ack or
+ * retry, else returns the fields of the event's log line.
  */
 export function settle(result: ConfigChangeResult): Record<string, unknown> {
   if (result.kind === 'superseded') return { result: 'superseded', revision: result.revision, head: result.head };
