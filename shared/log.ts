@@ -1,6 +1,11 @@
 // One JSON object per line on stdout, which is what Knative's log collection expects. Secret-looking
 // fields are redacted as a second line of defence (redactSecrets); the first is `Secret`, which never prints
 // its value.
+//
+// Levels: error, an event that will be retried; warn, one refused for good or something a person must look at;
+// info, what happened that a person acts on or looks for (a run started, a vote posted, a namespace
+// provisioned); debug, the routine no-ops that most events end in (events/handler.ts, ROUTINE_RESULTS) and the
+// `make dev` stand-ins' deliveries. LOG_LEVEL=debug shows them.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
 import { loadEnv, oneOf, withDefault, type Env } from './env.js';
 

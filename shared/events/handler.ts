@@ -1,5 +1,6 @@
-// The shell around every function: check what arrived, run the handler, write one JSON log line, and map the
-// outcome onto the error contract (DESIGN principle 3). Handlers stay thin and never see an invalid event.
+// The shell around every function: check what arrived, run the handler, write one JSON log line (at a level the
+// outcome decides: ROUTINE_RESULTS), and map the outcome onto the error contract (DESIGN principle 3). Handlers
+// stay thin and never see an invalid event.
 //
 // functions-framework treats a CloudEvent function declared with two or more parameters as callback-style and
 // waits for a callback that never comes, so the functions built here take exactly one parameter; a handler
@@ -49,7 +50,46 @@ function describe(raw: unknown): Record<string, unknown> {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
-/** `handle` may return fields for the event's log line (what it did: an outcome, a count of writes). */
+/**
+ * Outcomes a handler reports in its `result` field that change nothing and need no one: the event asks for
+ * nothing (yet), or what it asks for was done before or is being done by another delivery. The ApiServerSource
+ * sends every Workflow again on each resync and both ingress paths deliver every Gerrit event, so these are most
+ * of the lines; logged at debug (LOG_LEVEL=debug shows them), they leave info to what a person acts on or looks
+ * for — a run started, a vote or report posted, a configuration rejected. Any `already-…` result is routine too
+ * (already-emitted, already-reported, already-started). A value means the same wherever it is returned: one that
+ * is an action somewhere (`stopped`: comment-added stopped runs) stays off this list.
+ */
+export const ROUTINE_RESULTS: ReadonlySet<string> = new Set([
+  // workflow-watch and workflow-completed: the Workflow is not finished, not ours, or no longer there.
+  'not-completed',
+  'not-seakeeper',
+  'gone',
+  'deleted',
+  // Another delivery holds the claim on the same object.
+  'in-progress',
+  // Nothing to run or check: no pipeline the event triggers, no seakeeper.yaml, not a config change, every
+  // triggered pipeline skipped (a stale patchset).
+  'no-pipeline',
+  'unconfigured',
+  'not-relevant',
+  'skipped',
+  // The event is about a patch set, revision or change that is no longer current or open; a newer one counts.
+  'superseded',
+  'closed',
+  'nothing-running',
+]);
+
+/** The level of an event's line when the call succeeded: debug for a routine `result`, info for the rest. */
+export function successLevel(fields: LogFields | void): 'debug' | 'info' {
+  const result = fields?.result;
+  if (typeof result !== 'string') return 'info';
+  return ROUTINE_RESULTS.has(result) || result.startsWith('already-') ? 'debug' : 'info';
+}
+
+/**
+ * `handle` may return fields for the event's log line (what it did: an outcome, a count of writes); its `result`
+ * field sets the line's level (successLevel).
+ */
 export function cloudEventFunction(
   name: string,
   handle: (event: InboundEvent) => Promise<LogFields | void>,
@@ -62,7 +102,7 @@ export function cloudEventFunction(
     const line = { fn: name, ...describe(raw) };
     try {
       const fields = await handle(validateCloudEvent(raw));
-      logger.info({ ...line, ...fields, outcome: 'ok', ms: elapsed(started) });
+      logger[successLevel(fields)]({ ...line, ...fields, outcome: 'ok', ms: elapsed(started) });
     } catch (err) {
       if (!shouldRetry(err)) {
         logger.warn({ ...line, outcome: 'rejected', ms: elapsed(started), err });
@@ -147,7 +187,7 @@ export function httpFunction(
     const line = { fn: name, method: req.method };
     try {
       const fields = await handle(req, res);
-      logger.info({ ...line, ...fields, outcome: 'ok', status: res.statusCode, ms: elapsed(started) });
+      logger[successLevel(fields)]({ ...line, ...fields, outcome: 'ok', status: res.statusCode, ms: elapsed(started) });
     } catch (err) {
       answerFailure(res, err, line, started, logger);
     }

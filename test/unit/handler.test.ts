@@ -89,6 +89,33 @@ test('fields the handler returns join the one log line; they cannot overwrite it
   assert.equal({ result: lines()[0]!.result, writes: lines()[0]!.writes, outcome: lines()[0]!.outcome }, { result: 'created', writes: 9, outcome: 'ok' });
 });
 
+// What a routine outcome looks like from each function: workflow-watch on a Workflow still running or already
+// emitted (the ApiServerSource's resync), workflow-completed on a report already posted, an event no pipeline takes.
+const ROUTINE = ['not-completed', 'already-emitted', 'in-progress', 'already-reported', 'already-started', 'no-pipeline', 'unconfigured', 'superseded'];
+// And what a person acts on or looks for: a completion emitted, a report or vote posted, a run started, a
+// definition rejected, runs stopped; a line without a result.
+const ACTING = ['emitted', 'reported', 'voted', 'started', 'rejected', 'stopped', 'invalid', undefined];
+
+test('a routine outcome is logged at debug, one a person acts on at info', async () => {
+  const { logger, lines } = captureLog();
+  for (const result of [...ROUTINE, ...ACTING]) {
+    await cloudEventFunction('workflow-watch', async () => (result === undefined ? undefined : { result }), logger)(event());
+  }
+  const levels = lines().map((line) => [line.result, line.level]);
+  assert.equal(levels, [...ROUTINE.map((r) => [r, 'debug']), ...ACTING.map((r) => [r, 'info'])]);
+  assert.ok(lines().every((line) => line.outcome === 'ok'));
+});
+
+test('at LOG_LEVEL info a resync of finished Workflows prints nothing; the emission and the report still print', async () => {
+  const { logger, lines } = captureLog();
+  logger.level = 'info';
+  const watch = (result: string) => cloudEventFunction('workflow-watch', async () => ({ result, workflow: 'sk-x/check-1' }), logger)(event());
+  for (let resync = 0; resync < 3; resync++) await watch('already-emitted');
+  await watch('emitted');
+  await cloudEventFunction('workflow-completed', async () => ({ result: 'reported' }), logger)(event());
+  assert.equal(lines().map((line) => line.result), ['emitted', 'reported']);
+});
+
 test('a malformed event is acked (resolves) without calling the handler, and logged as rejected', async () => {
   const { logger, lines } = captureLog();
   let called = false;
@@ -195,6 +222,14 @@ test('http: fields the handler returns join the success line', async () => {
   const { res } = response();
   await httpFunction('gerrit-webhook', async (_req, r) => { r.status(202).json({}); return { type: 'gerrit.patchset-created', id: 'x' }; }, logger)({ method: 'POST' } as Request, res);
   assert.equal({ type: lines()[0]!.type, id: lines()[0]!.id, outcome: lines()[0]!.outcome }, { type: 'gerrit.patchset-created', id: 'x', outcome: 'ok' });
+});
+
+test('http: the level follows the result as for events; a forwarded event (no result) stays at info', async () => {
+  const { logger, lines } = captureLog();
+  for (const fields of [{ result: 'in-progress' }, { type: 'gerrit.patchset-created', id: 'x' }]) {
+    await httpFunction('gerrit-webhook', async (_req, r) => { r.status(202).json({}); return fields; }, logger)({ method: 'POST' } as Request, response().res);
+  }
+  assert.equal(lines().map((line) => line.level), ['debug', 'info']);
 });
 
 test.run();

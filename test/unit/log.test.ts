@@ -62,4 +62,11 @@ test('LOG_LEVEL picks the level; an unknown one is refused naming LOG_LEVEL', ()
   }
 });
 
+test('debug lines show only when LOG_LEVEL asks for them', () => {
+  assert.not.ok(loggerFromEnv({}).isLevelEnabled('debug'));
+  assert.ok(loggerFromEnv({}).isLevelEnabled('info'));
+  assert.ok(loggerFromEnv({ LOG_LEVEL: 'debug' }).isLevelEnabled('debug'));
+  assert.not.ok(loggerFromEnv({ LOG_LEVEL: 'warn' }).isLevelEnabled('info'));
+});
+
 test.run();
