@@ -102,6 +102,13 @@ export interface BrokerStandIn {
 }
 
 /**
+ * How much a line of the stand-in matters, in LOG_LEVEL's words: a delivery that succeeded or an event no Trigger
+ * takes (the Broker drops it too) is `debug`, since the function's own line says what the event did; a failed
+ * delivery, which the Broker would retry and dead-letter, is `info`.
+ */
+export type StandInLevel = 'debug' | 'info';
+
+/**
  * Accepts CloudEvents (202 at once, as the Broker's ingress does) and delivers each to every matching route's
  * function; `urlOf(service)` says where a function listens. `log` gets one line per delivery outcome.
  */
@@ -109,7 +116,7 @@ export async function startBroker(options: {
   routes: readonly Route[];
   delivery: Delivery;
   urlOf: (service: string) => string | undefined;
-  log: (line: string) => void;
+  log: (line: string, level: StandInLevel) => void;
 }): Promise<BrokerStandIn> {
   const { routes, delivery, urlOf, log } = options;
 
@@ -126,7 +133,7 @@ export async function startBroker(options: {
   async function deliver(route: Route, event: CloudEvent<unknown>): Promise<void> {
     const url = urlOf(route.service);
     if (!url) {
-      log(`${event.type} ${event.id} → ${route.service}: no such function running`);
+      log(`${event.type} ${event.id} → ${route.service}: no such function running`, 'info');
       return;
     }
     let last = { ok: false, status: 0, body: '' };
@@ -136,7 +143,7 @@ export async function startBroker(options: {
       // Knative retries 404, 409, 429 and 5xx; any other 4xx is final.
       if (last.ok || (last.status >= 400 && last.status < 500 && ![404, 409, 429].includes(last.status))) break;
     }
-    log(`${event.type} ${event.id} → ${route.service} (trigger ${route.trigger}): ${last.ok ? `${last.status}` : `failed ${last.status || 'network'}`}`);
+    log(`${event.type} ${event.id} → ${route.service} (trigger ${route.trigger}): ${last.ok ? `${last.status}` : `failed ${last.status || 'network'}`}`, last.ok ? 'debug' : 'info');
     if (last.ok || !delivery.deadLetterService) return;
     const deadUrl = urlOf(delivery.deadLetterService);
     if (!deadUrl) return;
@@ -161,7 +168,7 @@ export async function startBroker(options: {
       res.writeHead(202).end();
       const attributes = event.toJSON() as Attributes;
       const matched = routes.filter((r) => routeMatches(r, attributes));
-      if (matched.length === 0) log(`${event.type} ${event.id}: no trigger matches`);
+      if (matched.length === 0) log(`${event.type} ${event.id}: no trigger matches`, 'debug');
       for (const route of matched) void deliver(route, event);
     });
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
 import { Secret } from '../shared/env.js';
+import { log } from '../shared/log.js';
 import { namespaceFor } from '../shared/names.js';
 import { loadRouting, startBroker } from './broker.js';
 import { DEMO_PARENT, DEMO_PROJECT, FAIL_MARK, setUpDemo } from './demo.js';
@@ -79,7 +80,10 @@ const routing = loadRouting(path.join(root, 'knative/eventing'));
 const broker = await startBroker({
   ...routing,
   urlOf: (service) => (ports.has(service) ? `http://127.0.0.1:${ports.get(service)}/` : undefined),
-  log: (line) => console.log(`[broker] ${line}`),
+  // LOG_LEVEL, which the functions read too, decides what the stand-ins print: routine deliveries at debug.
+  log: (line, level) => {
+    if (log.isLevelEnabled(level)) console.log(`[broker] ${line}`);
+  },
 });
 process.env.K_SINK ??= broker.url;
 // The webhooks plugin's URL carries this as ?token=; a fresh one per `make dev` unless set.
