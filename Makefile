@@ -7,13 +7,14 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.package-lock.json
 
-.PHONY: help prerequisites install build typecheck test test-unit test-integration rig-up rig-down rig-status dev clean reconcile \
+.PHONY: help prerequisites install build typecheck layers test test-unit test-integration rig-up rig-down rig-status dev clean reconcile \
 	image kind-up kind-down deploy undeploy manifests-check docker-check
 
 help:
 	@echo "make dev               start the rig and serve every function locally"
-	@echo "make test              typecheck, unit and integration tests (starts the rig when it is down)"
-	@echo "make test-unit         unit tests only: no servers"
+	@echo "make test              typecheck, layer check, unit and integration tests (starts the rig when it is down)"
+	@echo "make test-unit         typecheck, layer check and unit tests only: no servers"
+	@echo "make layers            check that imports point down the layers (docs/architecture.md)"
 	@echo "make test-integration  integration tests against the rig"
 	@echo "make rig-up | rig-down | rig-status"
 	@echo "make build             compile to dist/"
@@ -36,13 +37,17 @@ build: install
 typecheck: install
 	npm run --silent typecheck
 
-test-unit: install typecheck
+# Imports point down the layers of docs/architecture.md (.dependency-cruiser.cjs states them).
+layers: install
+	depcruise --config .dependency-cruiser.cjs shared functions sources dev
+
+test-unit: install typecheck layers
 	tsx test/run.ts unit
 
 test-integration: install rig-up
 	tsx test/run.ts integration
 
-test: install typecheck rig-up
+test: install typecheck layers rig-up
 	tsx test/run.ts unit integration
 
 rig-up: prerequisites

@@ -2,13 +2,13 @@
 // (shared/pipelines/submit.ts). gerrit.change-merged and gerrit.change-abandoned (Trigger change-closed):
 // the change's runs that are still going are stopped, never reported (shared/pipelines/closed-change.ts).
 import { cloudEventFunction } from '../../shared/events/handler.js';
-import { PipelineTrigger } from '../../shared/pipelines/carry-out.js';
+import { CarryOut } from '../../shared/pipelines/carry-out.js';
 
-let served: PipelineTrigger | undefined;
+let served: CarryOut | undefined;
 
 /** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL): at start-up, when this function is served. */
-export function startCommentAdded(env: NodeJS.ProcessEnv = process.env): PipelineTrigger {
-  served = PipelineTrigger.fromEnv(env);
+export function startCommentAdded(env: NodeJS.ProcessEnv = process.env): CarryOut {
+  served = CarryOut.fromEnv(env);
   return served;
 }
 

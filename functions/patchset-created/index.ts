@@ -7,12 +7,12 @@ import { loadAll, policyFromEnv, unlessMisconfigured } from '../../shared/config
 import { gerritClientFromEnv } from '../../shared/gerrit/env.js';
 import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
-import { PipelineTrigger } from '../../shared/pipelines/carry-out.js';
+import { CarryOut } from '../../shared/pipelines/carry-out.js';
 
-let served: { config: ConfigReviewer; pipelines: PipelineTrigger } | undefined;
+let served: { config: ConfigReviewer; pipelines: CarryOut } | undefined;
 
 /** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL, SEAKEEPER_NAMESPACE): at start-up, when this function is served. */
-export function startPatchsetCreated(env: NodeJS.ProcessEnv = process.env): { config: ConfigReviewer; pipelines: PipelineTrigger } {
+export function startPatchsetCreated(env: NodeJS.ProcessEnv = process.env): { config: ConfigReviewer; pipelines: CarryOut } {
   // One Gerrit client, cluster client and policy for both halves.
   const shared = {
     gerrit: unlessMisconfigured(() => gerritClientFromEnv(env)),
@@ -21,7 +21,7 @@ export function startPatchsetCreated(env: NodeJS.ProcessEnv = process.env): { co
   };
   const [config, pipelines] = loadAll(
     () => ConfigReviewer.fromEnv(env, shared),
-    () => PipelineTrigger.fromEnv(env, shared),
+    () => CarryOut.fromEnv(env, shared),
   );
   served = { config, pipelines };
   return served;

@@ -1,10 +1,9 @@
 // PingSource ticks: one reconcile pass — every Gerrit project's namespace made to match its config, drift
 // repaired, orphans deprovisioned per policy (shared/provisioning/reconcile.ts) — then the finished runs whose
-// report was never posted are reported (shared/reporting/missed-reports.ts), and the config check's old Leases
-// deleted (shared/config/config-check-claim.ts). The event carries nothing the
-// pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
+// report was never posted are reported (shared/reporting/missed-reports.ts), and the old change Leases the vote
+// path claims on are deleted (shared/reporting/leases.ts). The event carries nothing the pass needs. What fails is counted in the log line and tried again on the next tick; the tick itself is not
 // retried, since the next one comes anyway.
-import { ConfigCheckLeasePruner } from '../../shared/reporting/leases.js';
+import { LeasePruner } from '../../shared/reporting/leases.js';
 import { loadAll, unlessMisconfigured } from '../../shared/config/policy-env.js';
 import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { cloudEventFunction } from '../../shared/events/handler.js';
@@ -12,7 +11,7 @@ import { log } from '../../shared/log.js';
 import { GerritReconciler, summaryFields } from '../../shared/provisioning/reconcile.js';
 import { MissedReports, missedReportsFields } from '../../shared/reporting/missed-reports.js';
 
-type Passes = { namespaces: GerritReconciler; reports: MissedReports; leases: ConfigCheckLeasePruner };
+type Passes = { namespaces: GerritReconciler; reports: MissedReports; leases: LeasePruner };
 let served: Passes | undefined;
 
 /** Checks the configuration (Gerrit, cluster, policy, pipelines, ARGO_UI_URL, SEAKEEPER_NAMESPACE): at start-up, when this function is served. */
@@ -22,7 +21,7 @@ export function startReconcile(env: NodeJS.ProcessEnv = process.env): Passes {
   const [namespaces, reports, leases] = loadAll(
     () => GerritReconciler.fromEnv(env),
     () => MissedReports.fromEnv(env, shared),
-    () => ConfigCheckLeasePruner.fromEnv(env, shared),
+    () => LeasePruner.fromEnv(env, shared),
   );
   served = { namespaces, reports, leases };
   return served;

@@ -3,15 +3,16 @@
 //
 //   1. parse the Gerrit event; one that can trigger no pipeline at all (most comments) is acknowledged at once
 //   2. resolve the project's effective config (inheritance.ts), read at each project's refs/meta/config commit
-//      and kept with those commits (config-source.ts); a project that is not `configured` runs nothing (an invalid config is shown by the
-//      config check on refs/meta/config, and provisioning logs it)
+//      and kept with those commits (config-source.ts); a project that is not `configured` runs nothing (an
+//      invalid config is shown by the config check on refs/meta/config, and provisioning logs it)
 //   3. per triggered pipeline, fetch what its manager needs — the definition (a file of the project whose
 //      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
 //      and the change's runs in that pipeline — and plan
-//   4. carry out: submit → create (AlreadyExists = a redelivery: done), stop the superseded runs, post the
-//      start message only if the create created the run; reject → stop the superseded runs, post the
-//      rejection once per patchset (Verified -1, every problem located); skip → log; not-implemented →
-//      finish the other pipelines, then throw NotImplementedError so the event is not acknowledged.
+//   4. carry out: start → create the run (AlreadyExists = a redelivery: done), stop the superseded runs, post
+//      the start message (claimed on the run, so once however often the event comes); reject → stop the
+//      superseded runs, post the rejection once per patchset (Verified -1, every problem located; claimed on
+//      the change's rejection Lease); skip → log; not-implemented → finish the other pipelines, then throw
+//      NotImplementedError so the event is not acknowledged. Every post goes through reporting/post-once.ts.
 // Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
 import type { EffectiveConfig } from '../config/inheritance.js';
@@ -30,7 +31,11 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../names.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
-import { postReviewPlan, type PostOutcome } from '../reporting/review.js';
+import { heldMarker } from '../reporting/claims.js';
+import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/leases.js';
+import { START_MARKER } from '../reporting/markers.js';
+import { postOnce, type PostGerrit, type PostResult } from '../reporting/post-once.js';
+import { startDecision } from '../reporting/report.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
@@ -39,17 +44,19 @@ import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
 import { type LiveWorkflow } from '../runs/workflow.js';
-import { listWorkflows } from '../runs/workflow-store.js';
+import { listWorkflows, workflowObject, type WorkflowRef } from '../runs/workflow-store.js';
 
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
 
-export type TriggerGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'getChange' | 'postReview'>;
-export type TriggerCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
+export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent'> & PostGerrit;
+export type CarryOutCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
 
-export interface TriggerDeps {
-  readonly gerrit: TriggerGerrit;
-  readonly cluster: TriggerCluster;
+export interface CarryOutDeps {
+  readonly gerrit: CarryOutGerrit;
+  readonly cluster: CarryOutCluster;
+  /** Where rejections are claimed (the system namespace's change Leases). */
+  readonly leases: ChangeLeases;
   readonly policy: Policy;
   readonly pipelines: readonly Pipeline[];
   /** ARGO_UI_URL. */
@@ -66,11 +73,16 @@ export interface PipelineOutcome {
   readonly pipeline: string;
   readonly action: Plan['action'];
   readonly workflow?: string;
-  /** submit: false when the Workflow already existed (a redelivery). */
+  /** start: false when the Workflow already existed (a redelivery). */
   readonly created?: boolean;
   readonly stopped?: readonly string[];
   /** The start message or the rejection: posted, already there, left out (stale), or failed (logged). */
-  readonly review?: 'posted' | 'not-voted' | 'already-posted' | 'stale' | 'failed';
+  /**
+   * The start message or the rejection: posted, not-voted, already-posted, in-progress (a twin delivery posts
+   * it), stale (the patchset is no longer current), failed (logged), or why the run's start message is not due
+   * (superseded, stopped, reported).
+   */
+  readonly review?: string;
   readonly reason?: string;
   readonly problems?: readonly string[];
 }
@@ -87,15 +99,18 @@ export function gerritEventOf(event: InboundEvent, accepted: readonly string[]):
   return gerrit;
 }
 
-export class PipelineTrigger {
+export class CarryOut {
   readonly #effective: EffectiveConfigCache;
 
-  constructor(readonly deps: TriggerDeps) {
+  constructor(readonly deps: CarryOutDeps) {
     this.#effective = deps.effectiveConfigs ?? new EffectiveConfigCache(deps.policy);
   }
 
-  /** GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, SEAKEEPER_POLICY_FILE, ARGO_UI_URL. */
-  static fromEnv(env: Env = process.env, shared: SharedParts = {}): PipelineTrigger {
+  /**
+   * GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, SEAKEEPER_POLICY_FILE, ARGO_UI_URL,
+   * SEAKEEPER_NAMESPACE (where rejections are claimed).
+   */
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): CarryOut {
     const [config, gerrit, cluster, policy, pipelines] = loadAll(
       () => loadEnv({ ARGO_UI_URL: httpUrl() }, env),
       () => shared.gerrit ?? gerritClientFromEnv(env),
@@ -103,7 +118,8 @@ export class PipelineTrigger {
       () => shared.policy ?? policyFromEnv(env),
       () => loadPipelines(),
     );
-    return new PipelineTrigger({ gerrit, cluster, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
+    const leases = ChangeLeases.fromEnv(cluster, env);
+    return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
   }
 
   /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
@@ -137,12 +153,12 @@ export class PipelineTrigger {
     // Retryable failures first: a redelivery may fix them, and not-implemented is retried anyway.
     const failure = failures.find((f) => shouldRetry(f) && !(f instanceof NotImplementedError)) ?? failures[0];
     if (failure !== undefined) {
-      if (outcomes.length > 0) (deps.logger ?? processLog).info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before a failure');
+      if (outcomes.length > 0) this.#logger.info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before a failure');
       throw failure;
     }
     const notImplemented = outcomes.find((o) => o.action === 'not-implemented');
     if (notImplemented) {
-      (deps.logger ?? processLog).info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before refusing');
+      this.#logger.info({ fn: 'pipelines', eventId, ...fields }, 'pipelines carried out before refusing');
       throw new NotImplementedError(notImplemented.reason ?? `pipeline ${notImplemented.pipeline}`);
     }
     return fields;
@@ -156,13 +172,14 @@ export class PipelineTrigger {
     const pipeline = plan.pipeline;
 
     switch (plan.action) {
-      case 'submit': {
+      case 'start': {
         const { workflow } = plan;
-        const name = workflow.metadata.name;
-        const created = await deps.cluster.create(workflow as unknown as ClusterObject);
+        const ref = { namespace: workflow.metadata.namespace, name: workflow.metadata.name };
+        const created = await deps.cluster.create(workflow as unknown as ClusterObject & LiveWorkflow);
         const stopped = await carryOutStops(deps.cluster, plan.stop);
-        const review = created.created && plan.start ? await this.#postStart(plan.start, name) : undefined;
-        return { pipeline, action: 'submit', workflow: `${workflow.metadata.namespace}/${name}`, created: created.created, stopped, ...(review ? { review } : {}) };
+        // Also when the run was there already: a delivery that created it may have failed before posting.
+        const review = plan.start ? await this.#postStart(plan.start, ref, created.created ? created.object : undefined, trigger) : undefined;
+        return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: created.created, stopped, ...(review ? { review } : {}) };
       }
       case 'reject': {
         const stopped = await carryOutStops(deps.cluster, plan.stop);
@@ -201,30 +218,65 @@ export class PipelineTrigger {
     return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector, { fromCache: true }) : undefined;
   }
 
-  /** The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged. */
-  async #postStart(plan: ReviewPlan, workflow: string): Promise<PipelineOutcome['review']> {
+  /**
+   * The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged.
+   * Claimed on the run (START_MARKER), so a twin delivery or a redelivery posts it once.
+   */
+  async #postStart(plan: ReviewPlan, ref: WorkflowRef, created: LiveWorkflow | undefined, trigger: Trigger): Promise<PipelineOutcome['review']> {
+    const { cluster, gerrit } = this.deps;
+    const now = () => new Date();
     try {
-      return reviewField(await postReviewPlan(this.deps.gerrit, plan));
+      const posted = await postOnce(
+        gerrit,
+        {
+          claim: () => heldMarker(cluster, workflowObject(ref), created, START_MARKER, (run: LiveWorkflow) => startDecision(run, now()), now),
+          plan: () => plan,
+          onChange: (messages) => reviewAlreadyPosted(messages, plan, trigger.change.patchset),
+        },
+        this.#logger,
+      );
+      return reviewField(posted);
     } catch (err) {
-      (this.deps.logger ?? processLog).warn({ fn: 'pipelines', workflow, change: plan.changeId, err }, 'the start message was not posted');
+      this.#logger.warn({ fn: 'pipelines', workflow: `${ref.namespace}/${ref.name}`, change: plan.changeId, err }, 'the start message was not posted');
       return 'failed';
     }
   }
 
   /**
-   * Once per patchset: a redelivered event finds its message on the change. A patchset that is no longer
-   * current, or a change that is closed, gets none (Gerrit refuses votes on them; a newer patchset has its
-   * own event).
+   * Once per patchset and pipeline, claimed on the change's rejection Lease; the change's messages, read first
+   * anyway, show a rejection an earlier delivery posted. A patchset that is no longer current, or a change that
+   * is closed, gets none (Gerrit refuses votes on them; a newer patchset has its own event).
    */
   async #postRejection(plan: ReviewPlan, trigger: Trigger): Promise<PipelineOutcome['review']> {
     const info = await this.deps.gerrit.getChange(plan.changeId, ['CURRENT_REVISION', 'MESSAGES']);
     if (info.status !== 'NEW' || info.current_revision !== trigger.change.revision) return 'stale';
-    if (reviewAlreadyPosted(info.messages ?? [], plan, trigger.change.patchset)) return 'already-posted';
-    return reviewField(await postReviewPlan(this.deps.gerrit, plan));
+    const messages = info.messages ?? [];
+    if (reviewAlreadyPosted(messages, plan, trigger.change.patchset)) return 'already-posted';
+    const { change } = trigger;
+    const target = { project: change.project, change: change.number, revision: change.revision };
+    const posted = await postOnce(
+      this.deps.gerrit,
+      {
+        claim: () => this.deps.leases.claim(REJECTION_LEASE, rejectionMarker(trigger.pipeline.name), target),
+        plan: () => plan,
+        onChange: (found) => reviewAlreadyPosted(found, plan, change.patchset),
+        messages,
+      },
+      this.#logger,
+    );
+    return reviewField(posted);
+  }
+
+  get #logger(): Logger {
+    return this.deps.logger ?? processLog;
   }
 }
 
-const reviewField = (outcome: PostOutcome): PipelineOutcome['review'] => ('notVoted' in outcome ? 'not-voted' : 'posted');
+function reviewField(posted: PostResult<unknown>): PipelineOutcome['review'] {
+  if (posted.result === 'not-claimed') return posted.reason;
+  if (posted.result === 'already-posted') return 'already-posted';
+  return posted.notVoted ? 'not-voted' : 'posted';
+}
 
 function invalidFields(effective: EffectiveConfig): LogFields {
   if (effective.kind !== 'invalid') return {};
@@ -235,8 +287,8 @@ function summary(outcomes: readonly PipelineOutcome[], failures: readonly unknow
   if (failures.length > 0) return 'failed';
   const actions = new Set(outcomes.map((o) => o.action));
   if (actions.has('reject')) return 'rejected';
-  if (outcomes.some((o) => o.action === 'submit' && o.created)) return 'submitted';
-  if (actions.has('submit')) return 'already-submitted';
+  if (outcomes.some((o) => o.action === 'start' && o.created)) return 'started';
+  if (actions.has('start')) return 'already-started';
   if (actions.has('not-implemented')) return 'not-implemented';
   return 'skipped';
 }

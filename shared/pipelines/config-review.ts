@@ -5,26 +5,24 @@
 // resources the seakeeper.yaml under review gives the namespace), so an owner learns before merging what the
 // pipelines would refuse.
 //
-// Once per patch set, like Prow's reporter: the vote's message carries CONFIG_CHECK_TAG, and before posting
-// the change's messages are read; one with the tag on this patch set means a delivery before this one
-// already reported, so a redelivered event posts nothing. A twin delivery running at the same time (both
-// ingress paths send every event) is stopped by the claim on the change's Lease (config-check-claim.ts). A
-// patch set that is no longer current, or a change that is closed, gets no vote (a newer patch set has its own
-// event).
+// Once per patch set: the vote goes through the vote path (reporting/post-once.ts), claimed on the change's
+// config-check Lease; the change's messages, read first anyway, show a vote a delivery before this one posted
+// (its message carries CONFIG_CHECK_TAG). A patch set that is no longer current, or a change that is closed,
+// gets no vote (a newer patch set has its own event).
 import { PermanentError } from '../errors.js';
 import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
 import { changedPaths, type GerritApi } from '../gerrit/client.js';
-import type { ChangeInfo } from '../gerrit/types.js';
 import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from '../config/config-check.js';
 import type { Env } from '../env.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
-import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
+import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { ConfigCheckClaims } from '../reporting/leases.js';
-import { loadEnv } from '../env.js';
+import { ChangeLeases, CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER } from '../reporting/leases.js';
+import type { PostedMessage } from '../reporting/messages.js';
+import { postOnce } from '../reporting/post-once.js';
 import { CONFIG_FILE, CONFIG_REF, parseProjectConfig, workflowFiles } from '../config/project-config.js';
 import { workflowValidator } from './workflow-policy.js';
 
@@ -66,23 +64,23 @@ export type ConfigReviewResult =
   | { readonly result: 'already-reported' | 'in-progress' | 'superseded' | 'closed' };
 
 /** Whether a message with the config check's tag was posted on this patch set. */
-export function alreadyReported(change: Pick<ChangeInfo, 'messages'>, patchSet: number): boolean {
-  return (change.messages ?? []).some((m) => m.tag === CONFIG_CHECK_TAG && m._revision_number === patchSet);
+export function alreadyReported(messages: readonly PostedMessage[], patchSet: number): boolean {
+  return messages.some((m) => m.tag === CONFIG_CHECK_TAG && m._revision_number === patchSet);
 }
 
 export interface ConfigReviewDeps {
   readonly gerrit: ConfigReviewGerrit;
   readonly policy: Policy;
-  readonly claims: ConfigCheckClaims;
+  readonly leases: ChangeLeases;
   readonly logger?: Logger;
 }
 
-export async function reviewConfigChange(target: PatchSetToCheck, { gerrit, policy, claims, logger = processLog }: ConfigReviewDeps): Promise<ConfigReviewResult> {
+export async function reviewConfigChange(target: PatchSetToCheck, { gerrit, policy, leases, logger = processLog }: ConfigReviewDeps): Promise<ConfigReviewResult> {
   const changeId = `${target.project}~${target.change}`;
   const change = await gerrit.getChange(changeId, ['CURRENT_REVISION', 'MESSAGES']);
   if (change.status !== 'NEW') return { result: 'closed' };
   if (change.current_revision !== target.revision) return { result: 'superseded' };
-  if (alreadyReported(change, target.patchSet)) return { result: 'already-reported' };
+  if (alreadyReported(change.messages ?? [], target.patchSet)) return { result: 'already-reported' };
 
   const read = (path: string) => gerrit.getFileContentAt(target.project, target.revision, path);
   const [files, seakeeperYaml] = await Promise.all([gerrit.listRevisionFiles(changeId, target.revision), read(CONFIG_FILE)]);
@@ -103,25 +101,23 @@ export async function reviewConfigChange(target: PatchSetToCheck, { gerrit, poli
     workflowValidator(parsed?.ok ? { resources: parsed.config.resources } : {}),
   );
   if (!check.relevant) return { result: 'not-relevant' };
-  const claim = await claims.claim(target);
-  if (!claim.claimed) return { result: claim.reason === 'in-progress' ? 'in-progress' : 'already-reported' };
-  try {
-    await gerrit.postReview(changeId, target.revision, {
-      message: check.message,
-      labels: { [CONFIG_CHECK_LABEL]: check.vote },
-      tag: CONFIG_CHECK_TAG,
-      notify: 'OWNER',
-    });
-  } catch (err) {
-    await claims.release(target, claim, logger);
-    throw err;
-  }
-  try {
-    await claims.done(target, claim);
-  } catch (err) {
-    // Posted: a twin finds the claim; once it expires, the tagged message stops a later delivery.
-    logger.warn({ fn: 'patchset-created', change: changeId, err }, 'config check posted, but the done marker was not recorded');
-  }
+  const posted = await postOnce(
+    gerrit,
+    {
+      claim: () => leases.claim(CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER, target),
+      plan: () => ({
+        changeId,
+        revision: target.revision,
+        review: { message: check.message, labels: { [CONFIG_CHECK_LABEL]: check.vote }, tag: CONFIG_CHECK_TAG, notify: 'OWNER' },
+        submit: false,
+      }),
+      onChange: (messages) => alreadyReported(messages, target.patchSet),
+      messages: change.messages ?? [],
+    },
+    logger,
+  );
+  if (posted.result === 'not-claimed') return { result: posted.reason === 'in-progress' ? 'in-progress' : 'already-reported' };
+  if (posted.result === 'already-posted') return { result: 'already-reported' };
   return { result: 'voted', vote: check.vote, problems: check.problems.length };
 }
 
@@ -135,13 +131,12 @@ export class ConfigReviewer {
    * clients and policy in `shared` are used as they are.
    */
   static fromEnv(env: Env = process.env, shared: SharedParts = {}): ConfigReviewer {
-    const [gerrit, policy, cluster, config] = loadAll(
+    const [gerrit, policy, leases] = loadAll(
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
-      () => shared.cluster ?? httpClusterFromEnv(env),
-      () => loadEnv(systemNamespaceEnv, env),
+      () => ChangeLeases.fromEnv(shared.cluster ?? httpClusterFromEnv(env), env),
     );
-    return new ConfigReviewer({ gerrit, policy, claims: new ConfigCheckClaims(cluster, config.SEAKEEPER_NAMESPACE) });
+    return new ConfigReviewer({ gerrit, policy, leases });
   }
 
   async handle(event: InboundEvent): Promise<ConfigReviewResult> {

@@ -12,11 +12,11 @@
 //      of the project whose seakeeper.yaml applies — EffectiveConfig.source — or a WorkflowTemplate from the
 //      namespace) and list needs.runs (Workflows by label selector in the namespace)
 //   2. plan = planTrigger({trigger, eventId, definition, existing, argoUiUrl})
-//   3. submit: create plan.workflow; then apply each plan.stop patch (also when the create answered
+//   3. start: create plan.workflow; then apply each plan.stop patch (also when the create answered
 //      AlreadyExists: a redelivery finishes what an earlier delivery could not, and runsToStop never names a run
-//      newer than this one); then, only if the create really created it, post plan.start (if any).
-//      reject: apply plan.stop, post plan.review (unless reviewAlreadyPosted), acknowledge (a permanent fault
-//      of the project's definition, shown to its owners on the change).
+//      newer than this one); then post plan.start (if any) through the vote path, claimed on the run.
+//      reject: apply plan.stop, post plan.review through the vote path, acknowledge (a permanent fault of the
+//      project's definition, shown to its owners on the change).
 //      skip: log plan.reason. not-implemented: log, finish the other plans, then throw NotImplementedError.
 import type { ConfigProblem } from '../config/yaml.js';
 import { namespaceFor } from '../names.js';
@@ -51,7 +51,7 @@ export interface PlanInput {
 export type Plan =
   /** Create `workflow`; apply `stop` (created or AlreadyExists); post `start` only if it was created. */
   | {
-      readonly action: 'submit';
+      readonly action: 'start';
       readonly pipeline: string;
       readonly workflow: Workflow;
       /** What the policy changed in the definition. */
@@ -106,7 +106,7 @@ export const independentManager: PipelineManager = {
     const { workflow, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition });
     const url = argoWorkflowUrl(argoUiUrl, workflow.metadata.namespace, workflow.metadata.name);
     return {
-      action: 'submit',
+      action: 'start',
       pipeline: pipeline.name,
       workflow,
       notes,

@@ -14,7 +14,7 @@
 // redelivery then finishes stops an earlier delivery could not, and never stops a run newer than its own.
 import { isCompletedPhase, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
 
-/** The run about to be submitted. */
+/** The run about to be started. */
 export interface NewRun {
   readonly pipeline: string;
   readonly change: number;

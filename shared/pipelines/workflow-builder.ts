@@ -1,4 +1,4 @@
-// The Workflow Seakeeper submits for a trigger: a checked definition + the change → one Workflow object,
+// The Workflow Seakeeper creates for a trigger: a checked definition + the change → one Workflow object,
 // built as data (never as YAML text), deterministic to the byte for the same inputs.
 //
 // Name: `<pipeline>-<change>-<patchset>-<h>`, h = 10 hex of sha256([event id, pipeline]); at most 50
@@ -71,7 +71,7 @@ function mergeParameters(ours: ReadonlyArray<{ name: string; value: string }>, d
   return [...ours.map((p) => ({ ...p })), ...theirs];
 }
 
-/** The Workflow to submit for a trigger. Pure and deterministic. */
+/** The Workflow to create for a trigger. Pure and deterministic. */
 export function buildWorkflow(input: BuildInput): BuiltWorkflow {
   const { trigger, eventId, definition } = input;
   const { change, pipeline } = trigger;

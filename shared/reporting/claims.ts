@@ -6,6 +6,7 @@ import { casPatch, type ObjectRef, type VersionedObject } from '../k8s/cas.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import type { Logger } from '../log.js';
 import { claimPatch, donePatch, releasePatch, type MarkerKeys } from './markers.js';
+import type { ClaimAttempt, HeldClaim } from './post-once.js';
 
 export type MarkerCluster = Pick<ClusterApi, 'get' | 'patch'>;
 
@@ -65,4 +66,42 @@ export async function releaseClaim<T extends VersionedObject>(cluster: MarkerClu
   } catch (err) {
     logger.warn({ object: `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`, marker: keys.claim, err }, 'the claim was not released; it expires by itself');
   }
+}
+
+/** A claim as postOnce holds it: the object as claimed and the phase, with the decision's value. */
+export interface ClaimedObject<T, V> {
+  readonly object: T;
+  readonly phase: string;
+  readonly value: V;
+}
+
+/** claimMarker as postOnce takes it: the claim on `ref`, and its done and release steps. */
+export async function heldMarker<T extends VersionedObject, V>(
+  cluster: MarkerCluster,
+  ref: ObjectRef,
+  current: T | undefined,
+  keys: MarkerKeys,
+  decide: (object: T) => ClaimDecision<V>,
+  now: () => Date,
+): Promise<ClaimAttempt<ClaimedObject<T, V>>> {
+  const claim = await claimMarker(cluster, ref, current, keys, decide, now);
+  if (!claim.claimed) return claim;
+  return heldClaim(cluster, ref, keys, claim);
+}
+
+/** postOnce's view of a claim taken on `ref`. */
+export function heldClaim<T extends VersionedObject, V>(
+  cluster: MarkerCluster,
+  ref: ObjectRef,
+  keys: MarkerKeys,
+  claim: Extract<Claim<T, V>, { claimed: true }>,
+): HeldClaim<ClaimedObject<T, V>> {
+  return {
+    claimed: true,
+    value: { object: claim.object, phase: claim.phase, value: claim.value },
+    // decide let the claim through, so a claim for the same phase that was there had expired.
+    tookOver: claim.decidedOn.metadata.annotations?.[keys.claim]?.startsWith(`${claim.phase} `) === true,
+    done: () => markDone(cluster, ref, claim.object, keys, claim.phase),
+    release: (logger) => releaseClaim(cluster, ref, claim.object, keys, claim.token, logger),
+  };
 }

@@ -1,24 +1,38 @@
-// The config check votes once per patch set even when the same event arrives twice at once — gerrit-webhook and
-// gerrit-stream both send every Gerrit event, with the same id, and the Broker does not deduplicate. Reading the
-// change's messages first (config-review.ts) catches a redelivery, not a twin running alongside; so before
-// posting, a delivery claims the patch set on a Lease in the system namespace (one per change, kept by reconcile
-// until the change is old), with the claim/done markers the reporters use on Workflows (reporting/markers.ts):
-// the Lease is created with the claim, or the claim is taken by compare-and-swap; the loser stops.
+// Claims for posts that have no Workflow to carry them (post-once.ts, step 1): the config check's vote and a
+// refused workflow definition. Each is claimed on a Lease per change in the system namespace, with the same
+// claim/done markers a Workflow carries (markers.ts), its phase the patch set's commit so that each patch set is
+// claimed anew: the Lease is created holding the claim, or the claim is taken by compare-and-swap; the loser
+// stops. reconcile deletes a change's Lease once the change is old (LeasePruner).
 import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
 import { loadEnv, type Env } from '../env.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
-import type { Logger } from '../log.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND } from '../names.js';
-import { claimMarker, markDone, releaseClaim, type Claim } from './claims.js';
+import { COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
+import { claimMarker, heldClaim, type ClaimedObject } from './claims.js';
 import { claimPatch, liveClaim, markerState, type MarkerKeys } from './markers.js';
+import type { ClaimAttempt } from './post-once.js';
+
+export const CHANGE_ANNOTATION = 'seakeeper.dev/change';
+
+/** What a change's Lease is for: its component label, which also begins its name. */
+export interface LeasePurpose {
+  readonly component: string;
+}
+
+export const CONFIG_CHECK_LEASE: LeasePurpose = { component: 'config-check' };
+export const REJECTION_LEASE: LeasePurpose = { component: 'rejection' };
+const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE];
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
-export const CONFIG_CHECK_COMPONENT = 'config-check';
-export const CHANGE_ANNOTATION = 'seakeeper.dev/change';
-/** Selects the config check's Leases. */
-export const CONFIG_CHECK_LEASES = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=${CONFIG_CHECK_COMPONENT}`;
+
+/** A pipeline's refused definition, claimed per pipeline on the change's rejection Lease (names: ≤ 40 chars). */
+export function rejectionMarker(pipeline: string): MarkerKeys {
+  return { claim: `seakeeper.dev/rejected-${pipeline}-claim`, done: `seakeeper.dev/rejected-${pipeline}` };
+}
+
+/** Selects every change Lease Seakeeper keeps. */
+export const CHANGE_LEASES = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL} in (${PURPOSES.map((p) => p.component).join(',')})`;
 
 export interface PatchSetIdentity {
   readonly project: string;
@@ -27,108 +41,109 @@ export interface PatchSetIdentity {
   readonly revision: string;
 }
 
-export type ConfigCheckLease = ClusterObject & { spec?: Record<string, unknown> };
+export type ChangeLease = ClusterObject & { spec?: Record<string, unknown> };
 
-export type ConfigCheckClaim = Claim<ConfigCheckLease, undefined>;
-
-/** The Lease of a change: a DNS subdomain whatever the project's name. */
-export function configCheckLeaseName(project: string, change: number): string {
-  return `config-check-${projectHash(project)}-${change}`;
+/** The Lease of a change for `purpose`: a DNS label whatever the project's name. */
+export function changeLeaseName(purpose: LeasePurpose, project: string, change: number): string {
+  return `${purpose.component}-${projectHash(project)}-${change}`;
 }
 
-/** The Lease that holds `target`'s claim from `now` on, as created. */
-export function claimedLease(target: PatchSetIdentity, namespace: string, now: Date): ConfigCheckLease {
+/** The Lease that holds `keys`' claim on `target` from `now` on, as created. */
+export function claimedLease(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, namespace: string, now: Date): ChangeLease {
   return {
     apiVersion: LEASE_API_VERSION,
     kind: LEASE_KIND,
     metadata: {
-      name: configCheckLeaseName(target.project, target.change),
+      name: changeLeaseName(purpose, target.project, target.change),
       namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [COMPONENT_LABEL]: CONFIG_CHECK_COMPONENT, [PROJECT_HASH_LABEL]: projectHash(target.project) },
-      annotations: { [PROJECT_ANNOTATION]: target.project, [CHANGE_ANNOTATION]: String(target.change), ...claimPatch(CONFIG_CHECK_MARKER, target.revision, now).metadata.annotations } as Record<string, string>,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [COMPONENT_LABEL]: purpose.component, [PROJECT_HASH_LABEL]: projectHash(target.project) },
+      annotations: { [PROJECT_ANNOTATION]: target.project, [CHANGE_ANNOTATION]: String(target.change), ...claimPatch(keys, target.revision, now).metadata.annotations } as Record<string, string>,
     },
     spec: {},
   };
 }
 
 /** Whether a delivery may claim the patch set on the Lease as read, and if not why. */
-export function claimDecision(lease: ConfigCheckLease, revision: string, now: Date) {
-  const state = markerState(lease, CONFIG_CHECK_MARKER, revision, now);
+export function claimDecision(lease: ChangeLease, keys: MarkerKeys, revision: string, now: Date) {
+  const state = markerState(lease, keys, revision, now);
   if (state === 'free') return { act: true as const, phase: revision, value: undefined };
-  return { act: false as const, reason: state === 'done' ? 'already-reported' : 'in-progress' };
+  return { act: false as const, reason: state === 'done' ? 'already-posted' : 'in-progress' };
 }
 
-export class ConfigCheckClaims {
+export type LeaseClaim = ClaimAttempt<ClaimedObject<ChangeLease, undefined>>;
+
+export class ChangeLeases {
   constructor(
     readonly cluster: Pick<ClusterApi, 'create' | 'get' | 'patch'>,
     /** The system namespace, where the Leases live. */
     readonly namespace: string,
   ) {}
 
-  #ref(target: PatchSetIdentity): ObjectRef {
-    return { apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, namespace: this.namespace, name: configCheckLeaseName(target.project, target.change) };
+  /** SEAKEEPER_NAMESPACE, on `cluster`. */
+  static fromEnv(cluster: Pick<ClusterApi, 'create' | 'get' | 'patch'>, env: Env = process.env): ChangeLeases {
+    return new ChangeLeases(cluster, loadEnv(systemNamespaceEnv, env).SEAKEEPER_NAMESPACE);
   }
 
-  /** The claim on `target`, or why another delivery has it (in-progress) or had it (already-reported). */
-  async claim(target: PatchSetIdentity, now: () => Date = () => new Date()): Promise<ConfigCheckClaim> {
+  /** The claim on `target` for postOnce, or why another delivery has it (in-progress) or had it (already-posted). */
+  async claim(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, now: () => Date = () => new Date()): Promise<LeaseClaim> {
+    const ref: ObjectRef = { apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, namespace: this.namespace, name: changeLeaseName(purpose, target.project, target.change) };
     // Created, or found and claimed; a Lease deleted in between (reconcile pruning it) is created again.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const lease = claimedLease(target, this.namespace, now());
+      const lease = claimedLease(purpose, keys, target, this.namespace, now());
       const created = await this.cluster.create(lease);
       if (created.created) {
-        const token = lease.metadata.annotations![CONFIG_CHECK_MARKER.claim]!;
-        return { claimed: true, object: created.object, decidedOn: created.object, phase: target.revision, value: undefined, token };
+        const token = lease.metadata.annotations![keys.claim]!;
+        return heldClaim(this.cluster, ref, keys, { claimed: true, object: created.object, decidedOn: created.object, phase: target.revision, value: undefined, token });
       }
-      const claim = await claimMarker(this.cluster, this.#ref(target), undefined, CONFIG_CHECK_MARKER, (found: ConfigCheckLease) => claimDecision(found, target.revision, now()), now);
-      if (claim.claimed || claim.reason !== 'gone') return claim;
+      const claim = await claimMarker(this.cluster, ref, undefined, keys, (found: ChangeLease) => claimDecision(found, keys, target.revision, now()), now);
+      if (claim.claimed) return heldClaim(this.cluster, ref, keys, claim);
+      if (claim.reason !== 'gone') return claim;
     }
     return { claimed: false, reason: 'in-progress' };
   }
-
-  /** The vote was posted: later deliveries for this patch set stop at the Lease. */
-  async done(target: PatchSetIdentity, claim: Extract<ConfigCheckClaim, { claimed: true }>): Promise<void> {
-    await markDone(this.cluster, this.#ref(target), claim.object, CONFIG_CHECK_MARKER, claim.phase);
-  }
-
-  /** Posting failed: the redelivery may claim at once. Never throws. */
-  async release(target: PatchSetIdentity, claim: Extract<ConfigCheckClaim, { claimed: true }>, logger: Logger): Promise<void> {
-    await releaseClaim(this.cluster, this.#ref(target), claim.object, CONFIG_CHECK_MARKER, claim.token, logger);
-  }
 }
 
-/** A config check's Lease is kept this long after it was created: changes to refs/meta/config are short-lived. */
+/** A change's Lease is kept this long after it was created: changes are short-lived. */
 export const LEASE_KEEP_MS = 30 * 24 * 3600_000;
 
+/** Whether any post is claimed on the Lease by a delivery at work right now. */
+function claimedNow(lease: ChangeLease, now: Date): boolean {
+  return Object.keys(lease.metadata.annotations ?? {}).some(
+    (key) => key.endsWith('-claim') && liveClaim(lease, { claim: key, done: key.slice(0, -'-claim'.length) }, now) !== undefined,
+  );
+}
+
 /** The Leases to delete: older than `keepMs`, and not claimed by a delivery at work right now. */
-export function staleLeases(leases: readonly ConfigCheckLease[], now: Date, keepMs = LEASE_KEEP_MS): ConfigCheckLease[] {
+export function staleLeases(leases: readonly ChangeLease[], now: Date, keepMs = LEASE_KEEP_MS): ChangeLease[] {
   return leases.filter((lease) => {
     const created = Date.parse(String(lease.metadata.creationTimestamp ?? ''));
     if (!Number.isFinite(created) || now.getTime() - created < keepMs) return false;
-    return liveClaim(lease, CONFIG_CHECK_MARKER, now) === undefined;
+    return !claimedNow(lease, now);
   });
 }
 
 /**
- * reconcile's pass over the config check's Leases: deletes the stale ones. A patch set checked before its Lease
- * went is still recognised by its tagged message; a later one gets a new Lease.
+ * reconcile's pass over the change Leases: deletes the stale ones, each only at the resourceVersion it was
+ * judged at, so that a claim taken since the list keeps its Lease. A patch set posted on before its Lease went
+ * is still recognised by its tagged message; a later one gets a new Lease.
  */
-export class ConfigCheckLeasePruner {
+export class LeasePruner {
   constructor(
     readonly cluster: Pick<ClusterApi, 'list' | 'delete'>,
     readonly namespace: string,
   ) {}
 
   /** The cluster (KUBECONFIG, else the pod's ServiceAccount; `shared.cluster` as it is) and SEAKEEPER_NAMESPACE. */
-  static fromEnv(env: Env = process.env, shared: SharedParts = {}): ConfigCheckLeasePruner {
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}): LeasePruner {
     const [cluster, config] = loadAll(
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => loadEnv(systemNamespaceEnv, env),
     );
-    return new ConfigCheckLeasePruner(cluster, config.SEAKEEPER_NAMESPACE);
+    return new LeasePruner(cluster, config.SEAKEEPER_NAMESPACE);
   }
 
   async run(now = new Date()): Promise<{ leases: number; deleted: number }> {
-    const leases = await this.cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, this.namespace, CONFIG_CHECK_LEASES);
+    const leases = await this.cluster.list<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, this.namespace, CHANGE_LEASES);
     const stale = staleLeases(leases, now);
     for (const lease of stale) await this.cluster.delete(LEASE_API_VERSION, LEASE_KIND, this.namespace, lease.metadata.name);
     return { leases: leases.length, deleted: stale.length };

@@ -1,5 +1,5 @@
 // "Already done" markers stored on the object they are about — the Workflow of a run (Prow keeps its last
-// reported state on the ProwJob), the Lease of a config check. Two steps, each a compare-and-swap (merge patch
+// reported state on the ProwJob), the Lease of a change (leases.ts). Two steps, each a compare-and-swap (merge patch
 // at the read resourceVersion):
 //   claim  `<key>-claim: <phase> <time>`  — taken before acting; a concurrent delivery that lost the race gets
 //          a 409, re-reads, and sees the claim
@@ -15,6 +15,8 @@ export interface MarkerKeys {
 
 /** workflow-completed: the report was posted. */
 export const REPORT_MARKER: MarkerKeys = { claim: 'seakeeper.dev/reported-claim', done: 'seakeeper.dev/reported' };
+/** patchset-created, comment-added: the run's start message was posted. */
+export const START_MARKER: MarkerKeys = { claim: 'seakeeper.dev/started-claim', done: 'seakeeper.dev/started' };
 /** workflow-watch: the workflow.completed event was emitted. */
 export const COMPLETED_EVENT_MARKER: MarkerKeys = { claim: 'seakeeper.dev/completed-event-claim', done: 'seakeeper.dev/completed-event' };
 

@@ -104,7 +104,7 @@ function reviewOf(action: ReportAction, message: string, tag: string, vote: bool
   return { message, ...labels, tag, notify: action.notify };
 }
 
-/** The review posted when a run was submitted (only when the create really created it), or undefined. */
+/** The review posted when a run starts (once per run: the vote path claims it on the run), or undefined. */
 export function startReview(pipeline: Pipeline, change: ChangeRef, url: string, notes: readonly string[] = []): ReviewPlan | undefined {
   if (!pipeline.start) return undefined;
   let message = renderTemplate(pipeline.start.message, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, url });

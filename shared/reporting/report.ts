@@ -23,7 +23,8 @@
 import type { ChangeInfo, ChangeStatus, NotifyHandling, ReviewInput } from '../gerrit/types.js';
 import type { Pipeline, ReportAction } from '../config/pipeline-config.js';
 import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type WorkflowNode } from '../runs/workflow.js';
-import { markerState, REPORT_MARKER } from './markers.js';
+import type { ClaimDecision } from './claims.js';
+import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from './markers.js';
 import {
   ARTIFACT_LINE_FORMAT,
   byteLength,
@@ -82,6 +83,26 @@ export function reportPending(workflow: LiveWorkflow, now: Date): ReportDecision
   if (marker === 'done') return { report: false, reason: 'already-reported', detail: `${run.phase} already reported` };
   if (marker === 'claimed') return { report: false, reason: 'in-progress', detail: 'another delivery is reporting it' };
   return { report: true, run, votes: 'all' };
+}
+
+/** The marker phase of a start message: a run has one. */
+export const START_PHASE = 'start';
+
+/**
+ * Whether a run's start message may be claimed now: not when it was posted or is being posted, and not once the
+ * run is superseded, stopped or being reported (the start message resets the vote a report casts).
+ */
+export function startDecision(workflow: LiveWorkflow, now: Date): ClaimDecision<undefined> {
+  const run = runOf(workflow);
+  if (!run) return { act: false, reason: 'not-seakeeper' };
+  if (run.supersededBy !== undefined) return { act: false, reason: 'superseded' };
+  if (run.shutdown !== undefined) return { act: false, reason: 'stopped' };
+  if (workflow.metadata.annotations?.[REPORT_MARKER.done] !== undefined || liveClaim(workflow, REPORT_MARKER, now) !== undefined) {
+    return { act: false, reason: 'reported' };
+  }
+  const marker = markerState(workflow, START_MARKER, START_PHASE, now);
+  if (marker !== 'free') return { act: false, reason: marker === 'done' ? 'already-posted' : 'in-progress' };
+  return { act: true, phase: START_PHASE, value: undefined };
 }
 
 /** Whether and how to report a Workflow. `change` is undefined when Gerrit no longer has the change. */

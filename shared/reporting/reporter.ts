@@ -1,4 +1,4 @@
-// workflow-completed, the shell — Prow's reporter: a pure `shouldReport` decides, one `report` acts, and
+// workflow-completed, the shell — Prow's reporter: a pure `shouldReport` decides, the vote path posts, and
 // "already reported" lives on the Workflow it is about.
 //
 //   1. read the Workflow the event names (the event is only a reference: a stale copy is never reported);
@@ -7,19 +7,15 @@
 //   3. the change's state (one getChange with CURRENT_REVISION; a deleted change is not an error), then
 //      shouldReport decides whether and which votes; the pipeline's manager must be able to report
 //      (dependent: NotImplementedError, so the event is not acknowledged)
-//   4. claim REPORT_MARKER (CAS; a concurrent delivery that loses sees the claim and stops)
-//   5. buildReport and post it on the revision that was tested (review.ts: a vote Gerrit refuses with 403 is
-//      posted again as the message alone); Gerrit failing → release the claim and throw (retried)
-//   6. mark done
-// A claim older than CLAIM_TTL_MS means a delivery died between 4 and 6, maybe after posting: before posting
-// again, the change's messages are read, and a report of this run on that patchset counts as posted.
+//   4. postOnce (post-once.ts) with REPORT_MARKER on the Workflow: claim, check the change when the claim took
+//      over an expired one, post buildReport's review on the revision that was tested, mark done. While the
+//      run's start message is being posted (its claim is live) the report waits: a TransientError, retried.
 //
 // The reconcile pass sends completed Workflows whose report is pending through `report` too.
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { loadAll } from '../config/policy-env.js';
-import { NotFoundError, NotImplementedError, PermanentError } from '../errors.js';
+import { NotFoundError, NotImplementedError, PermanentError, TransientError } from '../errors.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
-import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ChangeInfo } from '../gerrit/types.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
@@ -27,12 +23,12 @@ import { log as processLog, type Logger } from '../log.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
 import { argoWorkflowUrl, changeIdOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
 import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
-import { claimMarker, markDone, releaseClaim } from './claims.js';
+import { heldMarker } from './claims.js';
 import { WORKFLOW_COMPLETED_TYPE, workflowRefOf } from './completed-event.js';
-import { REPORT_MARKER } from './markers.js';
+import { liveClaim, REPORT_MARKER, START_MARKER } from './markers.js';
 import { fill, resultName, RUN_LINE_FORMAT, type PostedMessage } from './messages.js';
+import { postOnce, type PostGerrit } from './post-once.js';
 import { buildReport, changeStateOf, reportPending, shouldReport, type ChangeState, type Votes } from './report.js';
-import { postReviewPlan } from './review.js';
 
 export const reporterEnv = {
   /** The Argo UI, for the links in reports. */
@@ -41,7 +37,9 @@ export const reporterEnv = {
   ARTIFACT_BASE_URL: optional(httpUrl()),
 };
 
-export type ReporterGerrit = Pick<GerritApi, 'getChange' | 'postReview'>;
+export type ReporterGerrit = PostGerrit;
+
+const START_IN_PROGRESS = 'start-message-in-progress';
 
 export interface ReporterDeps {
   readonly gerrit: ReporterGerrit;
@@ -106,53 +104,39 @@ export class Reporter {
     if (!pipeline) throw new PermanentError(`${workflow}: pipeline ${JSON.stringify(run.pipeline)} is not in config/pipelines.yaml; its run cannot be reported`);
     if (pipeline.manager !== 'independent') throw new NotImplementedError(`reporting a run of pipeline ${pipeline.name} (manager ${pipeline.manager})`);
 
-    const claim = await claimMarker(cluster, workflowObject(ref), read, REPORT_MARKER, (latest: LiveWorkflow) => {
-      const again = shouldReport(latest, change, now());
-      return again.report ? { act: true, phase: again.run.phase, value: { votes: again.votes, note: again.note } } : { act: false, reason: again.reason };
-    }, now);
-    if (!claim.claimed) return { result: claim.reason, workflow };
-    const { votes, note } = claim.value;
-
     const url = argoWorkflowUrl(this.deps.argoUiUrl, run.namespace, run.name);
-    if (this.#staleClaim(claim.decidedOn, claim.phase) && reportOnChange(await messagesOf(gerrit, changeIdOf(run)), run, pipeline.tag, url)) {
-      await this.#done(claim.object, claim.phase, workflow);
-      return { result: 'already-reported', workflow, phase: claim.phase };
+    const posted = await postOnce(
+      gerrit,
+      {
+        claim: () =>
+          heldMarker(cluster, workflowObject(ref), read, REPORT_MARKER, (latest: LiveWorkflow) => {
+            // The start message resets the vote: the report must come after it, never before.
+            if (liveClaim(latest, START_MARKER, now()) !== undefined) return { act: false, reason: START_IN_PROGRESS };
+            const again = shouldReport(latest, change, now());
+            return again.report ? { act: true, phase: again.run.phase, value: { votes: again.votes, note: again.note } } : { act: false, reason: again.reason };
+          }, now),
+        plan: (claimed) =>
+          buildReport(claimed.object, pipeline, { argoUiUrl: this.deps.argoUiUrl, artifactBaseUrl: this.deps.artifactBaseUrl, votes: claimed.value.votes, note: claimed.value.note }),
+        onChange: (messages) => reportOnChange(messages, run, pipeline.tag, url),
+      },
+      this.#logger,
+    );
+    if (posted.result === 'not-claimed') {
+      if (posted.reason === START_IN_PROGRESS) throw new TransientError(`${workflow}: its start message is being posted; the report follows it`);
+      return { result: posted.reason, workflow };
     }
-
-    const plan = buildReport(claim.object, pipeline, { argoUiUrl: this.deps.argoUiUrl, artifactBaseUrl: this.deps.artifactBaseUrl, votes, note });
-    let posted;
-    try {
-      posted = await postReviewPlan(gerrit, plan);
-    } catch (err) {
-      await releaseClaim(cluster, workflowObject(ref), claim.object, REPORT_MARKER, claim.token, this.#logger);
-      throw err;
-    }
-    const fields: LogFields = {
+    const phase = posted.value.phase;
+    const marker = posted.marker ? { marker: posted.marker } : {};
+    if (posted.result === 'already-posted') return { result: 'already-reported', workflow, phase, ...marker };
+    const { votes } = posted.value.value;
+    return {
       result: 'reported',
       workflow,
-      phase: claim.phase,
-      votes: posted.voted ? plan.review.labels : describeNoVote(votes, 'notVoted' in posted ? posted.why : undefined),
-      ...('notVoted' in posted ? { notVoted: posted.notVoted } : {}),
+      phase,
+      votes: posted.voted ? posted.plan.review.labels : describeNoVote(votes, posted.why),
+      ...(posted.notVoted ? { notVoted: posted.notVoted } : {}),
+      ...marker,
     };
-    if ('notVoted' in posted) this.#logger.warn({ fn: 'workflow-completed', workflow, notVoted: posted.notVoted, why: posted.why }, 'reported without the vote');
-    return { ...fields, ...(await this.#done(claim.object, claim.phase, workflow)) };
-  }
-
-  /** Whether the Workflow, before this delivery claimed it, held a claim for this phase that had expired. */
-  #staleClaim(decidedOn: LiveWorkflow, phase: string): boolean {
-    return decidedOn.metadata.annotations?.[REPORT_MARKER.claim]?.startsWith(`${phase} `) === true;
-  }
-
-  async #done(claimed: LiveWorkflow, phase: string, workflow: string): Promise<LogFields> {
-    try {
-      await markDone(this.deps.cluster, workflowObject(refOfWorkflow(claimed)), claimed, REPORT_MARKER, phase);
-      return {};
-    } catch (err) {
-      // Posted: a retry would find the claim and stop. Once it expires, the next delivery (or reconcile) reads
-      // the change's messages, finds this report and records the marker instead of posting again.
-      this.#logger.error({ fn: 'workflow-completed', workflow, err }, 'reported, but the done marker was not recorded');
-      return { marker: 'not-recorded' };
-    }
   }
 
   get #logger(): Logger {
@@ -172,8 +156,5 @@ async function changeState(gerrit: ReporterGerrit, changeId: string): Promise<Ch
   return changeStateOf(info);
 }
 
-async function messagesOf(gerrit: ReporterGerrit, changeId: string): Promise<PostedMessage[]> {
-  return (await gerrit.getChange(changeId, ['MESSAGES'])).messages ?? [];
-}
 
 const describeNoVote = (votes: Votes, why: string | undefined): string => why ?? (votes === 'none' ? 'withheld' : 'none');

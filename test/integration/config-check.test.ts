@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
 import { LEASE_API_VERSION, LEASE_KIND } from '../../shared/names.js';
-import { claimedLease, CONFIG_CHECK_LEASES, CONFIG_CHECK_MARKER, ConfigCheckClaims, ConfigCheckLeasePruner, configCheckLeaseName, LEASE_KEEP_MS, type ConfigCheckLease } from '../../shared/reporting/leases.js';
+import { CHANGE_LEASES, ChangeLeases, changeLeaseName, CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER, claimedLease as leaseClaimed, LEASE_KEEP_MS, LeasePruner, type ChangeLease, type PatchSetIdentity } from '../../shared/reporting/leases.js';
 import { CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 import { ConfigReviewer } from '../../shared/pipelines/config-review.js';
 import { ClusterClient } from '../../shared/k8s/cluster.js';
@@ -26,8 +26,9 @@ const { bot: botConnection, admin: adminConnection } = rigConnections(rig);
 const bot = new GerritClient(botConnection);
 const SYSTEM_NAMESPACE = 'seakeeper-system';
 const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
-const claims = new ConfigCheckClaims(cluster, SYSTEM_NAMESPACE);
-const reviewer = new ConfigReviewer({ gerrit: bot, policy: loadPolicy(), claims });
+const leases = new ChangeLeases(cluster, SYSTEM_NAMESPACE);
+const reviewer = new ConfigReviewer({ gerrit: bot, policy: loadPolicy(), leases });
+const claimedLease = (target: PatchSetIdentity, namespace: string, now: Date) => leaseClaimed(CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER, target, namespace, now);
 const PROJECT = `it-${uniqueSuffix()}/config-check`;
 const SOURCE = rig.GERRIT_URL;
 /** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
@@ -132,7 +133,7 @@ test('a patch set on any other branch is not the config check\'s (patchset-creat
 
 const VALID = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\n', 'check.yaml': WORKFLOW };
 let thrice: ChangeInfo;
-const lease = (change: ChangeInfo) => cluster.get<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, configCheckLeaseName(PROJECT, change._number));
+const lease = (change: ChangeInfo) => cluster.get<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, changeLeaseName(CONFIG_CHECK_LEASE, PROJECT, change._number));
 
 test('the same event delivered three times at once (both ingress paths, a Broker retry): one vote, one message', async () => {
   const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, thrice delivered', CONFIG_REF);
@@ -157,7 +158,7 @@ test('Gerrit failing at the vote gives the claim back: the redelivery votes at o
       throw new TransientError('Gerrit answered 503 Service Unavailable');
     },
   };
-  const failing = new ConfigReviewer({ gerrit: failingGerrit, policy: loadPolicy(), claims });
+  const failing = new ConfigReviewer({ gerrit: failingGerrit, policy: loadPolicy(), leases });
   const { err } = await rejectionOf(failing.handle(patchsetCreated(change, SOURCE)));
   assert.instance(err, TransientError);
   const released = await lease(change);
@@ -189,14 +190,14 @@ test('reconcile\'s pruner deletes the Leases past their keep time, except one a 
   const held = claimedLease({ project: PROJECT, change: change._number, revision: change.current_revision! }, SYSTEM_NAMESPACE, later);
   assert.ok((await cluster.create(held)).created);
   try {
-    const before = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+    const before = await cluster.list<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CHANGE_LEASES);
     const mine = before.filter((l) => l.metadata.annotations?.['seakeeper.dev/project'] === PROJECT);
     assert.ok(mine.length >= 4, `this file's changes made ${mine.length} Leases`);
 
-    const pruned = await new ConfigCheckLeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
+    const pruned = await new LeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
     assert.is(pruned.leases, before.length);
     assert.is(pruned.deleted, before.length - 1);
-    const left = await cluster.list<ConfigCheckLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CONFIG_CHECK_LEASES);
+    const left = await cluster.list<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, CHANGE_LEASES);
     assert.equal(left.map((l) => l.metadata.name), [held.metadata.name]);
   } finally {
     await cluster.delete(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, held.metadata.name);

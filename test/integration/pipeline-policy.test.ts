@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapWithConcurrency } from '../../shared/concurrency.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
-import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../../shared/names.js';
+import { namespaceFor, ARGO_API_VERSION, LEASE_API_VERSION, LEASE_KIND, WORKFLOW_TEMPLATE_KIND } from '../../shared/names.js';
+import { changeLeaseName, REJECTION_LEASE, rejectionMarker } from '../../shared/reporting/leases.js';
 import { CONFIG_CHECK_TAG } from '../../shared/config/config-check.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
@@ -35,6 +36,8 @@ const SEAKEEPER_YAML = 'pipelines:\n  check: { workflow: ci/check.yaml }\n';
 /** The rig's group of the bot (test/rig/rig.sh BOT_GROUP). */
 const BOT_GROUP = 'Seakeeper CI';
 const created: string[] = [];
+/** Where the pipeline functions claim their posts (support/pipeline-rbac.ts). */
+const SYSTEM_NAMESPACE = 'seakeeper-system';
 
 let stack: PipelineStack;
 
@@ -147,6 +150,24 @@ test('an inherited seakeeper.yaml: the parent\'s definition is checked, and name
   const [message] = rejections(await changeDetail(stack, child, change._number));
   assert.match(message!.message, `${family}:ci/check.yaml breaks the workflow policy`);
   assert.match(message!.message, `${family}:ci/check.yaml:`);
+});
+
+test('a refused definition, its event delivered three times at once (both ingress paths, a Broker retry): one rejection, claimed on the change\'s Lease', async () => {
+  const project = `${PARENT}/thrice`;
+  created.push(project);
+  await createProject(adminConnection, project, PARENT);
+  await pushDirect(adminConnection, project, CONFIG_REF, { 'seakeeper.yaml': SEAKEEPER_YAML, 'ci/check.yaml': HOSTILE[0]!.text }, 'CI: privileged');
+  const change = await pushChange(adminConnection, project, { 'x.txt': 'thrice' }, 'Refused, thrice delivered');
+  const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
+  const answers = await Promise.all([1, 2, 3].map(() => deliver(stack.functions['patchset-created'], event)));
+  assert.equal(answers.map((a) => a.status), [204, 204, 204], answers.map((a) => a.body).join('\n'));
+  const info = await changeDetail(stack, project, change._number);
+  assert.is(rejections(info).length, 1);
+  assert.is(botVerified(stack, info), -1);
+  const lease = await stack.cluster.get<ClusterObject>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, changeLeaseName(REJECTION_LEASE, project, change._number));
+  assert.is(lease?.metadata.annotations?.[rejectionMarker('check').done], change.current_revision);
+  assert.is((await deliver(stack.functions['patchset-created'], event)).status, 204);
+  assert.is(rejections(await changeDetail(stack, project, change._number)).length, 1);
 });
 
 test('a WorkflowTemplate in the namespace: checked, then referenced by the run; a missing one is refused by name', async () => {

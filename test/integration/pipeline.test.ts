@@ -11,7 +11,12 @@ import * as assert from 'uvu/assert';
 import { ARGO_COMPLETED_LABEL, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/runs/workflow.js';
 import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import { completedEventId } from '../../shared/reporting/completed-event.js';
-import { COMPLETED_EVENT_MARKER, REPORT_MARKER } from '../../shared/reporting/markers.js';
+import { COMPLETED_EVENT_MARKER, REPORT_MARKER, START_MARKER } from '../../shared/reporting/markers.js';
+import { CarryOut } from '../../shared/pipelines/carry-out.js';
+import { TransientError } from '../../shared/errors.js';
+import type { InboundEvent } from '../../shared/events/handler.js';
+import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
+import { eventually, rejectionOf } from './support/wait.js';
 import { MissedReports } from '../../shared/reporting/missed-reports.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import { durationMs, formatDuration } from '../../shared/reporting/messages.js';
@@ -261,6 +266,57 @@ test('every event delivered three times at once: one Workflow, one start message
   assert.is((await runsOf(stack, PROJECT, change._number)).length, 1);
 });
 
+test('stopping the superseded run fails after the new run was created: the redelivery stops it and posts the start message, once', async () => {
+  const changeId = newChangeId();
+  const ps1 = await pushPatchSet(adminConnection, PROJECT, changeId, { 'stop.txt': 'one\n' }, 'Stop fails [slow]');
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', ps1, 1)), 'patchset-created 1');
+  const [old] = await waitForRuns(stack, PROJECT, ps1._number, 1);
+  await pushPatchSet(adminConnection, PROJECT, changeId, { 'stop.txt': 'two\n' }, 'Stop fails');
+  const event = await gerritEvent(stack, 'gerrit.patchset-created', ps1, 2);
+
+  // patchset-created as its own ServiceAccount, in this process, the API server refusing its patches (the stop
+  // order) as one that answers 503 would.
+  const own = httpClusterFromEnv({ KUBECONFIG: stack.kubeconfigs['patchset-created'] });
+  const refusePatch = async () => {
+    throw new TransientError('the API server answered 503 Service Unavailable');
+  };
+  const refusing = new Proxy(own, {
+    get: (target, name) => (name === 'patch' ? refusePatch : (Reflect.get(target, name) as (...args: unknown[]) => unknown).bind(target)),
+  });
+  const { err } = await rejectionOf(CarryOut.fromEnv(stack.env['patchset-created'], { cluster: refusing }).handle(event as unknown as InboundEvent));
+  assert.instance(err, TransientError);
+  assert.is((await runsOf(stack, PROJECT, ps1._number)).length, 2, 'the new run was created before the stop failed');
+  const starts = async () => pipelineMessages(await changeDetail(stack, PROJECT, ps1._number)).filter((m) => m.message.includes('Starting check jobs') && m._revision_number === 2);
+  assert.is((await starts()).length, 0);
+
+  // Knative redelivers: the run is there (AlreadyExists), the stop goes through, the start message is posted.
+  ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created 2, redelivered');
+  assert.is((await readWorkflow(stack.cluster, refOfWorkflow(old!)))!.spec?.shutdown, 'Terminate');
+  assert.is((await starts()).length, 1);
+  const current = (await runsOf(stack, PROJECT, ps1._number)).find((r) => r.metadata.name !== old!.metadata.name)!;
+  assert.is(current.metadata.annotations?.[START_MARKER.done], 'start');
+  ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created 2, again');
+  assert.is((await starts()).length, 1);
+});
+
+test('a report waits while the run\'s start message is being posted (the start resets the vote): retried, then posted after it', async () => {
+  const { change, run } = await pushAndRun('Start still posting');
+  const ref = refOfWorkflow(run);
+  await finished(stack.cluster, ref);
+  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
+  const completed = await completedEvent(stack, ref);
+  // As a start message delivery at work right now would leave the run.
+  const now = new Date().toISOString();
+  const workflow = (await readWorkflow(stack.cluster, ref))!;
+  const claimed = await patchWorkflow(stack.cluster, ref, { metadata: { annotations: { [START_MARKER.done]: null, [START_MARKER.claim]: `start ${now}` } } }, workflow.metadata.resourceVersion!);
+  const answer = await deliver(stack.functions['workflow-completed'], completed);
+  assert.ok(answer.status >= 500, `workflow-completed answered ${answer.status}: Knative must retry`);
+  assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 0);
+  await patchWorkflow(stack.cluster, ref, { metadata: { annotations: { [START_MARKER.claim]: null, [START_MARKER.done]: 'start' } } }, claimed.metadata.resourceVersion!);
+  ok(await deliver(stack.functions['workflow-completed'], completed), 'workflow-completed, retried');
+  assert.is(reports(await changeDetail(stack, PROJECT, change._number)).length, 1);
+});
+
 test('work in progress runs nothing; marked ready for review (gerrit.wip-state-changed, routed to patchset-created), it runs', async () => {
   const change = await pushChange(adminConnection, PROJECT, { 'w.txt': 'x\n' }, 'Not ready yet');
   const id = encodeId(`${PROJECT}~${change._number}`);
@@ -310,9 +366,13 @@ test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode: 
   // branch name expanded; quotes, $( ), backticks and Unicode stay as they were. Free text is never safe to
   // splice into a command, even through a parameter (workflow-policy.ts, parameter-in-script).
   const [pod] = await podsOf(stack.cluster, refOfWorkflow(run!));
-  const processed = (await readWorkflow(stack.cluster, refOfWorkflow(run!)))!;
   const expanded = branch.replace('{{workflow.name}}', run!.metadata.name);
-  assert.is(params(processed).branch, expanded);
+  // Argo creates the pods before it writes the processed Workflow back: wait for the write.
+  const processed = await eventually(async () => {
+    const read = (await readWorkflow(stack.cluster, refOfWorkflow(run!)))!;
+    assert.is(params(read).branch, expanded);
+    return read;
+  });
   assert.is(pod!.spec.containers.find((c) => c.name === 'main')!.env?.find((e) => e.name === 'BRANCH')?.value, expanded);
   assert.match(String(params(processed).subject), 'Fix "quotes" and \'apostrophes\' ');
   assert.match(String(params(processed).subject), ' $(rm -rf /) `id` ünïcødé → 🚀 second line of the first paragraph');

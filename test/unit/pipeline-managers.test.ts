@@ -39,8 +39,8 @@ test('what the independent manager needs fetched', () => {
 
 test('submit: the Workflow, the start message with its link, nothing to stop', () => {
   const p = plan();
-  assert.is(p.action, 'submit');
-  if (p.action !== 'submit') return;
+  assert.is(p.action, 'start');
+  if (p.action !== 'start') return;
   const name = workflowName('check', 12345, 3, EVENT_ID);
   assert.is(p.workflow.metadata.name, name);
   assert.equal(p.stop, []);
@@ -67,8 +67,8 @@ test('a new patchset stops the running runs of older patchsets (and an older run
     { metadata: { name: 'not-ours', namespace: namespaceFor('mediawiki/core') }, status: { phase: 'Running' } },
   ];
   const p = plan({ existing });
-  assert.is(p.action, 'submit');
-  if (p.action !== 'submit') return;
+  assert.is(p.action, 'start');
+  if (p.action !== 'start') return;
   const stopped = p.stop.map((o) => o.name);
   assert.equal(stopped, [existing[0]!.metadata.name, existing[1]!.metadata.name, existing[4]!.metadata.name]);
   assert.equal(p.stop[0], {
@@ -83,7 +83,7 @@ test('a redelivered event never stops its own run', () => {
   const own = running(3, EVENT_ID);
   assert.is(own.metadata.name, workflowName('check', 12345, 3, EVENT_ID));
   const p = plan({ existing: [own] });
-  assert.ok(p.action === 'submit' && p.stop.length === 0);
+  assert.ok(p.action === 'start' && p.stop.length === 0);
 });
 
 test('a redelivery after a later recheck: stops what is older than its run, never the recheck', () => {
@@ -93,8 +93,8 @@ test('a redelivery after a later recheck: stops what is older than its run, neve
   const sameSecond = running(3, 'ps3-same-second', { created: '2025-01-01T10:00:00Z' });
   const older = running(2, 'ps2', { created: '2025-01-01T11:00:00Z' });
   const p = plan({ existing: [own, before, recheck, sameSecond, older] });
-  assert.ok(p.action === 'submit');
-  if (p.action === 'submit') assert.equal(p.stop.map((o) => o.name), [older.metadata.name, before.metadata.name]);
+  assert.ok(p.action === 'start');
+  if (p.action === 'start') assert.equal(p.stop.map((o) => o.name), [older.metadata.name, before.metadata.name]);
   // A Date, as a client library may hand it over, reads the same.
   const asDate = { ...before, metadata: { ...before.metadata, creationTimestamp: new Date('2025-01-01T09:59:00Z') } };
   assert.equal(runsToStop([own, asDate], { pipeline: 'check', change: 12345, patchset: 3, name: own.metadata.name }).length, 1);
@@ -131,8 +131,8 @@ test('a recheck on the same patchset replaces the run still going', () => {
   const trigger = firstTrigger(commentAdded('recheck'));
   const first = running(3, 'patchset-created-first');
   const p = planTrigger({ trigger, eventId: 'comment-added-recheck', definition: { kind: 'file', file: 'ci/check.yaml', text: BENIGN_WORKFLOW }, existing: [first], argoUiUrl: ARGO });
-  assert.ok(p.action === 'submit');
-  if (p.action === 'submit') assert.equal(p.stop.map((o) => o.name), [first.metadata.name]);
+  assert.ok(p.action === 'start');
+  if (p.action === 'start') assert.equal(p.stop.map((o) => o.name), [first.metadata.name]);
   assert.equal(runsToStop([first], { pipeline: 'check', change: 12345, patchset: 3, name: 'x' }, { samePatchset: false }), []);
 });
 
