@@ -1,10 +1,11 @@
 // `make dev`: serves every function in functions/ as its own functions-framework process on its own port,
 // against the rig's servers (the Makefile sources .rig/env first), until Ctrl-C stops them all.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { httpClusterFromEnv } from '../shared/k8s/http-cluster.js';
 import { Secret } from '../shared/env.js';
 import { log } from '../shared/log.js';
@@ -94,6 +95,9 @@ process.env.SEAKEEPER_NAMESPACE ??= SYSTEM_NAMESPACE;
 const cluster = httpClusterFromEnv();
 // dead-letter records Events in the system namespace, as in production.
 await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: process.env.SEAKEEPER_NAMESPACE } });
+// The cluster-wide pieces a deployment applies first: the PriorityClasses every run names (Argo fails a run whose
+// class does not exist) and the owners' ClusterRoles.
+await promisify(execFile)('kubectl', ['apply', '--server-side', '--force-conflicts', '--field-manager=seakeeper-dev', '-k', path.join(root, 'knative/cluster')]);
 const stopWatch = watchWorkflows(cluster, process.env.K_SINK, process.env.KUBECONFIG ?? 'rig', (line) => console.log(`[workflow-source] ${line}`));
 process.on('exit', stopWatch);
 

@@ -1,5 +1,5 @@
 // gerrit.comment-added: a `recheck` (or another command a pipeline's trigger names) runs the pipelines again
-// (shared/pipelines/submit.ts). gerrit.change-merged and gerrit.change-abandoned (Trigger change-closed):
+// (shared/pipelines/carry-out.ts). gerrit.change-merged and gerrit.change-abandoned (Trigger change-closed):
 // the change's runs that are still going are stopped, never reported (shared/pipelines/closed-change.ts).
 import { cloudEventFunction } from '../../shared/events/handler.js';
 import { CarryOut } from '../../shared/pipelines/carry-out.js';

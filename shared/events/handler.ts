@@ -1,5 +1,5 @@
 // The shell around every function: check what arrived, run the handler, write one JSON log line (at a level the
-// outcome decides: ROUTINE_RESULTS), and map the outcome onto the error contract (DESIGN principle 3). Handlers
+// outcome decides: ROUTINE_RESULTS), and map the outcome onto the error contract (docs/architecture.md, principle 3). Handlers
 // stay thin and never see an invalid event.
 //
 // functions-framework treats a CloudEvent function declared with two or more parameters as callback-style and
