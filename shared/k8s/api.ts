@@ -25,6 +25,10 @@ export interface ApplyOptions extends WriteOptions {
   force?: boolean;
 }
 
+export interface DeleteOptions {
+  readonly resourceVersion?: string;
+}
+
 export interface ListOptions {
   readonly fromCache?: boolean;
 }
@@ -87,6 +91,9 @@ export interface ClusterApi {
   ): Promise<() => void>;
   /** Replaces the status subresource; a stale `metadata.resourceVersion` in `obj` is a ConflictError. */
   replaceStatus<T extends ClusterObject>(obj: T): Promise<T>;
-  /** True if a deletion was requested, false if there was nothing to delete. */
-  delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<boolean>;
+  /**
+   * True if a deletion was requested, false if there was nothing to delete. With `resourceVersion`, only if the
+   * object is still at it (a precondition): otherwise ConflictError, and the object stays.
+   */
+  delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<boolean>;
 }

@@ -16,6 +16,7 @@ import {
   type ClusterClientOptions,
   type ClusterObject,
   type CreateResult,
+  type DeleteOptions,
   type ListOptions,
   type WatchEventType,
   type WriteOptions,
@@ -244,11 +245,12 @@ export class RestCluster implements ClusterApi {
     return (await this.#json('PUT', at, what, { body: obj, query: { fieldManager: FIELD_MANAGER } })) as T;
   }
 
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<boolean> {
+  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<boolean> {
     const what = `delete ${describe(kind, namespace, name)}`;
     const at = await this.#objectPath(apiVersion, kind, namespace, name, what);
+    const preconditions = options.resourceVersion === undefined ? undefined : { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: options.resourceVersion } };
     try {
-      await this.#json('DELETE', at, what);
+      await this.#json('DELETE', at, what, preconditions ? { body: preconditions } : {});
       return true;
     } catch (err) {
       if (err instanceof NotFoundError) return false;

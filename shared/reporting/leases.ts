@@ -7,6 +7,7 @@ import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
 import { loadEnv, type Env } from '../env.js';
+import { ConflictError } from '../errors.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
 import { COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
 import { claimMarker, heldClaim, type ClaimedObject } from './claims.js';
@@ -144,8 +145,16 @@ export class LeasePruner {
 
   async run(now = new Date()): Promise<{ leases: number; deleted: number }> {
     const leases = await this.cluster.list<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, this.namespace, CHANGE_LEASES);
-    const stale = staleLeases(leases, now);
-    for (const lease of stale) await this.cluster.delete(LEASE_API_VERSION, LEASE_KIND, this.namespace, lease.metadata.name);
-    return { leases: leases.length, deleted: stale.length };
+    let deleted = 0;
+    for (const lease of staleLeases(leases, now)) {
+      try {
+        const resourceVersion = lease.metadata.resourceVersion;
+        if (await this.cluster.delete(LEASE_API_VERSION, LEASE_KIND, this.namespace, lease.metadata.name, resourceVersion ? { resourceVersion } : {})) deleted++;
+      } catch (err) {
+        // Claimed (or otherwise changed) since the list: a delivery is at work on it; the next pass judges again.
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    return { leases: leases.length, deleted };
   }
 }

@@ -8,7 +8,7 @@ import { LEASE_API_VERSION, LEASE_KIND } from '../../shared/names.js';
 import { CHANGE_LEASES, ChangeLeases, changeLeaseName, CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER, claimedLease as leaseClaimed, LEASE_KEEP_MS, LeasePruner, type ChangeLease, type PatchSetIdentity } from '../../shared/reporting/leases.js';
 import { CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 import { ConfigReviewer } from '../../shared/pipelines/config-review.js';
-import { ClusterClient } from '../../shared/k8s/cluster.js';
+import { ClusterClient, type ClusterObject } from '../../shared/k8s/cluster.js';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { PermanentError, TransientError } from '../../shared/errors.js';
@@ -133,6 +133,7 @@ test('a patch set on any other branch is not the config check\'s (patchset-creat
 
 const VALID = { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\n', 'check.yaml': WORKFLOW };
 let thrice: ChangeInfo;
+const lease_ = (name: string) => cluster.get<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, name);
 const lease = (change: ChangeInfo) => cluster.get<ChangeLease>(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, changeLeaseName(CONFIG_CHECK_LEASE, PROJECT, change._number));
 
 test('the same event delivered three times at once (both ingress paths, a Broker retry): one vote, one message', async () => {
@@ -205,6 +206,36 @@ test('reconcile\'s pruner deletes the Leases past their keep time, except one a 
   // A patch set checked before its Lease went is still recognised by its tagged message.
   assert.equal(await reviewer.handle(patchsetCreated(thrice, SOURCE)), { result: 'already-reported' });
   assert.is((await checkMessages(thrice)).length, 1);
+});
+
+test('a claim taken between the pruner\'s list and its delete keeps its Lease (the delete is conditional on what was judged)', async () => {
+  const later = new Date(Date.now() + LEASE_KEEP_MS + 24 * 3600_000);
+  const change = await pushChange(adminConnection, PROJECT, VALID, 'Add CI configuration, claimed while pruning', CONFIG_REF);
+  const target = { project: PROJECT, change: change._number, revision: change.current_revision! };
+  const name = changeLeaseName(CONFIG_CHECK_LEASE, PROJECT, change._number);
+  // Judged stale: done long ago as far as the pruner's clock goes.
+  const created = await cluster.create(claimedLease(target, SYSTEM_NAMESPACE, new Date(Date.now() - CLAIM_TTL_MS - 1000)));
+  assert.ok(created.created);
+  // The pruner's list, and right after it a delivery claiming the Lease (as of the pruner's "now").
+  const racing = {
+    list: async <T extends ClusterObject>(...args: Parameters<typeof cluster.list>) => {
+      const listed = (await cluster.list<T>(...args)).filter((l) => l.metadata.name === name);
+      const lease = (await lease_(name))!;
+      const claim = claimedLease(target, SYSTEM_NAMESPACE, later).metadata.annotations![CONFIG_CHECK_MARKER.claim]!;
+      await cluster.patch({ apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, metadata: { name, namespace: SYSTEM_NAMESPACE, annotations: { [CONFIG_CHECK_MARKER.claim]: claim } } }, lease.metadata.resourceVersion!);
+      return listed;
+    },
+    delete: cluster.delete.bind(cluster),
+  };
+  try {
+    assert.equal(await new LeasePruner(racing, SYSTEM_NAMESPACE).run(later), { leases: 1, deleted: 0 });
+    assert.ok(await lease_(name), 'the claimed Lease is still there');
+    // The next pass judges it again, as it is now: claimed at its "now", so kept.
+    await new LeasePruner(cluster, SYSTEM_NAMESPACE).run(later);
+    assert.ok(await lease_(name));
+  } finally {
+    await cluster.delete(LEASE_API_VERSION, LEASE_KIND, SYSTEM_NAMESPACE, name);
+  }
 });
 
 test.run();

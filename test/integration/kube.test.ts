@@ -117,6 +117,17 @@ function contract(Client: typeof ClusterClient | typeof HttpCluster): void {
     assert.is(await cluster.get('v1', 'ConfigMap', ns, 'doomed'), undefined);
   });
 
+  test('a delete conditional on a resourceVersion: refused (ConflictError) once the object changed, done while it has not', async () => {
+    const { object } = (await cluster.create(configMap('judged', { state: 'old' }))) as { object: ConfigMap };
+    const judged = object.metadata.resourceVersion!;
+    const changed = await cluster.patch(configMap('judged', { state: 'claimed since' }), judged);
+    const { err } = await rejectionOf(cluster.delete('v1', 'ConfigMap', ns, 'judged', { resourceVersion: judged }));
+    assert.instance(err, ConflictError);
+    assert.equal((await cluster.get<ConfigMap>('v1', 'ConfigMap', ns, 'judged'))?.data, { state: 'claimed since' });
+    assert.is(await cluster.delete('v1', 'ConfigMap', ns, 'judged', { resourceVersion: changed.metadata.resourceVersion! }), true);
+    assert.is(await cluster.get('v1', 'ConfigMap', ns, 'judged'), undefined);
+  });
+
   test('an apiVersion the cluster does not serve is a PermanentError, not "missing object"', async () => {
     const { err } = await rejectionOf(cluster.get('nonexistent.seakeeper.dev/v1', 'Thing', ns, 'x'));
     assert.instance(err, PermanentError);
