@@ -4,7 +4,8 @@ import { loadEnv } from '../../shared/env.js';
 import { describeDeadLetter } from '../../shared/events/dead-letter.js';
 import { cloudEventFunction, type InboundEvent } from '../../shared/events/handler.js';
 import type { ClusterApi } from '../../shared/k8s/cluster.js';
-import { httpClusterFromEnv, systemNamespaceEnv } from '../../shared/k8s/http-cluster.js';
+import { systemNamespaceEnv } from '../../shared/k8s/env.js';
+import { httpClusterFromEnv } from '../../shared/k8s/http-cluster.js';
 import { log } from '../../shared/log.js';
 
 interface DeadLetterDeps {

@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { ConfigError, type Env } from '../env.js';
 import type { ClusterClientOptions, TokenConnection } from './api.js';
+import { clusterFromEnvWith } from './env.js';
 import { kubeconfigOrInCluster, RestCluster, type Transport, type TransportAnswer, type TransportRequest } from './rest.js';
 
 export * from './api.js';
@@ -103,4 +104,9 @@ export class ClusterClient extends RestCluster {
   static fromEnv(env: Env = process.env, options?: ClusterClientOptions): ClusterClient {
     return kubeconfigOrInCluster(env, { kubeconfig: (file) => ClusterClient.fromKubeconfigFile(file, options), inCluster: () => ClusterClient.inCluster(options) });
   }
+}
+
+/** ClusterClient.fromEnv with KUBERNETES_TIMEOUT_MS, an unreadable KUBECONFIG reported as the variable's problem. */
+export function clusterClientFromEnv(env: Env = process.env): ClusterClient {
+  return clusterFromEnvWith((options) => ClusterClient.fromEnv(env, options), env);
 }

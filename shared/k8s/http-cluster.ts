@@ -12,27 +12,10 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, integer, loadEnv, text, withDefault, type Env } from '../env.js';
-import { DEFAULT_TIMEOUT_MS, type ClusterClientOptions, type TokenConnection } from './api.js';
+import { ConfigError, type Env } from '../env.js';
+import type { ClusterClientOptions, TokenConnection } from './api.js';
+import { clusterFromEnvWith } from './env.js';
 import { kubeconfigOrInCluster, RestCluster, type Transport, type TransportAnswer, type TransportRequest } from './rest.js';
-
-/** Where Seakeeper's own objects live (a literal on the Service: Knative refuses fieldRef by default). */
-export const systemNamespaceEnv = { SEAKEEPER_NAMESPACE: text() };
-
-export const kubernetesEnv = {
-  KUBERNETES_TIMEOUT_MS: withDefault(integer({ min: 100, max: 300_000 }), DEFAULT_TIMEOUT_MS),
-};
-
-/** A client made with KUBERNETES_TIMEOUT_MS, an unreadable KUBECONFIG reported as the variable's problem. */
-export function clusterFromEnvWith<C>(make: (options: ClusterClientOptions) => C, env: Env = process.env): C {
-  const { KUBERNETES_TIMEOUT_MS: timeoutMs } = loadEnv(kubernetesEnv, env);
-  try {
-    return make({ timeoutMs });
-  } catch (err) {
-    if (err instanceof ConfigError || !env.KUBECONFIG) throw err;
-    throw new ConfigError([`KUBECONFIG names a kubeconfig that cannot be loaded (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
-  }
-}
 
 /** HttpCluster.fromEnv with KUBERNETES_TIMEOUT_MS: KUBECONFIG, else the pod's ServiceAccount. */
 export const httpClusterFromEnv = (env: Env = process.env): HttpCluster => clusterFromEnvWith((options) => HttpCluster.fromEnv(env, options), env);

@@ -7,7 +7,7 @@ import type { Policy } from '../config/policy.js';
 import type { GerritClient } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ClusterApi } from '../k8s/cluster.js';
-import { clusterClientFromEnv } from '../k8s/env.js';
+import { clusterClientFromEnv } from '../k8s/cluster.js';
 
 /** Inheriting descendants of a changed project provisioned at once. */
 export const DEFAULT_PROVISION_CONCURRENCY = 8;

@@ -5,7 +5,8 @@
 // stops. reconcile deletes a change's Lease once the change is old (LeasePruner).
 import type { ObjectRef } from '../k8s/cas.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
-import { httpClusterFromEnv, systemNamespaceEnv } from '../k8s/http-cluster.js';
+import { systemNamespaceEnv } from '../k8s/env.js';
+import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { loadEnv, type Env } from '../env.js';
 import { ConflictError } from '../errors.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
