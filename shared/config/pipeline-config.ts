@@ -77,7 +77,7 @@ export interface Pipeline {
   readonly manager: ManagerKind;
   readonly priorityClass: string;
   readonly triggers: readonly TriggerRule[];
-  /** Posted when a run is submitted (and only then: a redelivered event finds the run and posts nothing). */
+  /** Posted when a run starts, once per run (the vote path claims it on the run). */
   readonly start?: ReportAction | undefined;
   readonly success: SuccessAction;
   readonly failure: ReportAction;

@@ -61,7 +61,7 @@ export interface TokenConnection {
 export interface ClusterApi {
   /** Server-side apply as FIELD_MANAGER. `obj` is the desired state: no resourceVersion, no managedFields. */
   apply<T extends ClusterObject>(obj: T, options?: ApplyOptions): Promise<T>;
-  /** Creates; an object of that name already there counts as done (`created: false`), for idempotent submits. */
+  /** Creates; an object of that name already there counts as done (`created: false`), for idempotent creates. */
   create<T extends ClusterObject>(obj: T, options?: WriteOptions): Promise<CreateResult<T>>;
   /** Undefined when the object does not exist. `namespace` is undefined for cluster-scoped kinds. */
   get<T extends ClusterObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined>;

@@ -1,8 +1,8 @@
 // The Workflow policy: what a project's Workflow definition (a file on refs/meta/config) or WorkflowTemplate may
-// contain before Seakeeper submits it in the project's namespace, and what Seakeeper forces onto it. Pure.
+// contain before Seakeeper creates it in the project's namespace, and what Seakeeper forces onto it. Pure.
 //
 // The same rules run in the config check of a change to refs/meta/config (`validateWorkflow`, config-check.ts's
-// WorkflowValidator seam) and before each submission (`checkDefinition`); `enforceWorkflowPolicy` then forces
+// WorkflowValidator seam) and before each run is created (`checkDefinition`); `enforceWorkflowPolicy` then forces
 // the pipeline's settings, noting each change. Every refusal is a ConfigProblem naming its rule (POLICY_RULES)
 // and the field, so the owner can fix it from the review message alone.
 //
