@@ -16,6 +16,7 @@
 // Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
 import type { EffectiveConfig } from '../config/inheritance.js';
+import { loadPipelines, type Pipeline } from '../config/pipeline-config.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { httpUrl, loadEnv, type Env } from '../env.js';
@@ -27,6 +28,7 @@ import type { InboundEvent, LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
+import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../names.js';
@@ -39,11 +41,10 @@ import { startDecision } from '../reporting/report.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
-import { loadPipelines, type Pipeline } from '../config/pipeline-config.js';
 import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
-import { type LiveWorkflow } from '../runs/workflow.js';
+import type { LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, workflowObject, type WorkflowRef } from '../runs/workflow-store.js';
 
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
@@ -76,7 +77,6 @@ export interface PipelineOutcome {
   /** start: false when the Workflow already existed (a redelivery). */
   readonly created?: boolean;
   readonly stopped?: readonly string[];
-  /** The start message or the rejection: posted, already there, left out (stale), or failed (logged). */
   /**
    * The start message or the rejection: posted, not-voted, already-posted, in-progress (a twin delivery posts
    * it), stale (the patchset is no longer current), failed (logged), or why the run's start message is not due
@@ -112,13 +112,13 @@ export class CarryOut {
    */
   static fromEnv(env: Env = process.env, shared: SharedParts = {}): CarryOut {
     const [config, gerrit, cluster, policy, pipelines] = loadAll(
-      () => loadEnv({ ARGO_UI_URL: httpUrl() }, env),
+      () => loadEnv({ ARGO_UI_URL: httpUrl(), ...systemNamespaceEnv }, env),
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
       () => loadPipelines(),
     );
-    const leases = ChangeLeases.fromEnv(cluster, env);
+    const leases = new ChangeLeases(cluster, config.SEAKEEPER_NAMESPACE);
     return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
   }
 

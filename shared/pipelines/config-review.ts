@@ -14,10 +14,11 @@ import type { InboundEvent } from '../events/handler.js';
 import { parseGerritEvent } from '../events/gerrit-event.js';
 import { changedPaths, type GerritApi } from '../gerrit/client.js';
 import { checkConfigChange, CONFIG_CHECK_LABEL, CONFIG_CHECK_TAG } from '../config/config-check.js';
-import type { Env } from '../env.js';
+import { loadEnv, type Env } from '../env.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
+import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { ChangeLeases, CONFIG_CHECK_LEASE, CONFIG_CHECK_MARKER } from '../reporting/leases.js';
@@ -131,11 +132,13 @@ export class ConfigReviewer {
    * clients and policy in `shared` are used as they are.
    */
   static fromEnv(env: Env = process.env, shared: SharedParts = {}): ConfigReviewer {
-    const [gerrit, policy, leases] = loadAll(
+    const [gerrit, policy, cluster, config] = loadAll(
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
-      () => ChangeLeases.fromEnv(shared.cluster ?? httpClusterFromEnv(env), env),
+      () => shared.cluster ?? httpClusterFromEnv(env),
+      () => loadEnv(systemNamespaceEnv, env),
     );
+    const leases = new ChangeLeases(cluster, config.SEAKEEPER_NAMESPACE);
     return new ConfigReviewer({ gerrit, policy, leases });
   }
 

@@ -81,11 +81,6 @@ export class ChangeLeases {
     readonly namespace: string,
   ) {}
 
-  /** SEAKEEPER_NAMESPACE, on `cluster`. */
-  static fromEnv(cluster: Pick<ClusterApi, 'create' | 'get' | 'patch'>, env: Env = process.env): ChangeLeases {
-    return new ChangeLeases(cluster, loadEnv(systemNamespaceEnv, env).SEAKEEPER_NAMESPACE);
-  }
-
   /** The claim on `target` for postOnce, or why another delivery has it (in-progress) or had it (already-posted). */
   async claim(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, now: () => Date = () => new Date()): Promise<LeaseClaim> {
     const ref: ObjectRef = { apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, namespace: this.namespace, name: changeLeaseName(purpose, target.project, target.change) };

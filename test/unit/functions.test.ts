@@ -40,6 +40,14 @@ for (const name of CONFIGURED) {
   });
 }
 
+for (const name of ['patchset-created', 'comment-added']) {
+  test(`${name}: unconfigured, the system namespace its posts are claimed in is named with the rest`, async () => {
+    const answer = await post(name, binaryEvent(`test.${name}`), '{"x":1}');
+    assert.match(answer.text, 'GERRIT_USER is required');
+    assert.match(answer.text, 'SEAKEEPER_NAMESPACE is required');
+  });
+}
+
 test('dead-letter: unconfigured, a dead event gets a 500 (redelivered, not lost) naming the missing namespace', async () => {
   const answer = await post('dead-letter', binaryEvent('gerrit.patchset-created'), '{"x":1}');
   assert.is(answer.status, 500);
