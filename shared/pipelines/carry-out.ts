@@ -8,8 +8,8 @@
 //   3. per triggered pipeline, fetch what its manager needs — the definition (a file of the project whose
 //      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
 //      and the change's runs in that pipeline — and plan
-//   4. carry out: start → create the run (AlreadyExists = a redelivery: done), stop the superseded runs, post
-//      the start message (claimed on the run, so once however often the event comes); reject → stop the
+//   4. carry out: start → create the run holding the start message's claim (AlreadyExists = a redelivery),
+//      post the start message (once however often the event comes), stop the superseded runs; reject → stop the
 //      superseded runs, post the rejection once per patchset (Verified -1, every problem located; claimed on
 //      the change's rejection Lease); skip → log; not-implemented → finish the other pipelines, then throw
 //      NotImplementedError so the event is not acknowledged. Every post goes through reporting/post-once.ts.
@@ -33,11 +33,11 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../names.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
-import { heldMarker } from '../reporting/claims.js';
+import { createdClaim, heldMarker } from '../reporting/claims.js';
 import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/leases.js';
-import { START_MARKER } from '../reporting/markers.js';
+import { claimPatch, START_MARKER } from '../reporting/markers.js';
 import { postOnce, type PostGerrit, type PostResult } from '../reporting/post-once.js';
-import { startDecision } from '../reporting/report.js';
+import { START_PHASE, startDecision } from '../reporting/report.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
@@ -175,10 +175,13 @@ export class CarryOut {
       case 'start': {
         const { workflow } = plan;
         const ref = { namespace: workflow.metadata.namespace, name: workflow.metadata.name };
-        const created = await deps.cluster.create(workflow as unknown as ClusterObject & LiveWorkflow);
-        const stopped = await carryOutStops(deps.cluster, plan.stop);
-        // Also when the run was there already: a delivery that created it may have failed before posting.
+        // The create takes the start message's claim: the run is born holding it, and the delivery that created
+        // it posts before anything else can fail (a redelivery finds the claim done, or free once given back).
+        const claim = plan.start ? claimPatch(START_MARKER, START_PHASE, new Date()).metadata.annotations : {};
+        const object = { ...workflow, metadata: { ...workflow.metadata, annotations: { ...workflow.metadata.annotations, ...claim } } };
+        const created = await deps.cluster.create(object as unknown as ClusterObject & LiveWorkflow);
         const review = plan.start ? await this.#postStart(plan.start, ref, created.created ? created.object : undefined, trigger) : undefined;
+        const stopped = await carryOutStops(deps.cluster, plan.stop);
         return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: created.created, stopped, ...(review ? { review } : {}) };
       }
       case 'reject': {
@@ -220,7 +223,8 @@ export class CarryOut {
 
   /**
    * The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged.
-   * Claimed on the run (START_MARKER), so a twin delivery or a redelivery posts it once.
+   * Claimed on the run (START_MARKER): by the create that made it (`created`), else now, so a twin delivery or
+   * a redelivery posts it once.
    */
   async #postStart(plan: ReviewPlan, ref: WorkflowRef, created: LiveWorkflow | undefined, trigger: Trigger): Promise<PipelineOutcome['review']> {
     const { cluster, gerrit } = this.deps;
@@ -229,7 +233,10 @@ export class CarryOut {
       const posted = await postOnce(
         gerrit,
         {
-          claim: () => heldMarker(cluster, workflowObject(ref), created, START_MARKER, (run: LiveWorkflow) => startDecision(run, now()), now),
+          claim: async () =>
+            created
+              ? createdClaim(cluster, workflowObject(ref), START_MARKER, created, START_PHASE, created.metadata.annotations![START_MARKER.claim]!)
+              : heldMarker(cluster, workflowObject(ref), undefined, START_MARKER, (run: LiveWorkflow) => startDecision(run, now()), now),
           plan: () => plan,
           onChange: (messages) => reviewAlreadyPosted(messages, plan, trigger.change.patchset),
         },

@@ -12,9 +12,9 @@
 //      of the project whose seakeeper.yaml applies — EffectiveConfig.source — or a WorkflowTemplate from the
 //      namespace) and list needs.runs (Workflows by label selector in the namespace)
 //   2. plan = planTrigger({trigger, eventId, definition, existing, argoUiUrl})
-//   3. start: create plan.workflow; then apply each plan.stop patch (also when the create answered
-//      AlreadyExists: a redelivery finishes what an earlier delivery could not, and runsToStop never names a run
-//      newer than this one); then post plan.start (if any) through the vote path, claimed on the run.
+//   3. start: create plan.workflow (holding plan.start's claim, if any), post plan.start through the vote path,
+//      then apply each plan.stop patch (also when the create answered AlreadyExists: a redelivery finishes what
+//      an earlier delivery could not, and runsToStop never names a run newer than this one).
 //      reject: apply plan.stop, post plan.review through the vote path, acknowledge (a permanent fault of the
 //      project's definition, shown to its owners on the change).
 //      skip: log plan.reason. not-implemented: log, finish the other plans, then throw NotImplementedError.

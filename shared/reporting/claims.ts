@@ -89,6 +89,14 @@ export async function heldMarker<T extends VersionedObject, V>(
   return heldClaim(cluster, ref, keys, claim);
 }
 
+/**
+ * postOnce's view of a claim an object was created holding (`token`, its claim annotation): nothing was there
+ * before it, so nothing can have been posted.
+ */
+export function createdClaim<T extends VersionedObject>(cluster: MarkerCluster, ref: ObjectRef, keys: MarkerKeys, object: T, phase: string, token: string): HeldClaim<ClaimedObject<T, undefined>> {
+  return { ...heldClaim(cluster, ref, keys, { claimed: true, object, decidedOn: object, phase, value: undefined, token }), tookOver: false };
+}
+
 /** postOnce's view of a claim taken on `ref`. */
 export function heldClaim<T extends VersionedObject, V>(
   cluster: MarkerCluster,

@@ -11,7 +11,7 @@ import { loadEnv, type Env } from '../env.js';
 import { ConflictError } from '../errors.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
 import { COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
-import { claimMarker, heldClaim, type ClaimedObject } from './claims.js';
+import { claimMarker, createdClaim, heldClaim, type ClaimedObject } from './claims.js';
 import { claimPatch, liveClaim, markerState, type MarkerKeys } from './markers.js';
 import type { ClaimAttempt } from './post-once.js';
 
@@ -90,7 +90,7 @@ export class ChangeLeases {
       const created = await this.cluster.create(lease);
       if (created.created) {
         const token = lease.metadata.annotations![keys.claim]!;
-        return heldClaim(this.cluster, ref, keys, { claimed: true, object: created.object, decidedOn: created.object, phase: target.revision, value: undefined, token });
+        return createdClaim(this.cluster, ref, keys, created.object, target.revision, token);
       }
       const claim = await claimMarker(this.cluster, ref, undefined, keys, (found: ChangeLease) => claimDecision(found, keys, target.revision, now()), now);
       if (claim.claimed) return heldClaim(this.cluster, ref, keys, claim);
