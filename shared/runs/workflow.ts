@@ -15,7 +15,7 @@
 //                seakeeper.dev/completed-event[-claim] (workflow-watch emitted workflow.completed),
 //                seakeeper.dev/reported[-claim] (workflow-completed posted the report)
 import type { KubeObject, ObjectMeta } from '../provisioning/objects.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, namespaceFor, projectHash } from '../names.js';
 
 
 /** The change and patchset a run tests: every field comes from the event (untrusted text stays text). */
@@ -134,7 +134,10 @@ export interface RunInfo {
 const positive = (text: string | undefined): number | undefined =>
   text !== undefined && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : undefined;
 
-/** The run a Workflow is, or undefined when it is not a Seakeeper run (or its labels were tampered with). */
+/**
+ * The run a Workflow is, or undefined when it is not a Seakeeper run: labels missing or tampered with, or a
+ * Workflow outside the namespace of the project it names.
+ */
 export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
   const labels = workflow.metadata.labels ?? {};
   const annotations = workflow.metadata.annotations ?? {};
@@ -148,6 +151,9 @@ export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
   // The hash ties the exact project name (an annotation anyone who may edit the Workflow could change) to
   // the label the namespace's objects are selected by.
   if (labels[PROJECT_HASH_LABEL] !== projectHash(project)) return undefined;
+  // A run speaks for the project whose namespace it is in, never another: an owner who may create Workflows
+  // in their own namespace must not get Seakeeper to act (vote, stop, report) on another project's change.
+  if (workflow.metadata.namespace !== namespaceFor(project)) return undefined;
   const shutdown = workflow.spec?.shutdown;
   return {
     namespace: workflow.metadata.namespace ?? '',

@@ -150,6 +150,14 @@ test('property: any branch, subject and project arrive verbatim; labels and name
   );
 });
 
+test('a run speaks only for the project whose namespace it is in: the same labels in another namespace are no run', () => {
+  const { workflow } = build();
+  assert.ok(runOf(workflow));
+  const elsewhere = { ...workflow, metadata: { ...workflow.metadata, namespace: namespaceFor('another/project') } };
+  assert.is(runOf(elsewhere), undefined);
+  assert.is(runOf({ ...workflow, metadata: { ...workflow.metadata, namespace: undefined } }), undefined);
+});
+
 test('a WorkflowTemplate pipeline: a reference to the template, with the forced fields and parameters', () => {
   const trigger = firstTrigger(patchsetCreated(), { pipelines: [{ name: 'check', workflowTemplate: 'ci' }], resources: { cpu: '4', memory: '8Gi', pods: 10 }, owners: [], viewers: [] });
   const result = checkDefinition({ kind: 'template', name: 'ci', object: { apiVersion: 'argoproj.io/v1alpha1', kind: 'WorkflowTemplate', metadata: { name: 'ci' }, spec: { templates: [] } } });

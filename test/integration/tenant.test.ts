@@ -1,0 +1,172 @@
+// Tenant isolation against an owner who attacks another project, on the rig's real kube-apiserver, Argo
+// controller and Gerrit. A project owner may create Workflows, WorkflowTemplates and CronWorkflows in their
+// namespace (ClusterRole seakeeper-workflow-editor); they act here through the API server's impersonation
+// (`kubectl --as`), so RBAC and admission judge them as they would judge the owner.
+//   - The cluster (ValidatingAdmissionPolicy seakeeper-run-bookkeeping, knative/cluster/admission.yaml) refuses
+//     Seakeeper's bookkeeping labels and annotations from anyone but Seakeeper, on create and on update, and
+//     in workflowMetadata, which Argo's controller would copy onto a Workflow.
+//   - The reporter (runOf) trusts a run only in the namespace of the project it names: a forged run that got
+//     past admission anyway (created here by a cluster administrator) is not reported on the other change.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadPipelines } from '../../shared/config/pipeline-config.js';
+import { GerritClient } from '../../shared/gerrit/client.js';
+import type { ClusterObject } from '../../shared/k8s/cluster.js';
+import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_KIND } from '../../shared/names.js';
+import { REPORT_MARKER } from '../../shared/reporting/markers.js';
+import { Reporter } from '../../shared/reporting/reporter.js';
+import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL } from '../../shared/runs/workflow.js';
+import { readWorkflow } from '../../shared/runs/workflow-store.js';
+import { createProject, pushChange } from '../../dev/gerrit-chores.js';
+import { finished } from './support/argo.js';
+import { rigConnections } from './support/gerrit.js';
+import { adminCluster, applyManifests, hideProjects, kubectl } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+
+const rig = loadRig();
+const { bot: botConnection, admin: adminConnection } = rigConnections(rig);
+const cluster = adminCluster(rig);
+const suffix = uniqueSuffix();
+const ATTACKER = `it-${suffix}-tenant/attacker`;
+const VICTIM = `it-${suffix}-tenant/victim`;
+/** The attacker project's owners, as provisioning binds them (policy groupPrefix `gerrit:`). */
+const OWNERS_GROUP = `gerrit:${ATTACKER}-owners`;
+const POLICY = 'seakeeper-run-bookkeeping';
+let dir: string;
+
+test.before(async () => {
+  await applyManifests(rig, 'knative/cluster');
+  dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-tenant-'));
+  for (const project of [ATTACKER, VICTIM]) {
+    await createProject(adminConnection, project);
+    await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceFor(project) } });
+  }
+  // What provisioning gives the owners (bundle.ts: RoleBinding seakeeper-owners).
+  await cluster.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'seakeeper-owners', namespace: namespaceFor(ATTACKER) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'seakeeper-workflow-editor' },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: OWNERS_GROUP }],
+  } as ClusterObject);
+});
+
+test.after(async () => {
+  for (const project of [ATTACKER, VICTIM]) await cluster.delete('v1', 'Namespace', undefined, namespaceFor(project));
+  await hideProjects(adminConnection, [ATTACKER, VICTIM]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `kubectl` as an owner of the attacker project: the answer, or the API server's refusal. */
+async function asOwner(...args: string[]): Promise<{ ok: boolean; output: string }> {
+  try {
+    return { ok: true, output: await kubectl(rig, '--as=mallory', `--as-group=${OWNERS_GROUP}`, ...args) };
+  } catch (err) {
+    return { ok: false, output: String((err as { stderr?: string }).stderr ?? err) };
+  }
+}
+
+/** Creates `object` as an owner. */
+async function createAsOwner(object: object): Promise<{ ok: boolean; output: string }> {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(file, JSON.stringify(object));
+  return asOwner('create', '-f', file);
+}
+
+/** Seakeeper's labels and annotations of a run of `project`'s change. */
+function runMetadata(project: string, change: number, revision: string) {
+  return {
+    labels: {
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+      [PROJECT_HASH_LABEL]: projectHash(project),
+      [PIPELINE_LABEL]: 'check',
+      [CHANGE_LABEL]: String(change),
+      [PATCHSET_LABEL]: '1',
+      [REVISION_LABEL]: revision,
+    },
+    annotations: { [PROJECT_ANNOTATION]: project },
+  };
+}
+
+const SPEC = { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['true'] } }] };
+const workflow = (name: string, metadata: object = {}, spec: object = SPEC) => ({
+  apiVersion: ARGO_API_VERSION,
+  kind: WORKFLOW_KIND,
+  metadata: { name, namespace: namespaceFor(ATTACKER), ...metadata },
+  spec,
+});
+
+test('an owner may create and label their own Workflows (the policy leaves what is theirs alone)', async () => {
+  const created = await createAsOwner(workflow('own', { labels: { team: 'a' }, annotations: { note: 'mine' } }));
+  assert.ok(created.ok, created.output);
+  const labelled = await asOwner('label', 'workflow', 'own', '-n', namespaceFor(ATTACKER), 'team=b', '--overwrite');
+  assert.ok(labelled.ok, labelled.output);
+});
+
+test('an owner cannot create a Workflow carrying Seakeeper\'s labels: refused by the API server, the policy named', async () => {
+  const forged = await createAsOwner(workflow('forged', runMetadata(VICTIM, 1, 'a'.repeat(40))));
+  assert.not.ok(forged.ok);
+  assert.match(forged.output, `ValidatingAdmissionPolicy '${POLICY}'`);
+  assert.match(forged.output, `label ${CHANGE_LABEL}=1`);
+  // One annotation alone is enough to be refused.
+  const annotated = await createAsOwner(workflow('annotated', { annotations: { [REPORT_MARKER.done]: 'Succeeded' } }));
+  assert.not.ok(annotated.ok);
+  assert.match(annotated.output, `annotation ${REPORT_MARKER.done}=Succeeded`);
+});
+
+test('nor have Argo\'s controller put them on for them: workflowMetadata in a Workflow, a WorkflowTemplate, a CronWorkflow', async () => {
+  const wfMeta = { workflowMetadata: { labels: { [CHANGE_LABEL]: '1' } } };
+  const attempts = [
+    workflow('meta', {}, { ...SPEC, ...wfMeta }),
+    { apiVersion: ARGO_API_VERSION, kind: 'WorkflowTemplate', metadata: { name: 'meta', namespace: namespaceFor(ATTACKER) }, spec: { ...SPEC, workflowMetadata: { labelsFrom: { [MANAGED_BY_LABEL]: { expression: "'seakeeper'" } } } } },
+    { apiVersion: ARGO_API_VERSION, kind: 'CronWorkflow', metadata: { name: 'meta', namespace: namespaceFor(ATTACKER) }, spec: { schedules: ['* * * * *'], workflowSpec: { ...SPEC, workflowMetadata: { annotations: { [PROJECT_ANNOTATION]: VICTIM } } } } },
+  ];
+  for (const object of attempts) {
+    const answer = await createAsOwner(object);
+    assert.not.ok(answer.ok, `${object.kind} was accepted`);
+    assert.match(answer.output, `ValidatingAdmissionPolicy '${POLICY}'`);
+    assert.match(answer.output, 'workflowMetadata may not name');
+  }
+});
+
+test('an owner cannot add, change or remove Seakeeper\'s bookkeeping on a run Seakeeper made (a marker erased would report twice)', async () => {
+  await cluster.create(workflow('seakeepers', runMetadata(ATTACKER, 7, 'b'.repeat(40))) as ClusterObject);
+  const ns = namespaceFor(ATTACKER);
+  for (const args of [
+    ['annotate', 'workflow', 'seakeepers', '-n', ns, `${REPORT_MARKER.done}=Succeeded`],
+    ['label', 'workflow', 'seakeepers', '-n', ns, `${CHANGE_LABEL}=8`, '--overwrite'],
+    ['label', 'workflow', 'seakeepers', '-n', ns, `${CHANGE_LABEL}-`],
+    ['annotate', 'workflow', 'seakeepers', '-n', ns, `${PROJECT_ANNOTATION}-`],
+  ]) {
+    const answer = await asOwner(...args);
+    assert.not.ok(answer.ok, `${args.join(' ')} was accepted`);
+    assert.match(answer.output, `ValidatingAdmissionPolicy '${POLICY}'`);
+  }
+  const unrelated = await asOwner('label', 'workflow', 'seakeepers', '-n', ns, 'team=c');
+  assert.ok(unrelated.ok, unrelated.output);
+  assert.is((await readWorkflow(cluster, { namespace: ns, name: 'seakeepers' }))?.metadata.labels?.[CHANGE_LABEL], '7');
+});
+
+test('a forged run that got past admission is not reported on another project\'s change; the same run in that project\'s namespace is', async () => {
+  const change = await pushChange(adminConnection, VICTIM, { 'v.txt': 'victim\n' }, 'The victim\'s change');
+  const metadata = runMetadata(VICTIM, change._number, change.current_revision!);
+  // A cluster administrator is not matched by the admission policy: the stand-in for anything that slips past it.
+  const forged = { ...workflow('forged-run'), metadata: { name: 'forged-run', namespace: namespaceFor(ATTACKER), ...metadata } };
+  const genuine = { ...forged, metadata: { ...forged.metadata, name: 'genuine-run', namespace: namespaceFor(VICTIM) } };
+  for (const object of [forged, genuine]) await cluster.create(object as ClusterObject);
+  const reporter = new Reporter({ gerrit: new GerritClient(botConnection), cluster, pipelines: loadPipelines(), argoUiUrl: 'https://argo.example.org/' });
+  const messages = async () => ((await new GerritClient(botConnection).getChange(`${VICTIM}~${change._number}`, ['MESSAGES'])).messages ?? []).filter((m) => m.tag === 'autogenerated:seakeeper-check');
+
+  await finished(cluster, { namespace: namespaceFor(ATTACKER), name: 'forged-run' });
+  assert.equal(await reporter.report({ namespace: namespaceFor(ATTACKER), name: 'forged-run' }), { result: 'not-seakeeper', workflow: `${namespaceFor(ATTACKER)}/forged-run` });
+  assert.is((await messages()).length, 0);
+
+  await finished(cluster, { namespace: namespaceFor(VICTIM), name: 'genuine-run' });
+  assert.is((await reporter.report({ namespace: namespaceFor(VICTIM), name: 'genuine-run' })).result, 'reported');
+  assert.is((await messages()).length, 1);
+});
+
+test.run();
