@@ -16,6 +16,7 @@ import { toPointer, type ConfigProblem, type ParsedYaml } from '../config/yaml.j
 import { MANAGED_BY_LABEL, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, WORKFLOW_SERVICE_ACCOUNT } from '../names.js';
 import type { Pipeline } from '../config/pipeline-config.js';
 import { FREE_TEXT_PARAMETERS } from '../runs/workflow.js';
+import { unknownFields, type ArgoKind } from './argo-fields.js';
 
 export const POLICY_RULES = {
   field: 'workflow-field',
@@ -50,6 +51,7 @@ export const POLICY_RULES = {
   kind: 'workflow-kind',
   workflowMissing: 'workflow-missing',
   templateMissing: 'workflow-template-missing',
+  unknownField: 'unknown-field',
 } as const;
 
 export const MAX_POLICY_PROBLEMS = 50;
@@ -104,6 +106,8 @@ class Findings {
   add(path: Path, rule: string, message: string, at: 'key' | 'value' = 'value'): void {
     if (this.problems.length >= MAX_POLICY_PROBLEMS) return;
     const pointer = toPointer(path);
+    // A key Argo does not read is that key's one problem: what it would do if read is beside the point.
+    if (this.problems.some((p) => p.path === pointer && p.rule === POLICY_RULES.unknownField)) return;
     this.problems.push({ file: this.file, path: pointer, ...this.locate(pointer, at), rule, message });
   }
 }
@@ -382,7 +386,18 @@ function workflowDocumentProblems(value: Obj, f: Findings, options: PolicyOption
     }
     checkMetadataMaps(metadata, ['metadata'], f, ['labels', 'annotations']);
   }
+  checkArgoFields(own(value, 'spec'), 'Workflow', f);
   checkSpec(own(value, 'spec') as Obj, ['spec'], f, options);
+}
+
+/** Every key of the spec is exactly a field of Argo's schema there (argo-fields.ts), so no rule is passed by. */
+function checkArgoFields(spec: unknown, kind: ArgoKind, f: Findings): void {
+  for (const { path, key, readAs } of unknownFields(spec, kind, 'spec', ['spec'])) {
+    const why = readAs
+      ? `Argo would read it as ${JSON.stringify(readAs)} (its decoder ignores case), past the policy's rules: write ${JSON.stringify(readAs)}`
+      : `it is not a field of Argo's ${kind} here`;
+    f.add(path, POLICY_RULES.unknownField, `${JSON.stringify(key)}: ${why}`, 'key');
+  }
 }
 
 /**
@@ -493,6 +508,7 @@ export function checkWorkflowTemplate(name: string, object: unknown, options: Po
   }
   const metadata = object.metadata;
   if (isObj(metadata)) checkMetadataMaps(metadata, ['metadata'], f, ['labels']);
+  checkArgoFields(object.spec, WORKFLOW_TEMPLATE_KIND, f);
   checkSpec(object.spec, ['spec'], f, options);
   return f.problems;
 }

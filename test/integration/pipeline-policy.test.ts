@@ -68,11 +68,15 @@ const HOSTILE: { name: string; text: string; rule: string; field: string }[] = [
   { name: 'capabilities', text: workflow(container(', securityContext: { capabilities: { add: [SYS_ADMIN] } }')), rule: 'capabilities', field: '/spec/templates/0/container/securityContext/capabilities/add' },
   { name: 'privilege-escalation', text: workflow(container(', securityContext: { allowPrivilegeEscalation: true }')), rule: 'privilege-escalation', field: 'allowPrivilegeEscalation' },
   { name: 'host-network', text: workflow(container(), '  hostNetwork: true\n'), rule: 'host-namespace', field: '/spec/hostNetwork' },
-  { name: 'host-pid', text: workflow(container(), '  hostPID: true\n'), rule: 'host-namespace', field: '/spec/hostPID' },
+  // Argo's WorkflowSpec has hostNetwork but no hostPID: Argo would not read it; refused as such.
+  { name: 'host-pid', text: workflow(container(), '  hostPID: true\n'), rule: 'unknown-field', field: '/spec/hostPID' },
   { name: 'host-path', text: workflow(container(), '  volumes: [{ name: root, hostPath: { path: / } }]\n'), rule: 'host-path', field: '/spec/volumes/0/hostPath' },
   { name: 'nfs', text: workflow(container(), '  volumes: [{ name: share, nfs: { server: nfs.example.org, path: /export } }]\n'), rule: 'volume-type', field: '/spec/volumes/0/nfs' },
   { name: 'host-port', text: workflow(container(', ports: [{ containerPort: 80, hostPort: 80 }]')), rule: 'host-port', field: '/spec/templates/0/container/ports/0/hostPort' },
   { name: 'pod-spec-patch', text: workflow(container(), "  podSpecPatch: '{\"hostNetwork\": true}'\n"), rule: 'pod-spec-patch', field: '/spec/podSpecPatch' },
+  // Argo's decoder ignores case: spelled otherwise, the same patch would pass the rule above and still apply.
+  { name: 'pod-spec-patch-case', text: workflow(container(), "  PodSpecPatch: '{\"hostNetwork\": true}'\n"), rule: 'unknown-field', field: '/spec/PodSpecPatch' },
+  { name: 'priority-class-case', text: workflow('{ name: main, PriorityClassName: system-cluster-critical, container: { image: busybox, command: ["true"] } }'), rule: 'unknown-field', field: '/spec/templates/0/PriorityClassName' },
   { name: 'resource-template', text: workflow('{ name: main, resource: { action: create, manifest: "kind: ClusterRoleBinding" } }'), rule: 'resource-template', field: '/spec/templates/0/resource' },
   { name: 'http-template', text: workflow('{ name: main, http: { url: "http://169.254.169.254/" } }'), rule: 'agent-template', field: '/spec/templates/0/http' },
   { name: 'service-account', text: workflow('{ name: main, serviceAccountName: cluster-admin, container: { image: busybox } }'), rule: 'service-account', field: '/spec/templates/0/serviceAccountName' },

@@ -180,7 +180,7 @@ const clusterObjects = (file: string) =>
 test('knative/cluster is a kustomization of its YAML files', () => {
   const kustomization = parse(readFileSync(new URL('kustomization.yaml', clusterDir), 'utf8')) as { kind: string; resources: string[] };
   assert.is(kustomization.kind, 'Kustomization');
-  assert.equal(kustomization.resources.sort(), ['clusterroles.yaml', 'priorityclasses.yaml']);
+  assert.equal(kustomization.resources.sort(), ['admission.yaml', 'clusterroles.yaml', 'priorityclasses.yaml']);
 });
 
 test('the ClusterRoles the bindings refer to exist, and the viewer role only reads', () => {

@@ -43,8 +43,9 @@ const HOSTILE: Array<[string, string, string, string]> = [
   ['SELinux user', workflow({ template: 'container: { image: alpine, securityContext: { seLinuxOptions: { user: system_u } } }' }), POLICY_RULES.selinux, '/spec/templates/0/container/securityContext/seLinuxOptions/user'],
   ['an unsafe sysctl', workflow({ spec: 'securityContext: { sysctls: [{ name: kernel.msgmax, value: "65536" }] }' }), POLICY_RULES.sysctl, '/spec/securityContext/sysctls/0'],
   ['hostNetwork', workflow({ spec: 'hostNetwork: true' }), POLICY_RULES.hostNamespace, '/spec/hostNetwork'],
-  ['hostPID in a template', workflow({ template: 'hostPID: true\ncontainer: { image: alpine }' }), POLICY_RULES.hostNamespace, '/spec/templates/0/hostPID'],
-  ['hostIPC in templateDefaults', workflow({ spec: 'templateDefaults: { hostIPC: true }' }), POLICY_RULES.hostNamespace, '/spec/templateDefaults/hostIPC'],
+  // Argo's templates have no hostPID or hostIPC: not read at all, so refused as keys Argo does not have there.
+  ['hostPID in a template', workflow({ template: 'hostPID: true\ncontainer: { image: alpine }' }), POLICY_RULES.unknownField, '/spec/templates/0/hostPID'],
+  ['hostIPC in templateDefaults', workflow({ spec: 'templateDefaults: { hostIPC: true }' }), POLICY_RULES.unknownField, '/spec/templateDefaults/hostIPC'],
   ['hostPath in spec.volumes', workflow({ spec: 'volumes: [{ name: root, hostPath: { path: / } }]' }), POLICY_RULES.hostPath, '/spec/volumes/0/hostPath'],
   ['hostPath in a template', workflow({ template: 'container: { image: alpine }\nvolumes: [{ name: sock, hostPath: { path: /var/run/docker.sock } }]' }), POLICY_RULES.hostPath, '/spec/templates/0/volumes/0/hostPath'],
   ['an NFS volume', workflow({ spec: 'volumes: [{ name: data, nfs: { server: nfs.internal, path: /export } }]' }), POLICY_RULES.volumeType, '/spec/volumes/0/nfs'],
@@ -110,6 +111,40 @@ for (const [description, text, rule, path] of HOSTILE) {
     assert.match(formatProblem(problem!), new RegExp(`\\[${rule}\\]$`));
   });
 }
+
+// Argo's decoder matches keys to fields case-insensitively and folds ſ to s and the Kelvin sign to k: a key
+// spelled otherwise than Argo's field would pass every rule (they look for the exact spelling) and still take
+// effect. Each is refused as a key Argo does not have there, naming the field it would be read as.
+const SPELLED_OTHERWISE: Array<[string, string, string, string]> = [
+  ['PodSpecPatch', workflow({ spec: "PodSpecPatch: '{\"hostNetwork\": true}'" }), '/spec/PodSpecPatch', 'podSpecPatch'],
+  ['PodPriorityClassName', workflow({ spec: 'PodPriorityClassName: system-cluster-critical' }), '/spec/PodPriorityClassName', 'podPriorityClassName'],
+  ['PriorityClassName in a template', workflow({ template: 'PriorityClassName: system-cluster-critical\ncontainer: { image: alpine }' }), '/spec/templates/0/PriorityClassName', 'priorityClassName'],
+  ['WorkflowMetadata', workflow({ spec: 'WorkflowMetadata: { labels: { seakeeper.dev/change: "1" } }' }), '/spec/WorkflowMetadata', 'workflowMetadata'],
+  ['HOSTNETWORK', workflow({ spec: 'HOSTNETWORK: true' }), '/spec/HOSTNETWORK', 'hostNetwork'],
+  ['ſecurityContext (long s)', workflow({ template: 'container: { image: alpine, ſecurityContext: { privileged: true } }' }), '/spec/templates/0/container/ſecurityContext', 'securityContext'],
+  ['Kelvin sign', workflow({ template: 'container: { image: alpine, wor\u212AingDir: /tmp }' }), '/spec/templates/0/container/wor\u212AingDir', 'workingDir'],
+  ['a field of another place', workflow({ template: 'container: { image: alpine }\nhostNetwork: true' }), '/spec/templates/0/hostNetwork', ''],
+];
+
+for (const [description, text, path, readAs] of SPELLED_OTHERWISE) {
+  test(`refused, a key Argo would read past the rules: ${description} [unknown-field]`, () => {
+    const result = checkDefinition({ kind: 'file', file: FILE, text });
+    assert.not.ok(result.ok, 'accepted');
+    if (result.ok) return;
+    const found = result.problems.find((p) => p.rule === POLICY_RULES.unknownField && p.path === path);
+    assert.ok(found, result.problems.map(formatProblem).join('\n'));
+    if (readAs) assert.match(found!.message, `read it as "${readAs}"`);
+  });
+}
+
+test('keys that are Argo\'s fields, and any key in maps and free-form values, pass', () => {
+  const text = workflow({
+    spec: 'arguments: { parameters: [{ name: p, value: v }] }\npodMetadata: { labels: { AnyCase: x } }\nnodeSelector: { Disk-Type: ssd }',
+    template: 'steps: [[{ name: each, template: main, withItems: [{ AnyKey: 1, nested: { Deep: true } }], arguments: { parameters: [{ name: x, value: "{{item.AnyKey}}" }] } }]]',
+  });
+  const result = checkDefinition({ kind: 'file', file: FILE, text });
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
+});
 
 test('a rejection is located at line:column in the file', () => {
   const result = checkDefinition({ kind: 'file', file: FILE, text: workflow({ template: 'container:\n  image: alpine\n  securityContext:\n    privileged: true' }) });
