@@ -43,8 +43,13 @@ export interface Policy {
   readonly deprovision: DeprovisionPolicy;
   readonly groupPrefix: string;
   readonly podSecurity: PodSecurityLevel;
+  /** What every project namespace may claim in all. */
+  readonly storage: { readonly requests: string; readonly claims: number };
   readonly artifactRepository?: ArtifactRepositoryPolicy | undefined;
 }
+
+/** policy.schema.json's default for `storage`. */
+const DEFAULT_STORAGE: Policy['storage'] = { requests: '20Gi', claims: 10 };
 
 let validator: ValidateFunction | undefined;
 
@@ -65,6 +70,7 @@ export function parsePolicy(text: string, file: string = POLICY_FILE): PolicyRes
     deprovision: raw.deprovision ?? 'retain',
     groupPrefix: raw.groupPrefix,
     podSecurity: raw.podSecurity ?? 'baseline',
+    storage: raw.storage ?? DEFAULT_STORAGE,
     artifactRepository: raw.artifactRepository && { ...raw.artifactRepository, insecure: raw.artifactRepository.insecure ?? false },
   };
   const semantic = policyProblems(policy, parsed.document);
@@ -78,6 +84,7 @@ interface RawPolicy {
   deprovision?: DeprovisionPolicy;
   groupPrefix: string;
   podSecurity?: PodSecurityLevel;
+  storage?: Policy['storage'];
   artifactRepository?: Omit<ArtifactRepositoryPolicy, 'insecure'> & { insecure?: boolean };
 }
 

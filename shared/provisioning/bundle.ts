@@ -10,7 +10,8 @@
 //   RoleBinding               seakeeper-owners → ClusterRole seakeeper-workflow-editor, for the owners' groups
 //   RoleBinding               seakeeper-viewers → ClusterRole seakeeper-workflow-viewer, for the viewers' groups
 //                             (each only when the config names groups for it; pruned when it stops naming any)
-//   ResourceQuota seakeeper   requests.cpu, requests.memory, limits.memory, pods: the project's (capped) resources
+//   ResourceQuota seakeeper   requests.cpu, requests.memory, limits.memory, pods: the project's (capped) resources;
+//                             requests.storage, persistentvolumeclaims: the policy's storage
 //   LimitRange seakeeper      per-container defaults from policy, lowered to the namespace's totals; max = totals
 //   NetworkPolicy             seakeeper-isolation: ingress only from pods of the same namespace, egress open
 //   ConfigMap                 artifact-repositories: Argo's default S3 repository, keys under "<namespace>/"
@@ -137,6 +138,8 @@ export function buildBundle(input: BundleInput): KubeObject[] {
         'requests.memory': total.memory,
         'limits.memory': total.memory,
         pods: String(total.pods),
+        'requests.storage': policy.storage.requests,
+        persistentvolumeclaims: String(policy.storage.claims),
       },
     },
   });

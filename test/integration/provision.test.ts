@@ -242,7 +242,7 @@ test('a config change updates in place; dropping viewers, then owners, prunes th
   const fields = await handler.handle(event);
   assert.is(fields.result, 'updated');
   const quota = await admin.get<Live>('v1', 'ResourceQuota', namespaceFor(CORE), RESOURCE_QUOTA);
-  assert.equal((quota?.spec as { hard: Record<string, string> }).hard, { 'limits.memory': '1Gi', pods: '4', 'requests.cpu': '2', 'requests.memory': '1Gi' });
+  assert.equal((quota?.spec as { hard: Record<string, string> }).hard, { 'limits.memory': '1Gi', pods: '4', 'requests.cpu': '2', 'requests.memory': '1Gi', 'requests.storage': '20Gi', persistentvolumeclaims: '10' });
   assert.is(await admin.get('rbac.authorization.k8s.io/v1', 'RoleBinding', namespaceFor(CORE), VIEWERS_BINDING), undefined);
 
   await handler.handle(await pushConfig(adminConnection, CORE, { 'seakeeper.yaml': seakeeperYaml({ cpu: '2', pods: 4 }) }));

@@ -7,12 +7,17 @@
 //     in workflowMetadata, which Argo's controller would copy onto a Workflow.
 //   - The reporter (runOf) trusts a run only in the namespace of the project it names: a forged run that got
 //     past admission anyway (created here by a cluster administrator) is not reported on the other change.
+//   - Pods Argo makes from an owner's Workflow meet the pod policy (seakeeper-project-pods: no system
+//     PriorityClass, no probe or hook naming a host), and volumes it claims meet the namespace's storage quota.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipelines } from '../../shared/config/pipeline-config.js';
+import { loadPolicy } from '../../shared/config/policy.js';
+import { defaultProjectConfig } from '../../shared/config/project-config.js';
+import { buildBundle } from '../../shared/provisioning/bundle.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
 import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_KIND } from '../../shared/names.js';
@@ -22,6 +27,7 @@ import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL } from '..
 import { readWorkflow } from '../../shared/runs/workflow-store.js';
 import { createProject, pushChange } from '../../dev/gerrit-chores.js';
 import { finished } from './support/argo.js';
+import { eventually } from './support/wait.js';
 import { rigConnections } from './support/gerrit.js';
 import { adminCluster, applyManifests, hideProjects, kubectl } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
@@ -42,8 +48,12 @@ test.before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-tenant-'));
   for (const project of [ATTACKER, VICTIM]) {
     await createProject(adminConnection, project);
-    await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceFor(project) } });
+    // Labelled as provisioning labels project namespaces: the pod policy and the quota below match on it.
+    await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceFor(project), labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } } });
   }
+  // The attacker namespace's quota, as provisioning makes it from the shipped policy.
+  const bundle = buildBundle({ project: ATTACKER, config: defaultProjectConfig(loadPolicy()), policy: loadPolicy() });
+  await cluster.apply(bundle.find((o) => o.kind === 'ResourceQuota') as ClusterObject);
   // What provisioning gives the owners (bundle.ts: RoleBinding seakeeper-owners).
   await cluster.apply({
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -167,6 +177,47 @@ test('a forged run that got past admission is not reported on another project\'s
   await finished(cluster, { namespace: namespaceFor(VICTIM), name: 'genuine-run' });
   assert.is((await reporter.report({ namespace: namespaceFor(VICTIM), name: 'genuine-run' })).result, 'reported');
   assert.is((await messages()).length, 1);
+});
+
+/** An owner's Workflow, run by Argo's controller to its end: its phase and message. */
+async function ownersRun(name: string, spec: object): Promise<{ phase: unknown; message: string }> {
+  const created = await createAsOwner(workflow(name, {}, spec));
+  assert.ok(created.ok, created.output);
+  const ended = await finished(cluster, { namespace: namespaceFor(ATTACKER), name });
+  const nodes = Object.values((ended.status?.nodes ?? {}) as Record<string, { message?: string }>);
+  return { phase: ended.status?.phase, message: [ended.status?.message, ...nodes.map((n) => n.message)].filter(Boolean).join('\n') };
+}
+
+test('pods Argo makes from an owner\'s Workflow may not take a system PriorityClass: the API server refuses them (pod policy)', async () => {
+  const run = await ownersRun('system-priority', { ...SPEC, podPriorityClassName: 'system-cluster-critical' });
+  assert.is.not(run.phase, 'Succeeded');
+  assert.match(run.message, "ValidatingAdmissionPolicy 'seakeeper-project-pods'");
+  assert.match(run.message, 'PriorityClass system-cluster-critical is not for project pods');
+});
+
+test('nor probes or hooks that name a host (the kubelet would send them from the node\'s network)', async () => {
+  const probed = { ...SPEC, templates: [{ name: 'main', container: { image: 'busybox', command: ['true'], livenessProbe: { httpGet: { host: '169.254.169.254', path: '/latest/meta-data/', port: 80 } } } }] };
+  const run = await ownersRun('probe-host', probed);
+  assert.is.not(run.phase, 'Succeeded');
+  assert.match(run.message, 'a probe or lifecycle hook may not name a host');
+});
+
+test('storage is under the namespace\'s quota: a claim above the policy\'s storage is refused by the API server', async () => {
+  const claiming = {
+    ...SPEC,
+    volumeClaimTemplates: [{ metadata: { name: 'work' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '500Gi' } } } }],
+  };
+  const created = await createAsOwner(workflow('big-claim', {}, claiming));
+  assert.ok(created.ok, created.output);
+  // Argo waits, retrying the claim, and says why; nothing is claimed and no pod runs.
+  const message = await eventually(async () => {
+    const text = String((await readWorkflow(cluster, { namespace: namespaceFor(ATTACKER), name: 'big-claim' }))?.status?.message ?? '');
+    assert.match(text, 'exceeded quota');
+    return text;
+  });
+  assert.match(message, 'requests.storage=500Gi');
+  assert.is(await cluster.get('v1', 'PersistentVolumeClaim', namespaceFor(ATTACKER), 'big-claim-work'), undefined);
+  await cluster.delete(ARGO_API_VERSION, WORKFLOW_KIND, namespaceFor(ATTACKER), 'big-claim');
 });
 
 test.run();

@@ -94,7 +94,7 @@ test('no owner or viewer binding when the config names no groups', () => {
 
 test('ResourceQuota and LimitRange come from the (capped) request', () => {
   const objects = buildBundle({ project: PROJECT, config: full, policy: testPolicy });
-  assert.equal(find(objects, 'ResourceQuota')!.spec, { hard: { 'requests.cpu': '4', 'requests.memory': '8Gi', 'limits.memory': '8Gi', pods: '10' } });
+  assert.equal(find(objects, 'ResourceQuota')!.spec, { hard: { 'requests.cpu': '4', 'requests.memory': '8Gi', 'limits.memory': '8Gi', pods: '10', 'requests.storage': '20Gi', persistentvolumeclaims: '10' } });
   assert.equal(find(objects, 'LimitRange')!.spec, {
     limits: [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '100m', memory: '256Mi' }, max: { cpu: '4', memory: '8Gi' } }],
   });

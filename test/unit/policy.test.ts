@@ -4,7 +4,7 @@ import { readConfigFile } from '../../shared/config/files.js';
 import { loadPolicy, parsePolicy, type Policy } from '../../shared/config/policy.js';
 import { ConfigInvalidError, type ConfigProblem } from '../../shared/config/yaml.js';
 import { PermanentError } from '../../shared/errors.js';
-import { TEST_POLICY_YAML } from './support/policy.js';
+import { TEST_POLICY_YAML, testPolicy } from './support/policy.js';
 
 const bad = (text: string): ConfigProblem[] => {
   const result = parsePolicy(text);
@@ -73,6 +73,14 @@ test('ConfigInvalidError for a bad policy is permanent', () => {
   const err = new ConfigInvalidError('invalid system policy config/policy.yaml', bad('caps: 1'));
   assert.instance(err, PermanentError);
   assert.match(err.message, /^invalid system policy config\/policy\.yaml: config\/policy\.yaml:1:/);
+});
+
+test('storage: the schema\'s default when the policy names none; what it names otherwise; a negative count refused', () => {
+  assert.equal(testPolicy.storage, { requests: '20Gi', claims: 10 });
+  const named = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: 2 }\n`);
+  assert.ok(named.ok && named.policy.storage.requests === '5Gi' && named.policy.storage.claims === 2);
+  const negative = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: -1 }\n`);
+  assert.not.ok(negative.ok);
 });
 
 test.run();
