@@ -3,18 +3,23 @@
 // YAML 1.2 core schema only (no custom tags, no `<<` merge keys), duplicate keys rejected, aliases limited
 // (billion laughs), then validation against a JSON Schema. Every problem names its file, its place in the
 // document as a JSON pointer and as line:column, and the rule it broke, so a human can fix it in one go.
+// Inside `[…]` and `{…}` indentation does not matter, as in libyaml (go-yaml, so kubectl and the argo CLI):
+// `args: ["` … `"]` closing at the key's column, which Argo's own examples write, is read as they read it.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import {
+  Composer,
   isAlias,
   isMap,
   isPair,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
-  parseDocument,
+  Parser,
   type Document,
   type Node as YamlNode,
   type YAMLError,
+  YAMLParseError,
 } from 'yaml';
 import { PermanentError } from '../errors.js';
 
@@ -90,7 +95,7 @@ export function parseYaml(text: string, file: string, limits: YamlLimits = DEFAU
   };
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false, version: '1.2' });
+    doc = parseOneDocument(text, lineCounter);
   } catch (err) {
     return fail({ file, path: '', line: 1, column: 1, rule: RULES.syntax, message: `cannot parse: ${firstLine(err)}` });
   }
@@ -136,6 +141,55 @@ export function parseYaml(text: string, file: string, limits: YamlLimits = DEFAU
 }
 
 const fail = (problem: ConfigProblem): YamlResult => ({ ok: false, problems: [problem] });
+
+/** yaml's parseDocument (a second document is a MULTIPLE_DOCS error), with flowLexer's lexer. */
+function parseOneDocument(text: string, lineCounter: LineCounter): Document.Parsed {
+  const parser = new Parser(lineCounter.addNewLine);
+  const lexer = flowLexer();
+  const composer = new Composer({ uniqueKeys: true, merge: false, version: '1.2' });
+  function* tokens() {
+    lineCounter.addNewLine(0); // as Parser.parse does: line 1 starts at 0
+    for (const lexeme of lexer.lex(text)) yield* parser.next(lexeme);
+    yield* parser.end();
+  }
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens(), true, text.length)) {
+    if (!doc) {
+      doc = next;
+    } else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  return doc!;
+}
+
+/**
+ * yaml's Lexer, except that inside a flow collection (`[…]`, `{…}`) a line may be indented less than the
+ * block around it, as libyaml allows: YAML 1.2 wants it indented more, and yaml would end the collection there
+ * and misparse the rest. Only the lexer's indentation bound is lifted while in a collection; a `---` or `...`
+ * at the start of a line still ends it (an error, as in libyaml). yaml has no option for this: its
+ * parseFlowCollection and continueScalar (private, yaml 2.x) compare a line's indentation with indentNext, so
+ * indentNext is 0 while the lexer is inside the collection, and restored after it.
+ */
+function flowLexer(): Lexer {
+  const lexer = new Lexer();
+  const internals = lexer as unknown as { indentNext: number; parseFlowCollection: () => Generator<string, string> };
+  const parseFlowCollection = internals.parseFlowCollection;
+  if (typeof parseFlowCollection !== 'function' || typeof internals.indentNext !== 'number') {
+    throw new Error("yaml's Lexer changed: flowLexer needs parseFlowCollection and indentNext");
+  }
+  internals.parseFlowCollection = function* (this: typeof internals) {
+    const outside = this.indentNext;
+    this.indentNext = 0;
+    try {
+      return yield* parseFlowCollection.call(this);
+    } finally {
+      this.indentNext = outside;
+    }
+  };
+  return lexer;
+}
 
 function yamlErrorProblem(
   error: YAMLError,

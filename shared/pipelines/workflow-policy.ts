@@ -341,9 +341,41 @@ function checkClusterScope(root: Obj, at: Path, f: Findings): void {
   }
 }
 
+/**
+ * The `workflows.argoproj.io/` labels Argo itself sets or reads to keep track of workflows, their pods and what
+ * made them (its LabelKey* constants, workflow/common/common.go, at the rig's Argo version): set by a definition
+ * they would hide a run from the controller (`completed`), keep its pods alive when it is stopped (`on-exit`),
+ * tie pods to another workflow (`workflow`) or forge its phase, origin or author. Argo's other labels under
+ * that prefix (`test`, `archive-strategy`, …) are the owner's to set. test/integration/argo-examples.test.ts
+ * checks this list against Argo's source.
+ */
+export const ARGO_RESERVED_LABELS: ReadonlySet<string> = new Set(
+  [
+    'action', 'actor', 'actor-email', 'actor-preferred-username', 'artifact-gc-pod', 'backfill', 'cluster-workflow-template',
+    'completed', 'component', 'controller-instanceid', 'creator', 'creator-email', 'creator-preferred-username',
+    'cron-workflow', 'on-exit', 'parallelism-limit', 'phase', 'report-outputs-completed', 'resubmitted-from-workflow',
+    'workflow', 'workflow-archiving-status', 'workflow-event-binding', 'workflow-template',
+  ].map((name) => `workflows.argoproj.io/${name}`),
+);
+/**
+ * The `workflows.argoproj.io/` annotations Argo sets on the pods and workflows it makes (its AnnotationKey*
+ * constants, and `kill-cmd-<container>`): through podMetadata or a template's metadata they would forge which
+ * node a pod is, how it is stopped or cleaned up. Argo's descriptive annotations (`description`, `title`,
+ * `version`, …) are the owner's.
+ */
+export const ARGO_RESERVED_ANNOTATIONS: ReadonlySet<string> = new Set(
+  [
+    'artifact-gc-strategy', 'node-id', 'node-name', 'node-start-time', 'node-type', 'pod-gc-strategy', 'pod-name-format',
+    'progress', 'rbac-rule', 'rbac-rule-precedence', 'scheduled-time', 'service-account-token.name', 'workflow-name',
+    'workflow-uid',
+  ].map((name) => `workflows.argoproj.io/${name}`),
+);
+const ARGO_KILL_COMMAND_ANNOTATION = 'workflows.argoproj.io/kill-cmd-';
+
 function reservedKey(key: string, kind: 'labels' | 'annotations'): boolean {
   if (key.startsWith('seakeeper.dev/') || key === MANAGED_BY_LABEL) return true;
-  return kind === 'labels' && key.startsWith('workflows.argoproj.io/');
+  if (kind === 'labels') return ARGO_RESERVED_LABELS.has(key);
+  return ARGO_RESERVED_ANNOTATIONS.has(key) || key.startsWith(ARGO_KILL_COMMAND_ANNOTATION);
 }
 
 function checkMetadataMaps(meta: Obj, at: Path, f: Findings, keys: readonly string[]): void {
@@ -353,7 +385,8 @@ function checkMetadataMaps(meta: Obj, at: Path, f: Findings, keys: readonly stri
     const kind = key === 'annotations' ? 'annotations' : 'labels';
     for (const name of Object.keys(map)) {
       if (reservedKey(name, kind)) {
-        f.add([...at, key, name], POLICY_RULES.reservedMetadata, `${JSON.stringify(name)} is reserved for Seakeeper and Argo`, 'key');
+        const whose = name.startsWith('workflows.argoproj.io/') ? "Argo's bookkeeping" : "Seakeeper's bookkeeping";
+        f.add([...at, key, name], POLICY_RULES.reservedMetadata, `${JSON.stringify(name)} is reserved: it is ${whose}, a definition may not set it`, 'key');
       } else if (kind === 'annotations' && name.startsWith('container.apparmor.security.beta.kubernetes.io/') && map[name] === 'unconfined') {
         f.add([...at, key, name], POLICY_RULES.apparmor, 'an unconfined AppArmor profile is not allowed');
       }

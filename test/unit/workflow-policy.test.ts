@@ -74,6 +74,9 @@ const HOSTILE: Array<[string, string, string, string]> = [
   ['spec.shutdown', workflow({ spec: 'shutdown: Stop' }), POLICY_RULES.reservedField, '/spec/shutdown'],
   ['a forged Seakeeper label', workflow({ metadata: 'labels: { seakeeper.dev/change: "1" }' }), POLICY_RULES.reservedMetadata, '/metadata/labels/seakeeper.dev~1change'],
   ["Argo's completed label (the controller would ignore the run)", workflow({ spec: 'workflowMetadata: { labels: { workflows.argoproj.io/completed: "true" } }' }), POLICY_RULES.reservedMetadata, '/spec/workflowMetadata/labels/workflows.argoproj.io~1completed'],
+  ["Argo's on-exit label on a template's pods (they would outlive a stopped run)", workflow({ template: 'metadata: { labels: { workflows.argoproj.io/on-exit: "true" } }\ncontainer: { image: alpine }' }), POLICY_RULES.reservedMetadata, '/spec/templates/0/metadata/labels/workflows.argoproj.io~1on-exit'],
+  ["Argo's node-id annotation on the pods", workflow({ spec: 'podMetadata: { annotations: { workflows.argoproj.io/node-id: other } }' }), POLICY_RULES.reservedMetadata, '/spec/podMetadata/annotations/workflows.argoproj.io~1node-id'],
+  ["Argo's kill command annotation", workflow({ metadata: 'annotations: { workflows.argoproj.io/kill-cmd-main: "[true]" }' }), POLICY_RULES.reservedMetadata, '/metadata/annotations/workflows.argoproj.io~1kill-cmd-main'],
   ['ownerReferences', workflow({ metadata: 'ownerReferences: [{ apiVersion: v1, kind: Namespace, name: default, uid: x }]' }), POLICY_RULES.metadata, '/metadata/ownerReferences'],
   ['an invalid label value', workflow({ metadata: 'labels: { team: "core team" }' }), POLICY_RULES.metadata, '/metadata/labels/team'],
   ['an unknown top-level key', workflow({ top: 'extra: 1' }), POLICY_RULES.field, '/extra'],
@@ -174,6 +177,15 @@ test('a benign definition passes: root, dropped capabilities, emptyDir, tolerati
   assert.ok(checkDefinition({ kind: 'file', file: FILE, text: workflow({ template: 'container: { image: alpine, command: [git, checkout], args: ["{{workflow.parameters.branch}}"] }' }) }).ok);
   // Parameters that are not free text may appear anywhere.
   assert.ok(checkDefinition({ kind: 'file', file: FILE, text: workflow({ template: 'script: { image: alpine, source: "git fetch origin {{workflow.parameters.ref}} && git checkout {{workflow.parameters.revision}}" }' }) }).ok);
+});
+
+test("Argo's labels and annotations that are not its bookkeeping pass (its examples use them)", () => {
+  const text = workflow({
+    metadata: 'labels: { workflows.argoproj.io/test: "true", workflows.argoproj.io/archive-strategy: "false" }\nannotations: { workflows.argoproj.io/description: d, workflows.argoproj.io/version: ">= 3.2.0" }',
+    spec: 'podMetadata: { labels: { workflows.argoproj.io/test: "true" } }',
+  });
+  const result = checkDefinition({ kind: 'file', file: FILE, text });
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
 });
 
 test('a checked definition keeps its spec, labels and annotations', () => {

@@ -119,6 +119,19 @@ test('syntax errors are located', () => {
   assert.is(tab!.line, 2);
 });
 
+test('inside [ ] and { } indentation does not matter, as for kubectl and the argo CLI (libyaml)', () => {
+  // Argo's examples (ci.yaml, sidecar.yaml, …) close a multi-line argument at the key's own column.
+  const text = 'c:\n  command: [sh, -c]\n  args: ["\n    make &&\n    make test\n  "]\n  env: {A: 1,\nB: 2}\n  image: alpine\n';
+  const result = parseYaml(text, 'f');
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
+  if (!result.ok) return;
+  assert.equal(result.document.value, { c: { command: ['sh', '-c'], args: [' make && make test '], env: { A: 1, B: 2 }, image: 'alpine' } });
+  assert.equal(result.document.locate('/c/image'), { line: 9, column: 10 });
+  // What libyaml refuses too: a collection left open, a document marker inside one.
+  assert.is(problems(parseYaml('a: [1, 2\nb: 3\n', 'f'))[0]!.rule, RULES.syntax);
+  assert.ok(problems(parseYaml('a: ["x\n---\n"]\n', 'f')).length > 0);
+});
+
 test('YAML 1.2 core schema: yes/no and on/off stay text, << is a plain key', () => {
   const result = parseYaml('a: yes\nb: off\nc: {<<: {d: 1}}\n', 'f');
   assert.ok(result.ok);
