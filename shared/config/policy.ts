@@ -45,11 +45,15 @@ export interface Policy {
   readonly podSecurity: PodSecurityLevel;
   /** What every project namespace may claim in all. */
   readonly storage: { readonly requests: string; readonly claims: number };
+  /** CIDRs project pods may not connect to. */
+  readonly egress: { readonly deny: readonly string[] };
   readonly artifactRepository?: ArtifactRepositoryPolicy | undefined;
 }
 
 /** policy.schema.json's default for `storage`. */
 const DEFAULT_STORAGE: Policy['storage'] = { requests: '20Gi', claims: 10 };
+/** policy.schema.json's default for `egress`: the cloud metadata addresses. */
+const DEFAULT_EGRESS: Policy['egress'] = { deny: ['169.254.169.254/32', 'fd00:ec2::254/128'] };
 
 let validator: ValidateFunction | undefined;
 
@@ -71,6 +75,7 @@ export function parsePolicy(text: string, file: string = POLICY_FILE): PolicyRes
     groupPrefix: raw.groupPrefix,
     podSecurity: raw.podSecurity ?? 'baseline',
     storage: raw.storage ?? DEFAULT_STORAGE,
+    egress: raw.egress ?? DEFAULT_EGRESS,
     artifactRepository: raw.artifactRepository && { ...raw.artifactRepository, insecure: raw.artifactRepository.insecure ?? false },
   };
   const semantic = policyProblems(policy, parsed.document);
@@ -85,6 +90,7 @@ interface RawPolicy {
   groupPrefix: string;
   podSecurity?: PodSecurityLevel;
   storage?: Policy['storage'];
+  egress?: Policy['egress'];
   artifactRepository?: Omit<ArtifactRepositoryPolicy, 'insecure'> & { insecure?: boolean };
 }
 

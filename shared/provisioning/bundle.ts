@@ -13,7 +13,9 @@
 //   ResourceQuota seakeeper   requests.cpu, requests.memory, limits.memory, pods: the project's (capped) resources;
 //                             requests.storage, persistentvolumeclaims: the policy's storage
 //   LimitRange seakeeper      per-container defaults from policy, lowered to the namespace's totals; max = totals
-//   NetworkPolicy             seakeeper-isolation: ingress only from pods of the same namespace, egress open
+//   NetworkPolicy             seakeeper-isolation: ingress only from pods of the same namespace; egress anywhere
+//                             but the policy's denied ranges (the cloud metadata addresses), DNS and the
+//                             namespace itself always
 //   ConfigMap                 artifact-repositories: Argo's default S3 repository, keys under "<namespace>/"
 //                             (only when the policy configures an artifact repository)
 import { stringify } from 'yaml';
@@ -168,7 +170,7 @@ export function buildBundle(input: BundleInput): KubeObject[] {
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ from: [{ podSelector: {} }] }],
-      egress: [{}],
+      egress: egressRules(policy.egress.deny),
     },
   });
 
@@ -191,4 +193,22 @@ export function buildBundle(input: BundleInput): KubeObject[] {
     });
   }
   return objects;
+}
+
+/**
+ * Egress anywhere but `deny`: each address family is allowed whole, less its denied ranges (ipBlock `except`);
+ * the namespace's own pods and the cluster's DNS stay reachable even when an operator denies the ranges they
+ * are in.
+ */
+export function egressRules(deny: readonly string[]): object[] {
+  const except = (v6: boolean) => deny.filter((cidr) => cidr.includes(':') === v6);
+  const block = (cidr: string, v6: boolean) => ({ ipBlock: { cidr, ...(except(v6).length > 0 ? { except: except(v6) } : {}) } });
+  return [
+    { to: [block('0.0.0.0/0', false), block('::/0', true)] },
+    { to: [{ podSelector: {} }] },
+    {
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+      ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+    },
+  ];
 }

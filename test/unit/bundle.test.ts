@@ -124,10 +124,22 @@ test('property: LimitRange always satisfies defaultRequest ≤ default ≤ max (
   );
 });
 
-test('the NetworkPolicy closes ingress from other namespaces and leaves egress open', () => {
+test('the NetworkPolicy closes ingress from other namespaces; egress goes anywhere but the metadata addresses, DNS and the namespace always', () => {
   const policy = find(buildBundle({ project: PROJECT, config: full, policy: testPolicy }), 'NetworkPolicy')!;
   assert.is(policy.apiVersion, 'networking.k8s.io/v1');
-  assert.equal(policy.spec, { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ podSelector: {} }] }], egress: [{}] });
+  assert.equal(policy.spec, {
+    podSelector: {},
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ podSelector: {} }] }],
+    egress: [
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }, { ipBlock: { cidr: '::/0', except: ['fd00:ec2::254/128'] } }] },
+      { to: [{ podSelector: {} }] },
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+      },
+    ],
+  });
 });
 
 test('the artifact repository ConfigMap is Argo’s default, with keys under the namespace', () => {

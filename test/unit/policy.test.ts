@@ -83,4 +83,11 @@ test('storage: the schema\'s default when the policy names none; what it names o
   assert.not.ok(negative.ok);
 });
 
+test('egress: the metadata addresses by default; ranges an operator adds; text that is no CIDR refused', () => {
+  assert.equal(testPolicy.egress, { deny: ['169.254.169.254/32', 'fd00:ec2::254/128'] });
+  const ranges = parsePolicy(`${TEST_POLICY_YAML}egress: { deny: [10.0.0.0/8, "fd00::/8"] }\n`);
+  assert.ok(ranges.ok && ranges.policy.egress.deny.join() === '10.0.0.0/8,fd00::/8');
+  assert.not.ok(parsePolicy(`${TEST_POLICY_YAML}egress: { deny: [metadata.google.internal] }\n`).ok);
+});
+
 test.run();
