@@ -555,7 +555,31 @@ export interface EnforcedSpec {
   readonly notes: readonly string[];
 }
 
-/** Sets the pipeline's service account, priority, retention and deadline on a (copied) spec. Pure. */
+/** Every template of a spec, inline ones in steps and DAG tasks included, with where it is. */
+function eachTemplate(spec: Obj, visit: (template: Obj, where: string) => void): void {
+  const within = (template: Obj, where: string): void => {
+    visit(template, where);
+    list(own(template, 'steps')).forEach((group, g) =>
+      list(group).forEach((step, s) => {
+        const inline = isObj(step) ? own(step, 'inline') : undefined;
+        if (isObj(inline)) within(inline, `${where}.steps[${g}][${s}].inline`);
+      }),
+    );
+    const dag = own(template, 'dag');
+    list(isObj(dag) ? own(dag, 'tasks') : undefined).forEach((task, i) => {
+      const inline = isObj(task) ? own(task, 'inline') : undefined;
+      if (isObj(inline)) within(inline, `${where}.dag.tasks[${i}].inline`);
+    });
+  };
+  list(own(spec, 'templates')).forEach((t, i) => {
+    if (isObj(t)) within(t, `spec.templates[${i}]${typeof t.name === 'string' ? ` (${t.name})` : ''}`);
+  });
+}
+
+/**
+ * Sets the pipeline's service account, priority, retention and deadline on a (copied) spec, and a deadline on
+ * every pod (templateDefaults; each template's at most the pipeline's limit). Pure.
+ */
 export function enforceWorkflowPolicy(spec: Readonly<Record<string, unknown>>, pipeline: Pipeline): EnforcedSpec {
   const out = structuredClone(spec) as Obj;
   const notes: string[] = [];
@@ -579,16 +603,23 @@ export function enforceWorkflowPolicy(spec: Readonly<Record<string, unknown>>, p
   }
   out.activeDeadlineSeconds = typeof deadline === 'number' && deadline <= cap ? deadline : cap;
 
-  const capTemplate = (t: unknown, where: string) => {
-    if (!isObj(t)) return;
+  // Argo applies the Workflow's deadline to its steps, not to exit handlers and lifecycle hooks: a pod's own
+  // deadline (templateDefaults, or the template's, at most the cap) bounds every pod of the run.
+  const capTemplate = (t: Obj, where: string) => {
     const value = own(t, 'activeDeadlineSeconds');
+    if (value === undefined) return;
     const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
-    if (seconds !== undefined && seconds > cap) {
+    if (seconds === undefined) {
+      notes.push(`${where}.activeDeadlineSeconds ${JSON.stringify(value)} is replaced by ${cap}: a deadline must be a number of seconds here`);
+      t.activeDeadlineSeconds = cap;
+    } else if (seconds > cap) {
       notes.push(`${where}.activeDeadlineSeconds ${seconds} is lowered to ${cap}, the ${pipeline.name} pipeline's limit`);
       t.activeDeadlineSeconds = cap;
     }
   };
-  capTemplate(own(out, 'templateDefaults'), 'spec.templateDefaults');
-  list(own(out, 'templates')).forEach((t, i) => capTemplate(t, `spec.templates[${i}]${isObj(t) && typeof t.name === 'string' ? ` (${t.name})` : ''}`));
+  const defaults = isObj(own(out, 'templateDefaults')) ? (out.templateDefaults as Obj) : (out.templateDefaults = {});
+  capTemplate(defaults, 'spec.templateDefaults');
+  if (own(defaults, 'activeDeadlineSeconds') === undefined) defaults.activeDeadlineSeconds = out.activeDeadlineSeconds;
+  eachTemplate(out, (template, where) => capTemplate(template, where));
   return { spec: out, notes };
 }

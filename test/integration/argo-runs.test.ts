@@ -112,6 +112,31 @@ test('the deadline the pipeline forces ends a run that runs too long: Argo fails
   await podsStopped(cluster, ref);
 });
 
+test('an exit handler is bounded too (Argo applies the run\'s deadline to steps only): its pod carries the deadline and stops', async () => {
+  const text = `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: { generateName: check- }
+spec:
+  entrypoint: main
+  onExit: cleanup
+  templates:
+    - name: main
+      container: { image: docker-registry.wikimedia.org/releng/ci:latest, command: [make, test] }
+    - name: cleanup
+      metadata: { annotations: { ${DURATION_ANNOTATION}: "300s" } }
+      container: { image: docker-registry.wikimedia.org/releng/ci:latest, command: [make, clean] }
+`;
+  const run = await submit(text, (p) => ({ ...p, workflow: { ...p.workflow, maxActiveDeadlineSeconds: 5 } }));
+  const ref = refOfWorkflow(run);
+  const done = await finished(cluster, ref);
+  const exit = podNodes(done).find((n) => String(n.displayName).includes('onExit') || n.templateName === 'cleanup');
+  assert.ok(exit, JSON.stringify(podNodes(done).map((n) => [n.displayName, n.templateName])));
+  assert.is(exit!.phase, 'Failed', String(exit!.message));
+  assert.ok(/deadline/i.test(String(exit!.message)), String(exit!.message));
+  assert.ok(seconds(exit!.startedAt, exit!.finishedAt) < 60, `the exit handler ran ${seconds(exit!.startedAt, exit!.finishedAt)} s, not its 300`);
+  await podsStopped(cluster, ref);
+});
+
 test('the namespace\'s ResourceQuota keeps a pod beyond it from starting; the run finishes once room frees', async () => {
   // Each pod asks 400m for its step and 100m for Argo's wait container (the LimitRange's default): two fit in one core.
   const run = await submit(definition(['a', 'b', 'c'], '400m', '4s'));

@@ -225,7 +225,7 @@ test('forced: service account, priority class, retention, pod GC; deadlines capp
   assert.is((spec.templateDefaults as { activeDeadlineSeconds: number }).activeDeadlineSeconds, 3600);
   assert.equal(
     (spec.templates as Array<{ activeDeadlineSeconds: unknown }>).map((t) => t.activeDeadlineSeconds),
-    [3600, 60, '{{inputs.parameters.t}}'],
+    [3600, 60, 3600],
   );
   assert.equal(notes, [
     'spec.serviceAccountName "default" is replaced by "workflow" (set by Seakeeper for the check pipeline)',
@@ -233,11 +233,36 @@ test('forced: service account, priority class, retention, pod GC; deadlines capp
     "spec.activeDeadlineSeconds 86400 is lowered to 3600, the check pipeline's limit",
     "spec.templateDefaults.activeDeadlineSeconds 7200 is lowered to 3600, the check pipeline's limit",
     "spec.templates[0] (main).activeDeadlineSeconds 99999 is lowered to 3600, the check pipeline's limit",
+    // An expression could come out above the limit when Argo resolves it.
+    'spec.templates[2] (param).activeDeadlineSeconds "{{inputs.parameters.t}}" is replaced by 3600: a deadline must be a number of seconds here',
   ]);
   // Within the cap, a deadline stays; without one, the cap applies silently.
   assert.is(enforceWorkflowPolicy({ activeDeadlineSeconds: 120 }, check).spec.activeDeadlineSeconds, 120);
   assert.equal(enforceWorkflowPolicy({}, check).notes, []);
   assert.is(enforceWorkflowPolicy({}, check).spec.activeDeadlineSeconds, 3600);
+});
+
+test('every pod is bounded: exit handlers and hooks get the run\'s deadline from templateDefaults, inline templates are capped too', () => {
+  const check = pipeline('check');
+  const { spec } = enforceWorkflowPolicy(
+    {
+      entrypoint: 'main',
+      activeDeadlineSeconds: 300,
+      onExit: 'cleanup',
+      templates: [
+        { name: 'main', steps: [[{ name: 'inner', inline: { container: { image: 'alpine' }, activeDeadlineSeconds: 99999 } }]] },
+        { name: 'graph', dag: { tasks: [{ name: 't', inline: { container: { image: 'alpine' }, activeDeadlineSeconds: '{{workflow.parameters.n}}' } }] } },
+        { name: 'cleanup', container: { image: 'alpine', command: ['sleep', '100000'] } },
+      ],
+    },
+    check,
+  );
+  // Argo applies spec.activeDeadlineSeconds to steps only; each pod carries templateDefaults' deadline.
+  assert.is((spec.templateDefaults as { activeDeadlineSeconds: number }).activeDeadlineSeconds, 300);
+  const templates = spec.templates as Array<Record<string, any>>;
+  assert.is(templates[2]!.activeDeadlineSeconds, undefined, 'the exit handler takes templateDefaults');
+  assert.is(templates[0]!.steps[0][0].inline.activeDeadlineSeconds, 3600);
+  assert.is(templates[1]!.dag.tasks[0].inline.activeDeadlineSeconds, 3600);
 });
 
 test('enforcing does not modify the checked definition', () => {
