@@ -214,8 +214,9 @@ const pod = (name: string, cpu: string): ClusterObject =>
   ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: namespaceFor(CORE) },
-    spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu, memory: '128Mi' }, limits: { memory: '128Mi' } } }] },
+    // Running until deleted: on the rig KWOK runs admitted pods, and a pod that finished counts no more.
+    metadata: { name, namespace: namespaceFor(CORE), annotations: { [DURATION_ANNOTATION]: '600s' } },
+    spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '600'], resources: { requests: { cpu, memory: '128Mi' }, limits: { memory: '128Mi' } } }] },
   }) as ClusterObject;
 
 /** kube-controller-manager counts a new quota (and makes the default ServiceAccount) within seconds, or minutes when busy. */
@@ -228,8 +229,7 @@ test('quota is enforced once kube-controller-manager has counted: a pod beyond i
     const status = quota?.status as { hard?: Record<string, string>; used?: Record<string, string> } | undefined;
     if (status?.hard?.['requests.cpu'] !== '1' || status.used === undefined) throw new Error('quota not counted yet');
   }, QUOTA_COUNTED_WITHIN_MS);
-  // No scheduler or kubelet runs in the rig: admitted pods just stay Pending, which is all this needs. The
-  // first may have to wait for kube-controller-manager to create the namespace's default ServiceAccount.
+  // The first may have to wait for kube-controller-manager to create the namespace's default ServiceAccount.
   assert.ok((await eventually(() => admin.create(pod('first', '600m')), QUOTA_COUNTED_WITHIN_MS)).created);
   const { err } = await rejectionOf(admin.create(pod('second', '600m')));
   assert.instance(err, ForbiddenError);
