@@ -7,6 +7,8 @@
 //     in workflowMetadata, which Argo's controller would copy onto a Workflow.
 //   - The reporter (runOf) trusts a run only in the namespace of the project it names: a forged run that got
 //     past admission anyway (created here by a cluster administrator) is not reported on the other change.
+//   - Workflows, templates and CronWorkflows meet the workflow policy's hardest rules in admission
+//     (seakeeper-project-workflows: no podSpecPatch, resource, http or plugin templates, cluster-scoped refs).
 //   - Pods Argo makes from an owner's Workflow meet the pod policy (seakeeper-project-pods: no system
 //     PriorityClass, no probe or hook naming a host), and volumes it claims meet the namespace's storage quota.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -177,6 +179,34 @@ test('a forged run that got past admission is not reported on another project\'s
   await finished(cluster, { namespace: namespaceFor(VICTIM), name: 'genuine-run' });
   assert.is((await reporter.report({ namespace: namespaceFor(VICTIM), name: 'genuine-run' })).result, 'reported');
   assert.is((await messages()).length, 1);
+});
+
+test('what would reach past every other limit is refused in a project namespace for every author (workflow policy in admission)', async () => {
+  const ns = namespaceFor(ATTACKER);
+  const attempts: Array<[string, object, string]> = [
+    ['podSpecPatch', workflow('patch', {}, { ...SPEC, podSpecPatch: '{"hostNetwork": true}' }), 'podSpecPatch is not allowed'],
+    ['a resource template', workflow('resource', {}, { entrypoint: 'main', templates: [{ name: 'main', resource: { action: 'create', manifest: 'kind: ClusterRoleBinding' } }] }), 'resource templates are not allowed'],
+    [
+      'an http template inline in a WorkflowTemplate',
+      { apiVersion: ARGO_API_VERSION, kind: 'WorkflowTemplate', metadata: { name: 'agent', namespace: ns }, spec: { entrypoint: 'main', templates: [{ name: 'main', steps: [[{ name: 's', inline: { http: { url: 'http://169.254.169.254/' } } }]] }] } },
+      'http and plugin templates are not allowed',
+    ],
+    [
+      'a cluster-scoped template in a CronWorkflow',
+      { apiVersion: ARGO_API_VERSION, kind: 'CronWorkflow', metadata: { name: 'cluster', namespace: ns }, spec: { schedules: ['* * * * *'], workflowSpec: { entrypoint: 'main', templates: [{ name: 'main', dag: { tasks: [{ name: 't', templateRef: { name: 'x', template: 'y', clusterScope: true } }] } }] } } },
+      'cluster-scoped templates',
+    ],
+  ];
+  for (const [what, object, message] of attempts) {
+    const answer = await createAsOwner(object);
+    assert.not.ok(answer.ok, `${what} was accepted`);
+    assert.match(answer.output, "ValidatingAdmissionPolicy 'seakeeper-project-workflows'");
+    assert.match(answer.output, message);
+  }
+  // Nor can it be added afterwards to a Workflow the owner made.
+  const patched = await asOwner('patch', 'workflow', 'own', '-n', ns, '--type=merge', '-p', '{"spec":{"podSpecPatch":"{}"}}');
+  assert.not.ok(patched.ok, 'podSpecPatch was added by an update');
+  assert.match(patched.output, 'podSpecPatch is not allowed');
 });
 
 /** An owner's Workflow, run by Argo's controller to its end: its phase and message. */
