@@ -38,7 +38,8 @@ const namespace = namespaceFor(DEMO_PROJECT);
 /** A base port whose next FUNCTION_COUNT ports are all free, away from the stack's default 8081. */
 async function freeRange(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below Linux's ephemeral range (32768 up), where outgoing connections take local ports at any moment.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const taken = await Promise.all(Array.from({ length: FUNCTION_COUNT }, (_, i) => isListening(base + i)));
     if (!taken.some(Boolean)) return base;
   }
