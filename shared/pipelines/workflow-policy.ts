@@ -196,19 +196,24 @@ function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): v
     });
   }
   // Inline templates of steps and DAG tasks are whole templates.
+  for (const { template, path } of inlineTemplates(t)) checkTemplate(template, [...at, ...path], f, options);
+}
+
+/** The inline templates of a template's steps and DAG tasks, with their paths from it. */
+function inlineTemplates(t: Obj): { template: Obj; path: Path }[] {
+  const found: { template: Obj; path: Path }[] = [];
   list(own(t, 'steps')).forEach((group, i) =>
     list(group).forEach((step, j) => {
       const inline = isObj(step) ? own(step, 'inline') : undefined;
-      if (isObj(inline)) checkTemplate(inline, [...at, 'steps', i, j, 'inline'], f, options);
+      if (isObj(inline)) found.push({ template: inline, path: ['steps', i, j, 'inline'] });
     }),
   );
   const dag = own(t, 'dag');
-  if (isObj(dag)) {
-    list(own(dag, 'tasks')).forEach((task, i) => {
-      const inline = isObj(task) ? own(task, 'inline') : undefined;
-      if (isObj(inline)) checkTemplate(inline, [...at, 'dag', 'tasks', i, 'inline'], f, options);
-    });
-  }
+  list(isObj(dag) ? own(dag, 'tasks') : undefined).forEach((task, i) => {
+    const inline = isObj(task) ? own(task, 'inline') : undefined;
+    if (isObj(inline)) found.push({ template: inline, path: ['dag', 'tasks', i, 'inline'] });
+  });
+  return found;
 }
 
 const scriptParameterMessage = (where: string) =>
@@ -559,17 +564,9 @@ export interface EnforcedSpec {
 function eachTemplate(spec: Obj, visit: (template: Obj, where: string) => void): void {
   const within = (template: Obj, where: string): void => {
     visit(template, where);
-    list(own(template, 'steps')).forEach((group, g) =>
-      list(group).forEach((step, s) => {
-        const inline = isObj(step) ? own(step, 'inline') : undefined;
-        if (isObj(inline)) within(inline, `${where}.steps[${g}][${s}].inline`);
-      }),
-    );
-    const dag = own(template, 'dag');
-    list(isObj(dag) ? own(dag, 'tasks') : undefined).forEach((task, i) => {
-      const inline = isObj(task) ? own(task, 'inline') : undefined;
-      if (isObj(inline)) within(inline, `${where}.dag.tasks[${i}].inline`);
-    });
+    for (const inline of inlineTemplates(template)) {
+      within(inline.template, where + inline.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join(''));
+    }
   };
   list(own(spec, 'templates')).forEach((t, i) => {
     if (isObj(t)) within(t, `spec.templates[${i}]${typeof t.name === 'string' ? ` (${t.name})` : ''}`);

@@ -11,7 +11,7 @@ import { loadEnv, type Env } from '../env.js';
 import { ConflictError } from '../errors.js';
 import { loadAll, type SharedParts } from '../config/policy-env.js';
 import { COMPONENT_LABEL, LEASE_API_VERSION, LEASE_KIND, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
-import { claimMarker, createdClaim, heldClaim, type ClaimedObject } from './claims.js';
+import { createdClaim, heldMarker, type ClaimedObject } from './claims.js';
 import { claimPatch, liveClaim, markerState, type MarkerKeys } from './markers.js';
 import type { ClaimAttempt } from './post-once.js';
 
@@ -92,9 +92,8 @@ export class ChangeLeases {
         const token = lease.metadata.annotations![keys.claim]!;
         return createdClaim(this.cluster, ref, keys, created.object, target.revision, token);
       }
-      const claim = await claimMarker(this.cluster, ref, undefined, keys, (found: ChangeLease) => claimDecision(found, keys, target.revision, now()), now);
-      if (claim.claimed) return heldClaim(this.cluster, ref, keys, claim);
-      if (claim.reason !== 'gone') return claim;
+      const claim = await heldMarker(this.cluster, ref, undefined, keys, (found: ChangeLease) => claimDecision(found, keys, target.revision, now()), now);
+      if (claim.claimed || claim.reason !== 'gone') return claim;
     }
     return { claimed: false, reason: 'in-progress' };
   }
