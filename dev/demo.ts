@@ -4,6 +4,7 @@
 import { ConflictError } from '../shared/errors.js';
 import { CONFIG_REF } from '../shared/gerrit/refs.js';
 import type { GerritConnection } from '../shared/gerrit/rest.js';
+import { safeText } from '../shared/runs/workflow.js';
 import { createProject, pushDirect } from './gerrit-chores.js';
 
 export const DEMO_PARENT = 'seakeeper-dev';
@@ -17,7 +18,8 @@ owners: [Administrators]
 `;
 
 // The rig runs it for real (Argo's controller, fake nodes); its outcome hook (README, "The rig") lets a change
-// choose how the test ends: "[fail]" in the subject makes it fail.
+// choose how the test ends: "[fail]" in the subject makes it fail. The subject parameter is in its safe form
+// (README, "Change text"), where "[fail]" reads "%5Bfail%5D".
 export const FAIL_MARK = '[fail]';
 
 const CHECK_YAML = `apiVersion: argoproj.io/v1alpha1
@@ -30,7 +32,7 @@ spec:
     - name: test
       metadata:
         annotations:
-          rig.seakeeper.test/exit-code: "{{=sprig.contains('${FAIL_MARK}', workflow.parameters.subject) ? '1' : '0'}}"
+          rig.seakeeper.test/exit-code: "{{=sprig.contains('${safeText(FAIL_MARK)}', workflow.parameters.subject) ? '1' : '0'}}"
           rig.seakeeper.test/message: "the demo test failed, as the subject asked"
           rig.seakeeper.test/duration: "3s"
       container:

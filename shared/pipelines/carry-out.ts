@@ -9,7 +9,8 @@
 //      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
 //      and the change's runs in that pipeline — and plan
 //   4. carry out: start → create the run holding the start message's claim (AlreadyExists = a redelivery),
-//      post the start message (once however often the event comes), stop the superseded runs; reject → stop the
+//      create its change ConfigMap owned by it while posting the start message (once however often the event
+//      comes), stop the superseded runs; reject → stop the
 //      superseded runs, post the rejection once per patchset (Verified -1, every problem located; claimed on
 //      the change's rejection Lease); skip → log; not-implemented → finish the other pipelines, then throw
 //      NotImplementedError so the event is not acknowledged. Every post goes through reporting/post-once.ts.
@@ -21,7 +22,7 @@ import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { httpUrl, loadEnv, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
-import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
+import { NotImplementedError, PermanentError, shouldRetry, TransientError } from '../errors.js';
 import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
 import { GERRIT_TYPE_PREFIX } from '../events/gerrit-cloudevents.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
@@ -31,7 +32,7 @@ import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { namespaceFor, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND } from '../names.js';
+import { namespaceFor, ARGO_API_VERSION, WORKFLOW_KIND, WORKFLOW_TEMPLATE_KIND } from '../names.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
 import { createdClaim, heldMarker } from '../reporting/claims.js';
 import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/leases.js';
@@ -41,6 +42,7 @@ import { START_PHASE, startDecision } from '../reporting/report.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
+import type { ChangeConfigMap } from './workflow-builder.js';
 import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
@@ -180,9 +182,15 @@ export class CarryOut {
         const claim = plan.start ? claimPatch(START_MARKER, START_PHASE, new Date()).metadata.annotations : {};
         const object = { ...workflow, metadata: { ...workflow.metadata, annotations: { ...workflow.metadata.annotations, ...claim } } };
         const created = await deps.cluster.create(object as unknown as ClusterObject & LiveWorkflow);
-        const review = plan.start ? await this.#postStart(plan.start, ref, created.created ? created.object : undefined, trigger) : undefined;
+        const [environment, review] = await Promise.allSettled([
+          this.#createEnvironment(plan.environment, created.created ? created.object : undefined),
+          plan.start ? this.#postStart(plan.start, ref, created.created ? created.object : undefined, trigger) : undefined,
+        ]);
+        // The run's pods wait for their ConfigMap: without it the event must be redelivered, which makes it.
+        if (environment.status === 'rejected') throw environment.reason;
         const stopped = await carryOutStops(deps.cluster, plan.stop);
-        return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: created.created, stopped, ...(review ? { review } : {}) };
+        const posted = review.status === 'fulfilled' ? review.value : undefined;
+        return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: created.created, stopped, ...(posted ? { review: posted } : {}) };
       }
       case 'reject': {
         const stopped = await carryOutStops(deps.cluster, plan.stop);
@@ -219,6 +227,19 @@ export class CarryOut {
    */
   async #runs(needs: ManagerNeeds): Promise<LiveWorkflow[] | undefined> {
     return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector, { fromCache: true }) : undefined;
+  }
+
+  /**
+   * The run's change ConfigMap, owned by the run so that it goes when the run goes (Argo's TTL, or an owner
+   * deleting it). A redelivery reads the run for its uid and finds the ConfigMap made, or makes it.
+   */
+  async #createEnvironment(environment: ChangeConfigMap, created: LiveWorkflow | undefined): Promise<void> {
+    const { cluster } = this.deps;
+    const { namespace, name } = environment.metadata;
+    const run = created ?? (await cluster.get<LiveWorkflow & ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, namespace, name));
+    if (run?.metadata.uid === undefined) throw new TransientError(`the run ${namespace}/${name} is not readable to own its change ConfigMap`);
+    const ownerReferences = [{ apiVersion: ARGO_API_VERSION, kind: WORKFLOW_KIND, name, uid: run.metadata.uid }];
+    await cluster.create({ ...environment, metadata: { ...environment.metadata, ownerReferences } } as ClusterObject);
   }
 
   /**

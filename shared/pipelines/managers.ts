@@ -12,8 +12,8 @@
 //      of the project whose seakeeper.yaml applies — EffectiveConfig.source — or a WorkflowTemplate from the
 //      namespace) and list needs.runs (Workflows by label selector in the namespace)
 //   2. plan = planTrigger({trigger, eventId, definition, existing, argoUiUrl})
-//   3. start: create plan.workflow (holding plan.start's claim, if any), post plan.start through the vote path,
-//      then apply each plan.stop patch (also when the create answered AlreadyExists: a redelivery finishes what
+//   3. start: create plan.workflow (holding plan.start's claim, if any), create plan.environment owned by it
+//      (AlreadyExists = done) while posting plan.start through the vote path, then apply each plan.stop patch (also when the create answered AlreadyExists: a redelivery finishes what
 //      an earlier delivery could not, and runsToStop never names a run newer than this one).
 //      reject: apply plan.stop, post plan.review through the vote path, acknowledge (a permanent fault of the
 //      project's definition, shown to its owners on the change).
@@ -24,7 +24,7 @@ import { rejectionReview, startReview, type ReviewPlan } from '../reporting/mess
 import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
 import type { Trigger } from './triggers.js';
-import { buildWorkflow, workflowName } from './workflow-builder.js';
+import { buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
 import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
 import { argoWorkflowUrl, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
 
@@ -54,6 +54,8 @@ export type Plan =
       readonly action: 'start';
       readonly pipeline: string;
       readonly workflow: Workflow;
+      /** The run's change ConfigMap (the exact change text its containers get as environment). */
+      readonly environment: ChangeConfigMap;
       /** What the policy changed in the definition. */
       readonly notes: readonly string[];
       readonly stop: readonly StopOrder[];
@@ -103,12 +105,13 @@ export const independentManager: PipelineManager = {
       return { action: 'reject', pipeline: pipeline.name, problems: checked.problems, stop: older, review: rejectionReview(pipeline, change, source, checked.problems) };
     }
 
-    const { workflow, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition });
+    const { workflow, environment, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition });
     const url = argoWorkflowUrl(argoUiUrl, workflow.metadata.namespace, workflow.metadata.name);
     return {
       action: 'start',
       pipeline: pipeline.name,
       workflow,
+      environment,
       notes,
       stop: runsToStop(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, name }),
       start: startReview(pipeline, change, url, notes),

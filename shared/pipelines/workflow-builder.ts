@@ -6,19 +6,23 @@
 // A redelivered event has the same id, so it maps to the same name and the create answers AlreadyExists; a
 // `recheck` is another event, so it makes a new run.
 //
-// What the run learns about the change comes only as `spec.arguments.parameters` (PARAMETER_NAMES: project,
-// branch, change, patchset, ref, revision, change_url, subject, pipeline) and as labels and annotations.
-// Values are carried verbatim — quotes, `{{ }}`, `$( )`, newlines, any Unicode. Argo substitutes parameter
-// values into templates as text, and when it makes a pod it substitutes again: a `{{workflow.name}}` inside a
-// branch name reaches the step expanded (pipeline.test.ts pins this). So free text is data only where the
-// definition does not splice it into a command (workflow-policy.ts, parameter-in-script). A parameter the definition declares
-// under one of these names gets Seakeeper's value (the definition's declaration is a placeholder);
-// the definition's other parameters follow, as declared.
+// What the run learns about the change, it learns two ways (docs/architecture.md, "Change text"):
+//   - `spec.arguments.parameters` (PARAMETER_NAMES: project, branch, change, patchset, ref, revision,
+//     change_url, subject, pipeline), labels and annotations, every text in its safe form (`safeText`: nothing
+//     but `A-Z a-z 0-9 . _ / : + -` and percent-escapes). Argo substitutes these into templates as text, and
+//     again when it makes a pod, so text a change's author controls never reaches them as it is: a definition
+//     may splice any of them into a script, and a `$( )` or `{{ }}` in a subject is inert there.
+//   - The exact text, in the run's change ConfigMap (same name as the run, owned by it): every container of the
+//     definition's templates gets it as environment (`envFrom`, CHANGE_ENVIRONMENT: SEAKEEPER_BRANCH, …). The
+//     kubelet reads a ConfigMap; Argo's template engine never sees it.
+// A parameter the definition declares under one of these names gets Seakeeper's value (the definition's
+// declaration is a placeholder); the definition's other parameters follow, as declared.
 import { createHash } from 'node:crypto';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
 import type { Trigger } from './triggers.js';
-import { enforceWorkflowPolicy, type CheckedDefinition } from './workflow-policy.js';
-import { BRANCH_ANNOTATION, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
+import { eachTemplate, enforceWorkflowPolicy, templateContainers, type CheckedDefinition } from './workflow-policy.js';
+import type { KubeObject } from '../provisioning/objects.js';
+import { BRANCH_ANNOTATION, CHANGE_ENVIRONMENT, safeText, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
 
 export const MAX_WORKFLOW_NAME = 50;
 const NAME_HASH_CHARS = 10;
@@ -31,8 +35,15 @@ export interface BuildInput {
   readonly definition: CheckedDefinition;
 }
 
+/** The ConfigMap that gives a run's containers the change's exact text (created with the run, owned by it). */
+export interface ChangeConfigMap extends KubeObject {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  data: Record<string, string>;
+}
+
 export interface BuiltWorkflow {
   readonly workflow: Workflow;
+  readonly environment: ChangeConfigMap;
   /** What the policy changed in the definition (also in the seakeeper.dev/policy-notes annotation). */
   readonly notes: readonly string[];
 }
@@ -45,8 +56,14 @@ export function workflowName(pipeline: string, change: number, patchset: number,
   return `${head}${tail}`;
 }
 
-/** The parameters every run gets, in PARAMETER_NAMES order; values exactly as Gerrit sent them. */
+/** The parameters every run gets, in PARAMETER_NAMES order, in their safe form. */
 export function runParameters(trigger: Trigger): Array<{ name: ParameterName; value: string }> {
+  const values = changeText(trigger);
+  return PARAMETER_NAMES.map((name) => ({ name, value: safeText(values[name]) }));
+}
+
+/** The change's text by parameter, exactly as Gerrit sent it. */
+function changeText(trigger: Trigger): Record<ParameterName, string> {
   const { change } = trigger;
   const values: Record<ParameterName, string> = {
     project: change.project,
@@ -59,7 +76,7 @@ export function runParameters(trigger: Trigger): Array<{ name: ParameterName; va
     subject: change.subject ?? '',
     pipeline: trigger.pipeline.name,
   };
-  return PARAMETER_NAMES.map((name) => ({ name, value: values[name] }));
+  return values;
 }
 
 /** Ours first, then the definition's own parameters that do not share a name with ours. */
@@ -76,7 +93,14 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
   const { trigger, eventId, definition } = input;
   const { change, pipeline } = trigger;
   const name = workflowName(pipeline.name, change.number, change.patchset, eventId);
+  const namespace = namespaceFor(change.project);
   const { spec: forced, notes } = enforceWorkflowPolicy(definition.spec, pipeline);
+  // Appended, so the definition's own envFrom and env (which win over envFrom) stay as they were.
+  eachTemplate(forced, (template) => {
+    for (const { container } of templateContainers(template)) {
+      container.envFrom = [...(Array.isArray(container.envFrom) ? container.envFrom : []), { configMapRef: { name } }];
+    }
+  });
 
   const declaredArguments = (typeof forced.arguments === 'object' && forced.arguments !== null ? forced.arguments : {}) as Record<string, unknown>;
   const spec: Record<string, unknown> = {
@@ -95,13 +119,14 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
     [REVISION_LABEL]: change.revision,
   };
 
+  // Argo substitutes annotations too (`{{workflow.annotations.*}}`): safe forms only.
   const annotations: Record<string, string> = {
     ...definition.annotations,
-    [PROJECT_ANNOTATION]: change.project,
-    [BRANCH_ANNOTATION]: change.branch,
-    ...(change.url !== undefined ? { [CHANGE_URL_ANNOTATION]: change.url } : {}),
-    [EVENT_ID_ANNOTATION]: eventId,
-    [DEFINITION_ANNOTATION]: definition.source,
+    [PROJECT_ANNOTATION]: safeText(change.project),
+    [BRANCH_ANNOTATION]: safeText(change.branch),
+    ...(change.url !== undefined ? { [CHANGE_URL_ANNOTATION]: safeText(change.url) } : {}),
+    [EVENT_ID_ANNOTATION]: safeText(eventId),
+    [DEFINITION_ANNOTATION]: safeText(definition.source),
   };
   if (notes.length > 0) annotations[POLICY_NOTES_ANNOTATION] = notes.join('\n').slice(0, MAX_NOTES_CHARS);
 
@@ -109,9 +134,18 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
     workflow: {
       apiVersion: ARGO_API_VERSION,
       kind: WORKFLOW_KIND,
-      metadata: { name, namespace: namespaceFor(change.project), labels, annotations },
+      metadata: { name, namespace, labels, annotations },
       spec,
+    },
+    environment: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, labels: pick(labels, [MANAGED_BY_LABEL, PROJECT_HASH_LABEL, PIPELINE_LABEL, CHANGE_LABEL, PATCHSET_LABEL]) },
+      data: Object.fromEntries(Object.entries(changeText(trigger)).map(([parameter, text]) => [CHANGE_ENVIRONMENT[parameter as ParameterName], text])),
     },
     notes,
   };
 }
+
+const pick = (from: Record<string, string>, keys: readonly string[]): Record<string, string> =>
+  Object.fromEntries(keys.flatMap((k) => (from[k] !== undefined ? [[k, from[k]]] : [])));

@@ -15,7 +15,6 @@ import { compareQuantities, parseQuantity } from '../config/quantity.js';
 import { toPointer, type ConfigProblem, type ParsedYaml } from '../config/yaml.js';
 import { MANAGED_BY_LABEL, ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, WORKFLOW_SERVICE_ACCOUNT } from '../names.js';
 import type { Pipeline } from '../config/pipeline-config.js';
-import { FREE_TEXT_PARAMETERS } from '../runs/workflow.js';
 import { unknownFields, type ArgoKind } from './argo-fields.js';
 
 export const POLICY_RULES = {
@@ -46,7 +45,6 @@ export const POLICY_RULES = {
   clusterScope: 'cluster-scope',
   synchronization: 'synchronization-scope',
   activeDeadline: 'active-deadline',
-  parameterInScript: 'parameter-in-script',
   resources: 'resources-above-quota',
   kind: 'workflow-kind',
   workflowMissing: 'workflow-missing',
@@ -75,11 +73,6 @@ const TOP_LEVEL_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'statu
 const METADATA_KEYS = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations']);
 const LABEL_KEY = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$/;
-const SHELLS = /^(?:.*\/)?(?:ba|da|z|k|a|mk)?sh$/;
-const FREE_TEXT = FREE_TEXT_PARAMETERS.join('|');
-const FREE_TEXT_PARAMETER = new RegExp(
-  `\\{\\{[^}]*workflow\\.parameters(?:\\.(?:${FREE_TEXT})(?![A-Za-z0-9_-])|\\[\\s*['"](?:${FREE_TEXT})['"]\\s*\\])`,
-);
 
 type Obj = Record<string, unknown>;
 type Path = readonly (string | number)[];
@@ -174,27 +167,7 @@ function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): v
   const meta = own(t, 'metadata');
   if (isObj(meta)) checkMetadataMaps(meta, [...at, 'metadata'], f, ['labels', 'annotations']);
 
-  const container = own(t, 'container');
-  if (isObj(container)) checkContainer(container, [...at, 'container'], f, options);
-  const script = own(t, 'script');
-  if (isObj(script)) {
-    checkContainer(script, [...at, 'script'], f, options);
-    const source = own(script, 'source');
-    if (typeof source === 'string' && FREE_TEXT_PARAMETER.test(source)) {
-      f.add([...at, 'script', 'source'], POLICY_RULES.parameterInScript, scriptParameterMessage('the script'));
-    }
-  }
-  const containerSet = own(t, 'containerSet');
-  if (isObj(containerSet)) {
-    list(own(containerSet, 'containers')).forEach((c, i) => {
-      if (isObj(c)) checkContainer(c, [...at, 'containerSet', 'containers', i], f, options);
-    });
-  }
-  for (const key of ['initContainers', 'sidecars'] as const) {
-    list(own(t, key)).forEach((c, i) => {
-      if (isObj(c)) checkContainer(c, [...at, key, i], f, options);
-    });
-  }
+  for (const { container, path } of templateContainers(t)) checkContainer(container, [...at, ...path], f, options);
   // Inline templates of steps and DAG tasks are whole templates.
   for (const { template, path } of inlineTemplates(t)) checkTemplate(template, [...at, ...path], f, options);
 }
@@ -216,9 +189,24 @@ function inlineTemplates(t: Obj): { template: Obj; path: Path }[] {
   return found;
 }
 
-const scriptParameterMessage = (where: string) =>
-  `a free-text parameter (${FREE_TEXT_PARAMETERS.join(', ')}) is substituted into ${where} as text, so a branch or subject could run commands; ` +
-  'pass it as an environment variable (env: [{name: BRANCH, value: "{{workflow.parameters.branch}}"}]) and use "$BRANCH"';
+/** Every container a template makes (container, script, containerSet, initContainers, sidecars), with its path. */
+export function templateContainers(t: Obj): { container: Obj; path: Path }[] {
+  const found: { container: Obj; path: Path }[] = [];
+  for (const key of ['container', 'script'] as const) {
+    const c = own(t, key);
+    if (isObj(c)) found.push({ container: c, path: [key] });
+  }
+  const containerSet = own(t, 'containerSet');
+  list(isObj(containerSet) ? own(containerSet, 'containers') : undefined).forEach((c, i) => {
+    if (isObj(c)) found.push({ container: c, path: ['containerSet', 'containers', i] });
+  });
+  for (const key of ['initContainers', 'sidecars'] as const) {
+    list(own(t, key)).forEach((c, i) => {
+      if (isObj(c)) found.push({ container: c, path: [key, i] });
+    });
+  }
+  return found;
+}
 
 function checkContainer(c: Obj, at: Path, f: Findings, options: PolicyOptions): void {
   const securityContext = own(c, 'securityContext');
@@ -229,19 +217,6 @@ function checkContainer(c: Obj, at: Path, f: Findings, options: PolicyOptions): 
       f.add([...at, 'ports', i, 'hostPort'], POLICY_RULES.hostPort, 'hostPort opens a port on the node; it is not allowed');
     }
   });
-  // `sh -c '… {{workflow.parameters.branch}} …'` splices the text into a shell program.
-  const command = list(own(c, 'command'));
-  const args = list(own(c, 'args'));
-  const argv = [...command, ...args];
-  if (typeof argv[0] === 'string' && SHELLS.test(argv[0])) {
-    for (const [key, items] of [['command', command], ['args', args]] as const) {
-      items.forEach((item, i) => {
-        if (typeof item === 'string' && FREE_TEXT_PARAMETER.test(item)) {
-          f.add([...at, key, i], POLICY_RULES.parameterInScript, scriptParameterMessage('a shell command line'));
-        }
-      });
-    }
-  }
   if (options.resources) checkResources(own(c, 'resources'), [...at, 'resources'], f, options.resources);
 }
 
@@ -467,7 +442,7 @@ export interface CheckedDefinition {
   readonly source: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
-  /** The definition's spec (for a WorkflowTemplate: a reference to it), not yet forced. */
+  /** The definition's spec (a WorkflowTemplate's too: copied, not referenced), not yet forced. */
   readonly spec: Readonly<Record<string, unknown>>;
 }
 
@@ -526,7 +501,10 @@ function checkTemplateDefinition(name: string, object: unknown, options: PolicyO
   const source = `${WORKFLOW_TEMPLATE_KIND}/${name}`;
   const problems = checkWorkflowTemplate(name, object, options);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, definition: { source, labels: {}, annotations: {}, spec: { workflowTemplateRef: { name } } } };
+  // The run carries the spec the policy judged, not a reference: Argo would read the template again when the
+  // run starts, and its owners may have changed it in between.
+  const spec = structuredClone((object as { spec: Obj }).spec);
+  return { ok: true, definition: { source, labels: {}, annotations: {}, spec } };
 }
 
 /**
@@ -561,7 +539,7 @@ export interface EnforcedSpec {
 }
 
 /** Every template of a spec, inline ones in steps and DAG tasks included, with where it is. */
-function eachTemplate(spec: Obj, visit: (template: Obj, where: string) => void): void {
+export function eachTemplate(spec: Obj, visit: (template: Obj, where: string) => void): void {
   const within = (template: Obj, where: string): void => {
     visit(template, where);
     for (const inline of inlineTemplates(template)) {

@@ -1,7 +1,8 @@
 // Argo Workflows as Seakeeper builds and reads them: the labels and annotations that tie a Workflow to a
 // pipeline run of a change, and a checked reading of them (`runOf`) for everything that comes back from the
 // cluster. Labels are for selecting (all valid label values: numbers, hashes, pipeline names); annotations
-// carry the exact text (project, branch, URL, event id), which label values could not hold.
+// carry the text (project, branch, URL, event id) in its safe form (`safeText`), which label values could not
+// hold. The exact text reaches a run's steps only through its change ConfigMap (CHANGE_ENVIRONMENT).
 //
 // On a Workflow of pipeline P for change C, patchset N of project X:
 //   labels       app.kubernetes.io/managed-by=seakeeper, seakeeper.dev/project-hash=projectHash(X),
@@ -131,6 +132,8 @@ export interface RunInfo {
   readonly supersededBy: string | undefined;
 }
 
+const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));
+
 const positive = (text: string | undefined): number | undefined =>
   text !== undefined && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : undefined;
 
@@ -142,7 +145,8 @@ export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
   const labels = workflow.metadata.labels ?? {};
   const annotations = workflow.metadata.annotations ?? {};
   if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return undefined;
-  const project = annotations[PROJECT_ANNOTATION];
+  const projectText = annotations[PROJECT_ANNOTATION];
+  const project = projectText === undefined ? undefined : fromSafeText(projectText);
   const pipeline = labels[PIPELINE_LABEL];
   const change = positive(labels[CHANGE_LABEL]);
   const patchset = positive(labels[PATCHSET_LABEL]);
@@ -164,9 +168,9 @@ export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
     change,
     patchset,
     revision,
-    branch: annotations[BRANCH_ANNOTATION],
-    changeUrl: annotations[CHANGE_URL_ANNOTATION],
-    eventId: annotations[EVENT_ID_ANNOTATION],
+    branch: optionalText(annotations[BRANCH_ANNOTATION]),
+    changeUrl: optionalText(annotations[CHANGE_URL_ANNOTATION]),
+    eventId: optionalText(annotations[EVENT_ID_ANNOTATION]),
     phase: typeof workflow.status?.phase === 'string' ? workflow.status.phase : '',
     shutdown: typeof shutdown === 'string' && shutdown !== '' ? shutdown : undefined,
     supersededBy: annotations[SUPERSEDED_BY_ANNOTATION],
@@ -212,5 +216,44 @@ export function argoWorkflowUrl(argoUiUrl: string, namespace: string, name: stri
 export const PARAMETER_NAMES = ['project', 'branch', 'change', 'patchset', 'ref', 'revision', 'change_url', 'subject', 'pipeline'] as const;
 export type ParameterName = (typeof PARAMETER_NAMES)[number];
 
-/** Parameters whose values are free text from Gerrit users: never to be substituted into a shell script. */
-export const FREE_TEXT_PARAMETERS: readonly ParameterName[] = ['project', 'branch', 'change_url', 'subject'];
+/**
+ * The environment every container of a run gets from its change ConfigMap (named as the run), with the exact
+ * text, by parameter: a ConfigMap is read by the kubelet, never by Argo's template engine.
+ */
+export const CHANGE_ENVIRONMENT: Readonly<Record<ParameterName, string>> = {
+  project: 'SEAKEEPER_PROJECT',
+  branch: 'SEAKEEPER_BRANCH',
+  change: 'SEAKEEPER_CHANGE',
+  patchset: 'SEAKEEPER_PATCHSET',
+  ref: 'SEAKEEPER_REF',
+  revision: 'SEAKEEPER_REVISION',
+  change_url: 'SEAKEEPER_CHANGE_URL',
+  subject: 'SEAKEEPER_SUBJECT',
+  pipeline: 'SEAKEEPER_PIPELINE',
+};
+
+/** The characters text keeps in its safe form: none is shell syntax, and none opens an Argo substitution. */
+const SAFE_CHARACTER = /[A-Za-z0-9._/:+-]/;
+
+/**
+ * Text as Seakeeper hands it to Argo (parameters, annotations): every character outside `A-Z a-z 0-9 . _ / :
+ * + -` percent-encoded as its UTF-8 bytes, so `master`, `wmf/1.42.0-wmf.5` and `mediawiki/core` stay as they
+ * are, and a subject or branch holding `$( )`, quotes, `{{ }}` or newlines arrives as inert text wherever a
+ * definition splices it. Argo substitutes parameter values and annotations into templates as text, and again
+ * when it makes a pod; what is in this form cannot become a command or an expression there.
+ */
+export function safeText(text: string): string {
+  let out = '';
+  // A lone surrogate has no UTF-8 form: it becomes U+FFFD, as any UTF-8 decoder would read it.
+  for (const char of text.toWellFormed()) out += SAFE_CHARACTER.test(char) ? char : encodeURIComponent(char).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return out;
+}
+
+/** The text `safeText` encoded; a value it did not write (no valid percent-encoding) is taken as it is. */
+export function fromSafeText(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

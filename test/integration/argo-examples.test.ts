@@ -24,7 +24,6 @@ const database = 'database locks are shared by every namespace';
 
 /** `examples/<file>` (`#n`: its n-th document) → the rules that refuse it, and why: what the example does. */
 const REFUSED: Readonly<Record<string, { rules: readonly string[]; why: string }>> = {
-  'examples/ci-workflowtemplate.yaml': { rules: [R.parameterInScript], why: 'splices the branch parameter into a shell command line (git clone -b "{{workflow.parameters.branch}}")' },
   'examples/cluster-workflow-template/cluster-wftmpl-dag.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cluster-workflow-template/mixed-cluster-namespaced-wftmpl-steps.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cluster-workflow-template/workflow-template-ref-with-entrypoint-arg-passing.yaml': { rules: [R.clusterScope], why: clusterTemplate },

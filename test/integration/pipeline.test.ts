@@ -8,7 +8,8 @@
 import type { CloudEvent } from 'cloudevents';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ARGO_COMPLETED_LABEL, runOf, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/runs/workflow.js';
+import { ARGO_COMPLETED_LABEL, BRANCH_ANNOTATION, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PROJECT_ANNOTATION, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION, type LiveWorkflow, type WorkflowNode } from '../../shared/runs/workflow.js';
+import { ARGO_API_VERSION, WORKFLOW_KIND } from '../../shared/names.js';
 import { patchWorkflow, readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import { completedEventId } from '../../shared/reporting/completed-event.js';
 import { COMPLETED_EVENT_MARKER, REPORT_MARKER, START_MARKER } from '../../shared/reporting/markers.js';
@@ -123,7 +124,8 @@ test('a pushed patchset runs the project\'s Workflow in its namespace: the chang
     ref: `refs/changes/${String(change._number % 100).padStart(2, '0')}/${change._number}/1`,
     revision: change.current_revision!,
     change_url: `${rig.GERRIT_URL.replace(/\/$/, '')}/c/${PROJECT}/+/${change._number}`,
-    subject: 'Add the frobnicator',
+    // Text in its safe form (names like these are unchanged by it).
+    subject: 'Add%20the%20frobnicator',
     pipeline: 'check',
     php: '8.2',
   });
@@ -352,42 +354,61 @@ test('a delivery that died after posting (its claim expired, no done marker): th
   assert.is(annotations[REPORT_MARKER.claim], undefined);
 });
 
-test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode: parameter values, and what Argo makes of them', async () => {
+test('branch names and subjects with quotes, {{ }}, $( ), newlines and Unicode: Argo gets their safe form, the steps the exact text', async () => {
   const branch = `feature/"it's"-{{workflow.name}}-$(id)-\`uname\`-ünï→🚀`;
   await new GerritRest(adminConnection).json('PUT', `projects/${encodeId(PROJECT)}/branches/${encodeId(branch)}`, { body: { revision: 'master' } });
   // A subject's first paragraph may span lines: Gerrit folds them into the subject with spaces.
   const message = `Fix "quotes" and 'apostrophes' {{workflow.parameters.branch}} $(rm -rf /) \`id\` ünïcødé → 🚀\nsecond line of the first paragraph`;
+  const subject = message.replace('\n', ' ');
   const change = await pushChange(adminConnection, PROJECT, { 'c.txt': 'x\n' }, message, branch);
   const event = await gerritEvent(stack, 'gerrit.patchset-created', change, 1);
   const sent = (event.data as { change: { subject: string; branch: string } }).change;
   assert.is(sent.branch, branch);
-  assert.is(sent.subject, message.replace('\n', ' '));
+  assert.is(sent.subject, subject);
   ok(await deliver(stack.functions['patchset-created'], event), 'patchset-created');
   const [run] = await waitForRuns(stack, PROJECT, change._number, 1);
-  // The definition's templates are as written: the values were never spliced into them.
-  assert.not.match(JSON.stringify(run!.spec?.templates), 'rm -rf');
-  // Seakeeper submits the values verbatim (workflow-builder.test.ts). Argo then substitutes inside them: once it
-  // has processed the run, the stored parameter and the step's environment have the {{workflow.name}} in the
-  // branch name expanded; quotes, $( ), backticks and Unicode stay as they were. Free text is never safe to
-  // splice into a command, even through a parameter (workflow-policy.ts, parameter-in-script).
-  const [pod] = await podsOf(stack.cluster, refOfWorkflow(run!));
-  const expanded = branch.replace('{{workflow.name}}', run!.metadata.name);
-  // Argo creates the pods before it writes the processed Workflow back: wait for the write.
+  const ref = refOfWorkflow(run!);
+  // Every parameter and annotation Argo could substitute is in the safe form: nothing for its template engine
+  // or a shell to act on, even after Argo processed the run (it substitutes inside parameter values: before,
+  // the {{workflow.name}} in this branch name reached the step expanded).
   const processed = await eventually(async () => {
-    const read = (await readWorkflow(stack.cluster, refOfWorkflow(run!)))!;
-    assert.is(params(read).branch, expanded);
+    const read = (await readWorkflow(stack.cluster, ref))!;
+    assert.ok(read.status?.nodes, 'Argo has processed the run');
     return read;
   });
-  assert.is(pod!.spec.containers.find((c) => c.name === 'main')!.env?.find((e) => e.name === 'BRANCH')?.value, expanded);
-  assert.match(String(params(processed).subject), 'Fix "quotes" and \'apostrophes\' ');
-  assert.match(String(params(processed).subject), ' $(rm -rf /) `id` ünïcødé → 🚀 second line of the first paragraph');
+  assert.is(params(processed).branch, safeText(branch));
+  assert.is(params(processed).subject, safeText(subject));
+  const annotations = processed.metadata.annotations ?? {};
+  const changeText = [PROJECT_ANNOTATION, BRANCH_ANNOTATION, CHANGE_URL_ANNOTATION, EVENT_ID_ANNOTATION, DEFINITION_ANNOTATION].map((key) => annotations[key]);
+  for (const value of [...Object.values(params(processed)), ...changeText]) {
+    assert.not.match(String(value), /\{\{|\$\(|["'`]|\s/);
+  }
+  assert.is(runOf(processed)?.branch, branch);
+  // The step gets the exact text from the run's change ConfigMap, which Argo never reads; the parameter it
+  // declared as env is the safe form.
+  const [pod] = await podsOf(stack.cluster, ref);
+  const main = pod!.spec.containers.find((c) => c.name === 'main')!;
+  assert.equal(main.envFrom, [{ configMapRef: { name: ref.name } }]);
+  assert.is(main.env?.find((e) => e.name === 'BRANCH')?.value, safeText(branch));
+  const environment = (await stack.cluster.get<ClusterObject & { data: Record<string, string> }>('v1', 'ConfigMap', ref.namespace, ref.name))!;
+  assert.is(environment.data.SEAKEEPER_BRANCH, branch);
+  assert.is(environment.data.SEAKEEPER_SUBJECT, subject);
+  assert.is(environment.data.SEAKEEPER_CHANGE, String(change._number));
+  assert.equal(environment.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]), [['Workflow', ref.name, run!.metadata.uid]]);
 
   // Gerrit never sends a newline in a subject; an event that carries one (the ingress passes data through
   // as it is) keeps it too. The same real event, its subject edited, under a new id.
   const withNewline = event.cloneWith({ id: `${event.id}-newline`, data: { ...(event.data as object), change: { ...sent, subject: 'line one\nline two\r\n\ttabbed "$(x)"' } } });
   ok(await deliver(stack.functions['patchset-created'], withNewline), 'patchset-created');
   const runs = await waitForRuns(stack, PROJECT, change._number, 2);
-  assert.ok(runs.some((r) => params(r).subject === 'line one\nline two\r\n\ttabbed "$(x)"'), 'the subject with newlines, verbatim');
+  const second = runs.find((r) => r.metadata.name !== ref.name)!;
+  assert.is(params(second).subject, 'line%20one%0Aline%20two%0D%0A%09tabbed%20%22%24%28x%29%22');
+  const secondEnvironment = (await stack.cluster.get<ClusterObject & { data: Record<string, string> }>('v1', 'ConfigMap', ref.namespace, second.metadata.name))!;
+  assert.is(secondEnvironment.data.SEAKEEPER_SUBJECT, 'line one\nline two\r\n\ttabbed "$(x)"');
+
+  // The ConfigMap goes with its run (Kubernetes' garbage collector, through the owner reference).
+  await stack.cluster.delete(ARGO_API_VERSION, WORKFLOW_KIND, ref.namespace, ref.name);
+  await eventually(async () => assert.is(await stack.cluster.get('v1', 'ConfigMap', ref.namespace, ref.name), undefined), 30_000);
 });
 
 test('a result on a patchset that a newer one replaced is reported without a vote, saying why', async () => {

@@ -4,7 +4,7 @@
 // template metadata (README, "The rig") — and waits here for what Argo writes.
 import type { ClusterApi, ClusterObject } from '../../../shared/k8s/cluster.js';
 import { readWorkflow, type WorkflowRef } from '../../../shared/runs/workflow-store.js';
-import { ARGO_COMPLETED_LABEL, isCompletedPhase, type LiveWorkflow } from '../../../shared/runs/workflow.js';
+import { ARGO_COMPLETED_LABEL, isCompletedPhase, safeText, type LiveWorkflow } from '../../../shared/runs/workflow.js';
 import { eventually } from './wait.js';
 
 /** The rig's outcome hook (test/rig/kwok/stages.yaml): the pod's main container exits with this code. */
@@ -17,13 +17,14 @@ export const DURATION_ANNOTATION = 'rig.seakeeper.test/duration';
 /**
  * Template metadata that makes a step's outcome follow the change's subject: `[fail NAME]` in the subject makes
  * the step whose `cmd` input is NAME exit 2 with "NAME failed", and `[slow]` makes every step run for five
- * minutes. Argo evaluates the expressions when it makes the pod; the subject is a value there, never text.
+ * minutes. Argo evaluates the expressions when it makes the pod, on the subject parameter in its safe form
+ * (`[slow]` is `%5Bslow%5D` there).
  */
 export const SUBJECT_OUTCOME_METADATA = {
   annotations: {
-    [EXIT_CODE_ANNOTATION]: "{{=sprig.contains('[fail ' + inputs.parameters.cmd + ']', workflow.parameters.subject) ? '2' : '0'}}",
+    [EXIT_CODE_ANNOTATION]: `{{=sprig.contains('${safeText('[fail ')}' + inputs.parameters.cmd + '${safeText(']')}', workflow.parameters.subject) ? '2' : '0'}}`,
     [MESSAGE_ANNOTATION]: '{{inputs.parameters.cmd}} failed',
-    [DURATION_ANNOTATION]: "{{=sprig.contains('[slow]', workflow.parameters.subject) ? '300s' : '1s'}}",
+    [DURATION_ANNOTATION]: `{{=sprig.contains('${safeText('[slow]')}', workflow.parameters.subject) ? '300s' : '1s'}}`,
   },
 };
 
@@ -53,7 +54,7 @@ export async function running(cluster: Pick<ClusterApi, 'get'>, ref: WorkflowRef
 }
 
 export type RunPod = ClusterObject & {
-  spec: { nodeName?: string; priorityClassName?: string; containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
+  spec: { nodeName?: string; priorityClassName?: string; containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; envFrom?: Array<{ configMapRef?: { name: string } }> }> };
   status?: { phase?: string; startTime?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 };
 
