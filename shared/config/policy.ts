@@ -43,15 +43,15 @@ export interface Policy {
   readonly deprovision: DeprovisionPolicy;
   readonly groupPrefix: string;
   readonly podSecurity: PodSecurityLevel;
-  /** What every project namespace may claim in all. */
-  readonly storage: { readonly requests: string; readonly claims: number };
+  /** What every project namespace may claim in all, and the StorageClasses its claims may name. */
+  readonly storage: { readonly requests: string; readonly claims: number; readonly classes: readonly string[] };
   /** CIDRs project pods may not connect to. */
   readonly egress: { readonly deny: readonly string[] };
   readonly artifactRepository?: ArtifactRepositoryPolicy | undefined;
 }
 
 /** policy.schema.json's default for `storage`. */
-const DEFAULT_STORAGE: Policy['storage'] = { requests: '20Gi', claims: 10 };
+const DEFAULT_STORAGE: Policy['storage'] = { requests: '20Gi', claims: 10, classes: [] };
 /** policy.schema.json's default for `egress`: the cloud metadata addresses. */
 const DEFAULT_EGRESS: Policy['egress'] = { deny: ['169.254.169.254/32', 'fd00:ec2::254/128'] };
 
@@ -74,7 +74,7 @@ export function parsePolicy(text: string, file: string = POLICY_FILE): PolicyRes
     deprovision: raw.deprovision ?? 'retain',
     groupPrefix: raw.groupPrefix,
     podSecurity: raw.podSecurity ?? 'baseline',
-    storage: raw.storage ?? DEFAULT_STORAGE,
+    storage: raw.storage ? { ...raw.storage, classes: raw.storage.classes ?? [] } : DEFAULT_STORAGE,
     egress: raw.egress ?? DEFAULT_EGRESS,
     artifactRepository: raw.artifactRepository && { ...raw.artifactRepository, insecure: raw.artifactRepository.insecure ?? false },
   };
@@ -89,7 +89,7 @@ interface RawPolicy {
   deprovision?: DeprovisionPolicy;
   groupPrefix: string;
   podSecurity?: PodSecurityLevel;
-  storage?: Policy['storage'];
+  storage?: Omit<Policy['storage'], 'classes'> & { classes?: string[] };
   egress?: Policy['egress'];
   artifactRepository?: Omit<ArtifactRepositoryPolicy, 'insecure'> & { insecure?: boolean };
 }

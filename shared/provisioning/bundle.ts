@@ -4,7 +4,8 @@
 // knative/cluster/ and applied once with the deployment.
 //
 // What a project namespace holds:
-//   Namespace                 labels managed-by, project hash, Pod Security level; annotation with the project
+//   Namespace                 labels managed-by, project hash, Pod Security level; annotations with the project,
+//                             its config source and the StorageClasses its claims may name (policy storage.classes)
 //   ServiceAccount workflow   what Workflows run as (`spec.serviceAccountName: workflow`)
 //   Role + RoleBinding        seakeeper-workflow-executor: what Argo's executor needs (workflowtaskresults create/patch)
 //   RoleBinding               seakeeper-owners → ClusterRole seakeeper-workflow-editor, for the owners' groups
@@ -40,6 +41,11 @@ export const ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION = 'workflows.argoproj.i
 export const ARTIFACT_REPOSITORY_KEY = 'default-v1';
 /** Which project's seakeeper.yaml the namespace was provisioned from (differs from the project when inherited). */
 export const CONFIG_SOURCE_ANNOTATION = 'seakeeper.dev/config-source';
+/**
+ * The StorageClasses claims in the namespace may name, comma-separated (the policy's storage.classes): read by
+ * the ValidatingAdmissionPolicy seakeeper-project-storage (knative/cluster/admission-storage.yaml).
+ */
+export const STORAGE_CLASSES_ANNOTATION = 'seakeeper.dev/storage-classes';
 export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
@@ -85,7 +91,11 @@ export function namespaceObject(input: Pick<BundleInput, 'project' | 'policy' | 
     metadata: {
       name: namespaceFor(project),
       labels: { ...managedLabels(project), [POD_SECURITY_ENFORCE_LABEL]: policy.podSecurity },
-      annotations: { [PROJECT_ANNOTATION]: project, [CONFIG_SOURCE_ANNOTATION]: input.source ?? project },
+      annotations: {
+        [PROJECT_ANNOTATION]: project,
+        [CONFIG_SOURCE_ANNOTATION]: input.source ?? project,
+        [STORAGE_CLASSES_ANNOTATION]: policy.storage.classes.join(','),
+      },
     },
   };
 }

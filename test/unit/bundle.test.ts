@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultProjectConfig, parseProjectConfig, type ProjectConfig } from '../../shared/config/project-config.js';
 import { compareQuantities, parseQuantity } from '../../shared/config/quantity.js';
-import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_ROLE, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
+import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_ROLE, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, STORAGE_CLASSES_ANNOTATION, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, PRIORITY_CLASSES, WORKFLOW_SERVICE_ACCOUNT } from '../../shared/names.js';
 import type { KubeObject } from '../../shared/provisioning/objects.js';
 import { policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
@@ -54,14 +54,16 @@ test('every object is labelled managed-by seakeeper with the project hash; names
   assert.is(MANAGED_SELECTOR, 'app.kubernetes.io/managed-by=seakeeper');
 });
 
-test('the Namespace carries the project name, config source and Pod Security level', () => {
+test('the Namespace carries the project name, config source, Pod Security level and the StorageClasses claims may name', () => {
   const ns = buildBundle({ project: PROJECT, config: full, policy: testPolicy, source: 'mediawiki' })[0]!;
   assert.equal(ns.metadata, {
     name: NS,
     labels: { ...managedLabels(PROJECT), [POD_SECURITY_ENFORCE_LABEL]: 'baseline' },
-    annotations: { [PROJECT_ANNOTATION]: PROJECT, [CONFIG_SOURCE_ANNOTATION]: 'mediawiki' },
+    annotations: { [PROJECT_ANNOTATION]: PROJECT, [CONFIG_SOURCE_ANNOTATION]: 'mediawiki', [STORAGE_CLASSES_ANNOTATION]: '' },
   });
   assert.not.ok('namespace' in ns.metadata);
+  const classes = { ...testPolicy, storage: { ...testPolicy.storage, classes: ['standard', 'fast-ssd'] } };
+  assert.is(buildBundle({ project: PROJECT, config: full, policy: classes })[0]!.metadata.annotations?.[STORAGE_CLASSES_ANNOTATION], 'standard,fast-ssd');
 });
 
 test('the workflow ServiceAccount gets exactly what the Argo executor needs', () => {

@@ -76,11 +76,23 @@ test('ConfigInvalidError for a bad policy is permanent', () => {
 });
 
 test('storage: the schema\'s default when the policy names none; what it names otherwise; a negative count refused', () => {
-  assert.equal(testPolicy.storage, { requests: '20Gi', claims: 10 });
+  assert.equal(testPolicy.storage, { requests: '20Gi', claims: 10, classes: [] });
   const named = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: 2 }\n`);
-  assert.ok(named.ok && named.policy.storage.requests === '5Gi' && named.policy.storage.claims === 2);
+  assert.ok(named.ok);
+  assert.equal(named.policy.storage, { requests: '5Gi', claims: 2, classes: [] });
   const negative = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: -1 }\n`);
   assert.not.ok(negative.ok);
+});
+
+test('storage classes: none by default; StorageClass names otherwise; "", other text and duplicates refused', () => {
+  const listed = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: 2, classes: [standard, fast-ssd.example.org] }\n`);
+  assert.ok(listed.ok);
+  assert.equal(listed.policy.storage.classes, ['standard', 'fast-ssd.example.org']);
+  for (const classes of ['[""]', '["fast,slow"]', '[Standard]', '[standard, standard]']) {
+    const refused = parsePolicy(`${TEST_POLICY_YAML}storage: { requests: 5Gi, claims: 2, classes: ${classes} }\n`);
+    assert.not.ok(refused.ok, classes);
+  }
+  assert.equal(loadPolicy().storage.classes, [], 'the shipped policy allows no class until a release engineer names some');
 });
 
 test('egress: the metadata addresses by default; ranges an operator adds; text that is no CIDR refused', () => {
