@@ -194,7 +194,28 @@ const clusterObjects = (file: string) =>
 test('knative/cluster is a kustomization of its YAML files', () => {
   const kustomization = parse(readFileSync(new URL('kustomization.yaml', clusterDir), 'utf8')) as { kind: string; resources: string[] };
   assert.is(kustomization.kind, 'Kustomization');
-  assert.equal(kustomization.resources.sort(), ['admission.yaml', 'clusterroles.yaml', 'priorityclasses.yaml']);
+  assert.equal(kustomization.resources.sort(), ['admission-storage.yaml', 'admission.yaml', 'clusterroles.yaml', 'priorityclasses.yaml']);
+});
+
+test('claims in project namespaces: every CREATE is judged against the classes provisioning writes onto the namespace', () => {
+  const [policy, binding, ...rest] = clusterObjects('admission-storage.yaml') as (KubeObject & { spec: Record<string, any> })[];
+  assert.is(rest.length, 0);
+  assert.equal([policy!.kind, policy!.metadata.name, binding!.kind, binding!.metadata.name], [
+    'ValidatingAdmissionPolicy', 'seakeeper-project-storage', 'ValidatingAdmissionPolicyBinding', 'seakeeper-project-storage',
+  ]);
+  assert.is(policy!.spec.failurePolicy, 'Fail');
+  assert.equal(policy!.spec.matchConstraints, {
+    namespaceSelector: { matchLabels: { [MANAGED_BY_LABEL]: 'seakeeper' } },
+    resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['persistentvolumeclaims'] }],
+  });
+  // No parameter resource: the allow-list is on the namespace, which every project namespace has.
+  assert.not.ok('paramKind' in policy!.spec);
+  assert.equal(binding!.spec, { policyName: 'seakeeper-project-storage', validationActions: ['Deny'] });
+  const variables = Object.fromEntries((policy!.spec.variables as { name: string; expression: string }[]).map((v) => [v.name, v.expression]));
+  assert.match(variables.allowed!, `namespaceObject.metadata.?annotations[?'${STORAGE_CLASSES_ANNOTATION}']`);
+  assert.match(variables.named!, "'volume.beta.kubernetes.io/storage-class'");
+  assert.match(variables.named!, 'object.spec.?storageClassName');
+  for (const validation of policy!.spec.validations as { reason: string }[]) assert.is(validation.reason, 'Forbidden');
 });
 
 test('the ClusterRoles the bindings refer to exist, and the viewer role only reads', () => {
