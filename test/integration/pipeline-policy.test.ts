@@ -14,6 +14,8 @@ import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import { createProject, pushChange, pushDirect } from '../../dev/gerrit-chores.js';
 import { rigConnections } from './support/gerrit.js';
+import { podsOf } from './support/argo.js';
+import { safeText } from '../../shared/runs/workflow.js';
 import {
   botVerified,
   changeDetail,
@@ -196,6 +198,28 @@ test('a WorkflowTemplate in the namespace: checked, and the run carries the spec
   assert.is(main!.name, 'main');
   assert.equal([main!.container.image, main!.container.command, main!.container.envFrom], ['busybox', ['true'], [{ configMapRef: { name: run!.metadata.name } }]]);
   assert.is(run!.metadata.namespace, namespaceFor(project));
+});
+
+test('change text a definition splices into a shell, whole parameter and annotation sets included, reaches the pod as inert text', async () => {
+  const project = `${PARENT}/spliced`;
+  created.push(project);
+  const spliced = workflow(
+    '{ name: main, container: { image: busybox, command: [sh, -c], args: ["echo {{workflow.parameters.subject}} {{workflow.parameters.branch}}; echo \'{{workflow.parameters.json}}\'; echo \'{{workflow.annotations.json}}\'"] } }',
+  );
+  await configuredProject(rig, stack, project, { 'seakeeper.yaml': SEAKEEPER_YAML, 'ci/check.yaml': spliced });
+  const subject = `pwn $(touch /tmp/pwned) \`id\` {{workflow.uid}} {{=sprig.env('HOME')}} 'quote' "dq"`;
+  const change = await pushChange(adminConnection, project, { 'x.txt': '1' }, subject);
+  assert.is((await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', change, 1))).status, 204);
+  const [run] = await waitForRuns(stack, project, change._number, 1);
+  const [pod] = await podsOf(stack.cluster, { namespace: run!.metadata.namespace!, name: run!.metadata.name });
+  const main = pod!.spec.containers.find((c) => c.name === 'main') as { args?: string[] } | undefined;
+  const script = main!.args!.join(' ');
+  // Argo substituted all of it; what came from the change is in its safe form, and nothing of it is live.
+  assert.match(script, `echo ${safeText(subject)} master;`);
+  for (const live of ['$(touch', '`id`', "'quote'", '"dq"', '{{', run!.metadata.uid!]) assert.not.ok(script.includes(live), `${live} in ${script}`);
+  // The exact subject is there for a step that wants it, in the environment the kubelet fills.
+  const environment = (await stack.cluster.get<ClusterObject & { data: Record<string, string> }>('v1', 'ConfigMap', run!.metadata.namespace!, run!.metadata.name))!;
+  assert.is(environment.data.SEAKEEPER_SUBJECT, subject);
 });
 
 test.run();
