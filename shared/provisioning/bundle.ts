@@ -7,7 +7,8 @@
 //   Namespace                 labels managed-by, project hash, Pod Security level; annotations with the project,
 //                             its config source and the StorageClasses its claims may name (policy storage.classes)
 //   ServiceAccount workflow   what Workflows run as (`spec.serviceAccountName: workflow`)
-//   Role + RoleBinding        seakeeper-workflow-executor: what Argo's executor needs (workflowtaskresults create/patch)
+//   RoleBinding               seakeeper-workflow-executor → ClusterRole seakeeper-workflow-executor, for the
+//                             workflow ServiceAccount: what Argo's executor needs (workflowtaskresults create/patch)
 //   RoleBinding               seakeeper-owners → ClusterRole seakeeper-workflow-editor, for the owners' groups
 //   RoleBinding               seakeeper-viewers → ClusterRole seakeeper-workflow-viewer, for the viewers' groups
 //                             (each only when the config names groups for it; pruned when it stops naming any)
@@ -26,10 +27,12 @@ import { minQuantity } from '../config/quantity.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_SERVICE_ACCOUNT } from '../names.js';
 import type { KubeObject, ObjectMeta } from './objects.js';
 
-export const EXECUTOR_ROLE = 'seakeeper-workflow-executor';
+/** The RoleBinding that gives the workflow ServiceAccount the executor ClusterRole of the same name. */
+export const EXECUTOR_BINDING = 'seakeeper-workflow-executor';
 export const OWNERS_BINDING = 'seakeeper-owners';
 export const VIEWERS_BINDING = 'seakeeper-viewers';
 /** ClusterRoles in knative/cluster/clusterroles.yaml. */
+export const WORKFLOW_EXECUTOR_CLUSTER_ROLE = 'seakeeper-workflow-executor';
 export const WORKFLOW_EDITOR_CLUSTER_ROLE = 'seakeeper-workflow-editor';
 export const WORKFLOW_VIEWER_CLUSTER_ROLE = 'seakeeper-workflow-viewer';
 export const RESOURCE_QUOTA = 'seakeeper';
@@ -49,16 +52,22 @@ export const STORAGE_CLASSES_ANNOTATION = 'seakeeper.dev/storage-classes';
 export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-/** Every namespaced kind the bundle may contain: what the shell lists (by label) to find objects to prune. */
-export const MANAGED_KINDS: readonly { apiVersion: string; kind: string }[] = [
+/** Every namespaced kind the bundle may contain. */
+export const BUNDLE_KINDS: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: 'v1', kind: 'ServiceAccount' },
-  { apiVersion: `${RBAC_GROUP}/v1`, kind: 'Role' },
   { apiVersion: `${RBAC_GROUP}/v1`, kind: 'RoleBinding' },
   { apiVersion: 'v1', kind: 'ResourceQuota' },
   { apiVersion: 'v1', kind: 'LimitRange' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
   { apiVersion: 'v1', kind: 'ConfigMap' },
 ];
+/**
+ * Kinds an earlier release put in project namespaces and the bundle no longer makes, so that the plan prunes
+ * what is left of them: Role seakeeper-workflow-executor (a ClusterRole now).
+ */
+export const RETIRED_KINDS: readonly { apiVersion: string; kind: string }[] = [{ apiVersion: `${RBAC_GROUP}/v1`, kind: 'Role' }];
+/** What the shell lists (by label) to find objects to prune. */
+export const MANAGED_KINDS: readonly { apiVersion: string; kind: string }[] = [...BUNDLE_KINDS, ...RETIRED_KINDS];
 
 export interface BundleInput {
   /** Gerrit project name, canonical. */
@@ -113,15 +122,9 @@ export function buildBundle(input: BundleInput): KubeObject[] {
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(WORKFLOW_SERVICE_ACCOUNT) },
     {
       apiVersion: `${RBAC_GROUP}/v1`,
-      kind: 'Role',
-      metadata: meta(EXECUTOR_ROLE),
-      rules: [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }],
-    },
-    {
-      apiVersion: `${RBAC_GROUP}/v1`,
       kind: 'RoleBinding',
-      metadata: meta(EXECUTOR_ROLE),
-      roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: EXECUTOR_ROLE },
+      metadata: meta(EXECUTOR_BINDING),
+      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: WORKFLOW_EXECUTOR_CLUSTER_ROLE },
       subjects: [{ kind: 'ServiceAccount', name: WORKFLOW_SERVICE_ACCOUNT, namespace }],
     },
   ];

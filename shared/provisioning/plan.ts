@@ -11,7 +11,8 @@
 //   hash, or if our field manager applied it (its labels were edited away). Anything else with one of our
 //   names is a conflict: never applied over, never deleted.
 // * Prune: only objects carrying our managed-by label and this project's hash, of the kinds the bundle
-//   makes, that the bundle no longer contains. The Namespace is never pruned here (see planDeprovision).
+//   makes or an earlier release made (MANAGED_KINDS), that the bundle no longer contains. The Namespace is
+//   never pruned here (see planDeprovision).
 //
 // Deprovisioning (no seakeeper.yaml, own or inherited, or the project was deleted), per policy:
 // * retain (default): nothing is deleted. The Namespace is re-applied with label seakeeper.dev/state=orphaned

@@ -14,12 +14,14 @@ import { ClusterClient, type ClusterObject } from '../../shared/k8s/cluster.js';
 import { CountingCluster } from '../../shared/k8s/counting.js';
 import {
   CONFIG_SOURCE_ANNOTATION,
+  EXECUTOR_BINDING,
   MANAGED_KINDS,
   managedLabels,
   OWNERS_BINDING,
   RESOURCE_QUOTA,
   VIEWERS_BINDING,
   WORKFLOW_EDITOR_CLUSTER_ROLE,
+  WORKFLOW_EXECUTOR_CLUSTER_ROLE,
 } from '../../shared/provisioning/bundle.js';
 import { ProjectConfigChanged } from '../../shared/provisioning/config-changed.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION } from '../../shared/names.js';
@@ -143,7 +145,6 @@ test('provisions a namespace from a real project\'s seakeeper.yaml, as the provi
     'LimitRange/seakeeper',
     'NetworkPolicy/seakeeper-isolation',
     'ResourceQuota/seakeeper',
-    'Role/seakeeper-workflow-executor',
     'RoleBinding/seakeeper-owners',
     'RoleBinding/seakeeper-viewers',
     'RoleBinding/seakeeper-workflow-executor',
@@ -172,7 +173,7 @@ test('least privilege: the provisioner\'s token cannot write outside project nam
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
     subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'gerrit:Anyone' }],
   } as unknown as ClusterObject;
-  assert.instance((await rejectionOf(cluster.apply(escalation))).err, ForbiddenError, 'bind only on the two workflow ClusterRoles');
+  assert.instance((await rejectionOf(cluster.apply(escalation))).err, ForbiddenError, 'bind only on the three workflow ClusterRoles');
 });
 
 test('the same event again (a redelivery, a re-run) writes nothing: every object keeps its resourceVersion', async () => {
@@ -188,16 +189,32 @@ test('the same event again (a redelivery, a re-run) writes nothing: every object
   assert.equal(await ourObjects(namespaceFor(CORE)), before);
 });
 
-async function mayI(groups: string[], namespace: string, verb: string): Promise<boolean> {
+/** What RBAC answers `user` (in `groups`) asking to `verb` the argoproj.io `resource` in `namespace`. */
+async function allowed(user: string, groups: string[], namespace: string, verb: string, resource = 'workflows'): Promise<boolean> {
   const review = await admin.create({
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
     metadata: { name: '' },
-    spec: { user: `someone-${suffix}`, groups, resourceAttributes: { namespace, verb, group: 'argoproj.io', resource: 'workflows' } },
+    spec: { user, groups, resourceAttributes: { namespace, verb, group: 'argoproj.io', resource } },
   } as unknown as ClusterObject);
   if (!review.created) throw new Error('a SubjectAccessReview is never "already there"');
   return (review.object as unknown as { status: { allowed: boolean } }).status.allowed;
 }
+
+const mayI = (groups: string[], namespace: string, verb: string) => allowed(`someone-${suffix}`, groups, namespace, verb);
+
+/** Whether a step of a run in `namespace` (its ServiceAccount `workflow`) may write `verb` the task results in `where`. */
+const stepMay = (namespace: string, verb: string, where = namespace, resource = 'workflowtaskresults') =>
+  allowed(`system:serviceaccount:${namespace}:workflow`, ['system:serviceaccounts', `system:serviceaccounts:${namespace}`], where, verb, resource);
+
+test('SubjectAccessReview: a run\'s steps may create and patch task results in their own namespace (executor ClusterRole), nothing more', async () => {
+  const ns = namespaceFor(CORE);
+  assert.ok(await stepMay(ns, 'create'));
+  assert.ok(await stepMay(ns, 'patch'));
+  assert.not.ok(await stepMay(ns, 'create', namespaceFor(OTHER)), 'not in another project\'s namespace');
+  assert.not.ok(await stepMay(ns, 'delete'));
+  assert.not.ok(await stepMay(ns, 'create', ns, 'workflows'));
+});
 
 test('SubjectAccessReview: owners may create Workflows in their namespace only; viewers may read, not create', async () => {
   const owner = [`gerrit:${OWNERS}`];
@@ -289,6 +306,35 @@ test('a RoleBinding of ours with another roleRef (as an older release made it) i
   assert.equal({ result: fields.result, writes: fields.writes }, { result: 'updated', writes: 2 }, 'deleted, then applied');
   const ours = await admin.get<Live>('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, OWNERS_BINDING);
   assert.equal(ours?.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: WORKFLOW_EDITOR_CLUSTER_ROLE });
+});
+
+test('a namespace an earlier release provisioned, with its own executor Role: the Role is pruned, the binding now names the ClusterRole', async () => {
+  const ns = namespaceFor(CORE);
+  const rbac = 'rbac.authorization.k8s.io';
+  await admin.delete(`${rbac}/v1`, 'RoleBinding', ns, EXECUTOR_BINDING);
+  const older = [
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'Role',
+      metadata: { name: EXECUTOR_BINDING, namespace: ns, labels: managedLabels(CORE) },
+      rules: [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }],
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'RoleBinding',
+      metadata: { name: EXECUTOR_BINDING, namespace: ns, labels: managedLabels(CORE) },
+      roleRef: { apiGroup: rbac, kind: 'Role', name: EXECUTOR_BINDING },
+      subjects: [{ kind: 'ServiceAccount', name: 'workflow', namespace: ns }],
+    },
+  ] as unknown as ClusterObject[];
+  for (const object of older) assert.ok((await admin.create(object)).created);
+
+  const fields = await handler.handle(metaConfigUpdated(CORE, '0'.repeat(40), (await bot.getBranchRevision(CORE, CONFIG_REF))!, SOURCE));
+  assert.equal({ result: fields.result, writes: fields.writes }, { result: 'updated', writes: 3 }, 'the binding deleted and applied, the Role deleted');
+  assert.is(await admin.get(`${rbac}/v1`, 'Role', ns, EXECUTOR_BINDING), undefined);
+  const binding = await admin.get<Live>(`${rbac}/v1`, 'RoleBinding', ns, EXECUTOR_BINDING);
+  assert.equal(binding?.roleRef, { apiGroup: rbac, kind: 'ClusterRole', name: WORKFLOW_EXECUTOR_CLUSTER_ROLE });
+  assert.ok(await stepMay(ns, 'create'), 'steps still write their task results');
 });
 
 test('a namespace with a project\'s name that someone else made blocks provisioning: permanent, untouched', async () => {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultProjectConfig, parseProjectConfig, type ProjectConfig } from '../../shared/config/project-config.js';
 import { compareQuantities, parseQuantity } from '../../shared/config/quantity.js';
-import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_ROLE, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, STORAGE_CLASSES_ANNOTATION, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
+import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, BUNDLE_KINDS, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_BINDING, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, RETIRED_KINDS, STORAGE_CLASSES_ANNOTATION, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_EXECUTOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, PRIORITY_CLASSES, WORKFLOW_SERVICE_ACCOUNT } from '../../shared/names.js';
 import type { KubeObject } from '../../shared/provisioning/objects.js';
 import { policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
@@ -30,8 +30,7 @@ test('the bundle has every piece, the Namespace first', () => {
     [
       `Namespace/${NS}`,
       'ServiceAccount/workflow',
-      `Role/${EXECUTOR_ROLE}`,
-      `RoleBinding/${EXECUTOR_ROLE}`,
+      `RoleBinding/${EXECUTOR_BINDING}`,
       `RoleBinding/${OWNERS_BINDING}`,
       `RoleBinding/${VIEWERS_BINDING}`,
       'ResourceQuota/seakeeper',
@@ -66,12 +65,12 @@ test('the Namespace carries the project name, config source, Pod Security level 
   assert.is(buildBundle({ project: PROJECT, config: full, policy: classes })[0]!.metadata.annotations?.[STORAGE_CLASSES_ANNOTATION], 'standard,fast-ssd');
 });
 
-test('the workflow ServiceAccount gets exactly what the Argo executor needs', () => {
+test('the workflow ServiceAccount is bound to the executor ClusterRole; the namespace has no Role of its own', () => {
   const objects = buildBundle({ project: PROJECT, config: full, policy: testPolicy });
   assert.ok(find(objects, 'ServiceAccount', WORKFLOW_SERVICE_ACCOUNT));
-  assert.equal(find(objects, 'Role', EXECUTOR_ROLE)!.rules, [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }]);
-  const binding = find(objects, 'RoleBinding', EXECUTOR_ROLE)!;
-  assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: EXECUTOR_ROLE });
+  assert.is(find(objects, 'Role'), undefined);
+  const binding = find(objects, 'RoleBinding', EXECUTOR_BINDING)!;
+  assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: WORKFLOW_EXECUTOR_CLUSTER_ROLE });
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: 'workflow', namespace: NS }]);
 });
 
@@ -180,9 +179,11 @@ test('project names with odd characters only ever reach objects as the namespace
   assert.match(String((find(objects, 'ConfigMap')!.data as Record<string, string>)[ARTIFACT_REPOSITORY_KEY]), new RegExp(`keyFormat: ${ns}/`));
 });
 
-test('MANAGED_KINDS lists every namespaced kind the bundle makes', () => {
+test('BUNDLE_KINDS lists every namespaced kind the bundle makes; MANAGED_KINDS adds the retired Role, so that it is pruned', () => {
   const kinds = new Set(buildBundle({ project: PROJECT, config: full, policy: testPolicy }).filter((o) => o.kind !== 'Namespace').map((o) => `${o.apiVersion} ${o.kind}`));
-  assert.equal([...kinds].sort(), MANAGED_KINDS.map((k) => `${k.apiVersion} ${k.kind}`).sort());
+  assert.equal([...kinds].sort(), BUNDLE_KINDS.map((k) => `${k.apiVersion} ${k.kind}`).sort());
+  assert.equal(RETIRED_KINDS, [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' }]);
+  assert.equal(MANAGED_KINDS, [...BUNDLE_KINDS, ...RETIRED_KINDS]);
 });
 
 // ---- knative/cluster: the cluster-wide pieces the bundle refers to ----
@@ -218,12 +219,13 @@ test('claims in project namespaces: every CREATE is judged against the classes p
   for (const validation of policy!.spec.validations as { reason: string }[]) assert.is(validation.reason, 'Forbidden');
 });
 
-test('the ClusterRoles the bindings refer to exist, and the viewer role only reads', () => {
+test('the ClusterRoles the bindings refer to exist, the viewer role only reads, the executor role only writes task results', () => {
   const roles = clusterObjects('clusterroles.yaml');
   assert.equal(
     roles.map((r) => `${r.kind}/${r.metadata.name}`),
-    [`ClusterRole/${WORKFLOW_EDITOR_CLUSTER_ROLE}`, `ClusterRole/${WORKFLOW_VIEWER_CLUSTER_ROLE}`],
+    [`ClusterRole/${WORKFLOW_EDITOR_CLUSTER_ROLE}`, `ClusterRole/${WORKFLOW_VIEWER_CLUSTER_ROLE}`, `ClusterRole/${WORKFLOW_EXECUTOR_CLUSTER_ROLE}`],
   );
+  assert.equal(roles[2]!.rules, [{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }]);
   const rules = (role: Record<string, unknown>) => role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   const editor = rules(roles[0]!);
   assert.ok(editor.some((r) => r.apiGroups.includes('argoproj.io') && r.resources.includes('workflows') && r.verbs.includes('create')));

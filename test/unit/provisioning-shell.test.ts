@@ -17,7 +17,7 @@ import { loadPolicy } from '../../shared/config/policy.js';
 import { NotImplementedError, PermanentError, TransientError } from '../../shared/errors.js';
 import { CONFIG_CHANGED_TYPE } from '../../shared/events/gerrit-cloudevents.js';
 import type { InboundEvent } from '../../shared/events/handler.js';
-import { buildBundle, MANAGED_KINDS, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
+import { buildBundle, BUNDLE_KINDS, RETIRED_KINDS, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_EXECUTOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
 import { configChangeOf, settle, type ConfigChangeResult } from '../../shared/provisioning/config-changed.js';
 import { provisionerConfigFromEnv } from '../../shared/provisioning/env.js';
 import { MANAGED_BY_LABEL, NAMESPACE_PREFIX, PROJECT_ANNOTATION } from '../../shared/names.js';
@@ -143,15 +143,16 @@ test('settle: a descendant\'s transient failure retries the event; a permanent o
 
 // ---- carrying out a plan ----
 
-test('applies go in waves: the Namespace, then what is in it, then RoleBindings once their Roles exist', () => {
+test('applies go in waves: the Namespace, then what is in it, then RoleBindings once any Role they name exists', () => {
   const config = { ...defaultProjectConfig(testPolicy), owners: ['Owners'] };
   const bundle = buildBundle({ project: 'mediawiki/core', config, policy: testPolicy });
-  const waves = applyWaves([...bundle].reverse());
+  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace: 'sk-mediawiki-core' } };
+  const waves = applyWaves([...bundle, role].reverse());
   assert.equal(waves[0]!.map((o) => o.kind), ['Namespace']);
   assert.ok(waves[1]!.every((o) => o.kind !== 'RoleBinding' && o.kind !== 'Namespace'));
   assert.ok(waves[1]!.some((o) => o.kind === 'Role'));
   assert.equal([...new Set(waves[2]!.map((o) => o.kind))], ['RoleBinding']);
-  assert.is(waves.flat().length, bundle.length);
+  assert.is(waves.flat().length, bundle.length + 1);
   assert.equal(applyWaves([]), []);
   assert.equal(applyWaves([bundle[1]!]).length, 1, 'no empty waves');
 });
@@ -213,18 +214,21 @@ const PLURALS: Record<string, string> = {
   ConfigMap: 'configmaps',
 };
 
-test('the provisioner may create, apply, prune every kind the bundle makes, and bind exactly the two workflow ClusterRoles', () => {
+test('the provisioner may create, apply, prune every kind the bundle makes, only prune retired kinds, and bind exactly the three workflow ClusterRoles', () => {
   const role = manifests('rbac.yaml').find((d) => d.kind === 'ClusterRole')!;
   const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[];
-  for (const { apiVersion, kind } of MANAGED_KINDS) {
+  const verbsOn = ({ apiVersion, kind }: { apiVersion: string; kind: string }) => {
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
     const rule = rules.find((r) => r.apiGroups.includes(group) && r.resources.includes(PLURALS[kind]!) && !r.resourceNames);
     assert.ok(rule, kind);
-    assert.equal([...rule!.verbs].sort(), ['create', 'delete', 'get', 'list', 'patch'], kind);
-  }
+    return [...rule!.verbs].sort();
+  };
+  for (const kind of BUNDLE_KINDS) assert.equal(verbsOn(kind), ['create', 'delete', 'get', 'list', 'patch'], kind.kind);
+  for (const kind of RETIRED_KINDS) assert.equal(verbsOn(kind), ['delete', 'get', 'list'], kind.kind);
   const bind = rules.find((r) => r.verbs.includes('bind'))!;
-  assert.equal(bind.resourceNames, [WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE]);
+  assert.equal(bind.resourceNames, [WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE, WORKFLOW_EXECUTOR_CLUSTER_ROLE]);
   assert.not.ok(rules.some((r) => r.verbs.includes('escalate') || r.verbs.includes('*') || r.resources.includes('secrets')));
+  assert.not.ok(rules.some((r) => r.resources.includes('workflowtaskresults')), 'what the executor ClusterRole grants, the provisioner only binds');
   const namespaces = rules.find((r) => r.resources.includes('namespaces'))!;
   assert.not.ok(namespaces.verbs.includes('delete'), 'deleting namespaces only with deprovision-delete/');
 });
