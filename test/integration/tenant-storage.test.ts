@@ -12,9 +12,10 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPolicy } from '../../shared/config/policy.js';
+import { defaultProjectConfig } from '../../shared/config/project-config.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
 import { ARGO_API_VERSION, namespaceFor, WORKFLOW_KIND } from '../../shared/names.js';
-import { namespaceObject, STORAGE_CLASSES_ANNOTATION } from '../../shared/provisioning/bundle.js';
+import { buildBundle, namespaceObject, OWNERS_BINDING, STORAGE_CLASSES_ANNOTATION } from '../../shared/provisioning/bundle.js';
 import { finished, runPods } from './support/argo.js';
 import { adminCluster, applyManifests, kubectl } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
@@ -25,6 +26,7 @@ const cluster = adminCluster(rig);
 const suffix = uniqueSuffix();
 const PROJECT = `it-${suffix}-storage/project`;
 const NS = namespaceFor(PROJECT);
+/** The project's owners, as provisioning binds them (policy groupPrefix `gerrit:`). */
 const OWNERS_GROUP = `gerrit:${PROJECT}-owners`;
 const POLICY = 'seakeeper-project-storage';
 /** StorageClass names of this run: two the policy allows, one it does not, and a default class made for one test. */
@@ -38,15 +40,10 @@ let dir: string;
 test.before(async () => {
   await applyManifests(rig, 'knative/cluster');
   dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-tenant-storage-'));
-  // The Namespace as provisioning makes it from a policy that allows two classes (and a third nobody uses).
-  await cluster.apply(namespaceObject({ project: PROJECT, policy }) as ClusterObject);
-  await cluster.apply({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'seakeeper-owners', namespace: NS },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'seakeeper-workflow-editor' },
-    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: OWNERS_GROUP }],
-  } as ClusterObject);
+  // The Namespace and the owners' RoleBinding as provisioning makes them, from a policy that allows two classes
+  // (and a third nobody uses).
+  const bundle = buildBundle({ project: PROJECT, config: { ...defaultProjectConfig(policy), owners: [`${PROJECT}-owners`] }, policy });
+  for (const object of bundle.filter((o) => o.kind === 'Namespace' || o.metadata.name === OWNERS_BINDING)) await cluster.apply(object as ClusterObject);
 });
 
 test.after(async () => {
@@ -118,7 +115,8 @@ test('storageClassName "" (any unclaimed PersistentVolume without a class) and s
 test('a claim naming no class: refused without a default class (it would bind like ""); with a listed default, it gets the default and is accepted', async () => {
   // The rig has no default StorageClass: the claim keeps no class, which Kubernetes binds to class-less volumes.
   await refused(claim('no-class'), 'must name a StorageClass');
-  // A default class for this test alone (no other test of the rig relies on one): the API server fills its name in.
+  // A default class for this test alone: while it exists, the API server fills its name into any claim on the rig
+  // that names no class.
   await cluster.apply({
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
