@@ -19,7 +19,7 @@ import * as assert from 'uvu/assert';
 import { loadPipelines } from '../../shared/config/pipeline-config.js';
 import { loadPolicy } from '../../shared/config/policy.js';
 import { defaultProjectConfig } from '../../shared/config/project-config.js';
-import { buildBundle } from '../../shared/provisioning/bundle.js';
+import { buildBundle, namespaceObject, POD_SECURITY_ENFORCE_LABEL } from '../../shared/provisioning/bundle.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
 import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_KIND } from '../../shared/names.js';
@@ -43,18 +43,23 @@ const VICTIM = `it-${suffix}-tenant/victim`;
 /** The attacker project's owners, as provisioning binds them (policy groupPrefix `gerrit:`). */
 const OWNERS_GROUP = `gerrit:${ATTACKER}-owners`;
 const POLICY = 'seakeeper-run-bookkeeping';
+/** A class the test's policy lets claims name (the rig has no StorageClass objects: the quota refuses first). */
+const STORAGE_CLASS = 'standard';
 let dir: string;
 
 test.before(async () => {
   await applyManifests(rig, 'knative/cluster');
   dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-tenant-'));
+  // The shipped policy, with a StorageClass claims may name (it lists none as shipped: no claims at all).
+  const shipped = loadPolicy();
+  const policy = { ...shipped, storage: { ...shipped.storage, classes: [STORAGE_CLASS] } };
   for (const project of [ATTACKER, VICTIM]) {
     await createProject(adminConnection, project);
-    // Labelled as provisioning labels project namespaces: the pod policy and the quota below match on it.
-    await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceFor(project), labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } } });
+    // As provisioning makes project namespaces: the pod, workflow and storage policies match on them.
+    await cluster.apply(namespaceObject({ project, policy }) as ClusterObject);
   }
-  // The attacker namespace's quota, as provisioning makes it from the shipped policy.
-  const bundle = buildBundle({ project: ATTACKER, config: defaultProjectConfig(loadPolicy()), policy: loadPolicy() });
+  // The attacker namespace's quota, as provisioning makes it.
+  const bundle = buildBundle({ project: ATTACKER, config: defaultProjectConfig(policy), policy });
   await cluster.apply(bundle.find((o) => o.kind === 'ResourceQuota') as ClusterObject);
   // What provisioning gives the owners (bundle.ts: RoleBinding seakeeper-owners).
   await cluster.apply({
@@ -225,17 +230,29 @@ test('pods Argo makes from an owner\'s Workflow may not take a system PriorityCl
   assert.match(run.message, 'PriorityClass system-cluster-critical is not for project pods');
 });
 
-test('nor probes or hooks that name a host (the kubelet would send them from the node\'s network)', async () => {
+test('nor probes or hooks that name a host (the kubelet would send them from the node\'s network): Pod Security, and the pod policy where the namespace is privileged', async () => {
   const probed = { ...SPEC, templates: [{ name: 'main', container: { image: 'busybox', command: ['true'], livenessProbe: { httpGet: { host: '169.254.169.254', path: '/latest/meta-data/', port: 80 } } } }] };
-  const run = await ownersRun('probe-host', probed);
-  assert.is.not(run.phase, 'Succeeded');
-  assert.match(run.message, 'a probe or lifecycle hook may not name a host');
+  // Pod Security "baseline" refuses a probe's host since Kubernetes 1.34.
+  const baseline = await ownersRun('probe-host', probed);
+  assert.is.not(baseline.phase, 'Succeeded');
+  assert.match(baseline.message, 'violates PodSecurity "baseline:latest": probe or lifecycle host');
+  // The policy may set a project's Pod Security level to privileged: the pod policy still refuses it.
+  const namespace = namespaceFor(ATTACKER);
+  await kubectl(rig, 'label', '--overwrite', 'namespace', namespace, `${POD_SECURITY_ENFORCE_LABEL}=privileged`);
+  try {
+    const privileged = await ownersRun('probe-host-privileged', probed);
+    assert.is.not(privileged.phase, 'Succeeded');
+    assert.match(privileged.message, "ValidatingAdmissionPolicy 'seakeeper-project-pods'");
+    assert.match(privileged.message, 'a probe or lifecycle hook may not name a host');
+  } finally {
+    await kubectl(rig, 'label', '--overwrite', 'namespace', namespace, `${POD_SECURITY_ENFORCE_LABEL}=${loadPolicy().podSecurity}`);
+  }
 });
 
 test('storage is under the namespace\'s quota: a claim above the policy\'s storage is refused by the API server', async () => {
   const claiming = {
     ...SPEC,
-    volumeClaimTemplates: [{ metadata: { name: 'work' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '500Gi' } } } }],
+    volumeClaimTemplates: [{ metadata: { name: 'work' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: '500Gi' } } } }],
   };
   const created = await createAsOwner(workflow('big-claim', {}, claiming));
   assert.ok(created.ok, created.output);
