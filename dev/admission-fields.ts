@@ -41,6 +41,8 @@ export const PLACES: Readonly<Record<string, string>> = {
   Artifact: `${ARGO}Artifact`,
   // Not a place of its own: the policy reads which of an artifact's keys name a location from it.
   ArtifactLocation: `${ARGO}ArtifactLocation`,
+  WorkflowStatus: `${ARGO}WorkflowStatus`,
+  NodeStatus: `${ARGO}NodeStatus`,
 };
 
 interface ArgoFields {

@@ -1,18 +1,18 @@
 // What an owner may write in a Workflow, WorkflowTemplate or CronWorkflow of their namespace by hand, on the rig's
-// real kube-apiserver and Argo controller: the ValidatingAdmissionPolicy seakeeper-project-workflows
-// (knative/cluster/admission.yaml) judges every author there. The owner acts through the
+// real kube-apiserver and Argo controller: the ValidatingAdmissionPolicies seakeeper-project-workflows and
+// seakeeper-workflow-status (knative/cluster/admission.yaml) judge every author there. The owner acts through the
 // API server's impersonation (`kubectl --as`), so RBAC and admission judge them as they would judge the owner.
 //   - Keys that are not exactly Argo's fields: Argo decodes with Go's encoding/json, which ignores case and folds
 //     `ſ` and the Kelvin sign, so `PodSpecPatch` would pass a check for podSpecPatch and still take effect. The
 //     rig's CRDs are Argo's full ones, whose schema prunes or refuses such keys before admission except inside
 //     inline templates (their schema stops there); Argo's minimal CRDs, which its quick-start and many
-//     installations use, keep every key. So the policy is also bound here to a copy of the minimal CRDs in a
-//     group of this run's own, which shows it judging every place it reads.
-//   - Inline templates inside inline templates, the PriorityClass seakeeper-gate, and artifacts that pick their
-//     own storage.
+//     installations use, keep every key. So the policies are also bound here to a copy of the minimal CRDs in a
+//     group of this run's own, which shows them judging every place they read.
+//   - Inline templates inside inline templates, the PriorityClass seakeeper-gate, artifacts that pick their own
+//     storage, and a status that brings what Argo's controller would run.
 //   - What stays allowed: Argo's artifact example with the namespace's repository, a steps and DAG Workflow run by
-//     Argo's controller to its end (its status writes are not judged), a WorkflowTemplate run by reference, an
-//     owner stopping a gate run, and a Workflow of 200 templates, judged well within the API server's CEL limits.
+//     Argo's controller to its end (its status writes are not judged), a WorkflowTemplate run by reference, argo
+//     retry's and stop's writes, and a Workflow of 200 templates, judged well within the API server's CEL limits.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -46,7 +46,8 @@ const AS_OWNER = ['--as=mallory', `--as-group=${OWNERS_GROUP}`];
 const SEAKEEPER_ACCOUNT = 'system:serviceaccount:seakeeper-system:patchset-created';
 const AS_SEAKEEPER = [`--as=${SEAKEEPER_ACCOUNT}`];
 const WORKFLOWS_POLICY = 'seakeeper-project-workflows';
-/** Argo's minimal CRDs, in a group of this run's own, and the policy bound to it under a name of its own. */
+const STATUS_POLICY = 'seakeeper-workflow-status';
+/** Argo's minimal CRDs, in a group of this run's own, and the two policies bound to it under names of their own. */
 const MINIMAL_GROUP = `minimal-${suffix}.tenant-workflows.test`;
 const MINIMAL = (policy: string) => `${policy}-minimal-${suffix}`;
 const MODULE_DIR = (JSON.parse(execFileSync('go', ['mod', 'download', '-json', `${ARGO_MODULE}@${DEFAULT_ARGO_VERSION}`], { encoding: 'utf8' })) as { Dir: string }).Dir;
@@ -95,10 +96,10 @@ test.before(async () => {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: WORKFLOW_EDITOR_CLUSTER_ROLE },
     subjects: [{ kind: 'ServiceAccount', name: 'patchset-created', namespace: 'seakeeper-system' }],
   } as ClusterObject);
-  // The minimal CRDs and the policy's copy, and the owners' rights on them, as on argoproj.io.
+  // The minimal CRDs and the policies' copies, and the owners' rights on them, as on argoproj.io.
   for (const plural of MINIMAL_CRDS) await applyFile(minimalCrd(plural));
   await kubectl(rig, 'wait', '--for=condition=Established', ...MINIMAL_CRDS.map((p) => `crd/${p}.${MINIMAL_GROUP}`));
-  for (const object of minimalPolicy(WORKFLOWS_POLICY)) await applyFile(object);
+  for (const object of [...minimalPolicy(WORKFLOWS_POLICY), ...minimalPolicy(STATUS_POLICY)]) await applyFile(object);
   await cluster.apply({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -112,19 +113,22 @@ test.before(async () => {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'minimal-editor' },
     subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: OWNERS_GROUP }],
   } as ClusterObject);
-  // Policies take a moment to reach the API server's admission: wait until both copies refuse what they must.
+  // Policies take a moment to reach the API server's admission: wait until each refuses what it must.
   await eventually(async () => {
     for (const group of ['argoproj.io', MINIMAL_GROUP]) {
       const answer = await create(workflow('probe', { ...SPEC, templates: [{ name: 'main', steps: [[{ name: 'a', inline: { PodSpecPatch: '{}' } }]] }] }, group), '--dry-run=server');
-      if (answer.ok) throw new Error(`the policy does not judge ${group} yet`);
+      if (answer.ok) throw new Error(`the policies do not judge ${group} yet`);
+      const status = await create({ ...workflow('probe', SPEC, group), status: { phase: 'Running' } }, '--dry-run=server');
+      if (status.ok) throw new Error(`the status policy does not judge ${group} yet`);
     }
   }, 30_000, 500);
 });
 
 test.after(async () => {
   await cluster.delete('v1', 'Namespace', undefined, NS);
-  const copy = MINIMAL(WORKFLOWS_POLICY);
-  await kubectl(rig, 'delete', '--ignore-not-found', 'validatingadmissionpolicybinding', copy, 'validatingadmissionpolicy', copy);
+  for (const name of [WORKFLOWS_POLICY, STATUS_POLICY].map(MINIMAL)) {
+    await kubectl(rig, 'delete', '--ignore-not-found', 'validatingadmissionpolicybinding', name, 'validatingadmissionpolicy', name);
+  }
   await kubectl(rig, 'delete', '--ignore-not-found', ...MINIMAL_CRDS.map((p) => `crd/${p}.${MINIMAL_GROUP}`));
   await rm(dir, { recursive: true, force: true });
 });
@@ -290,7 +294,7 @@ test("Argo's artifact example, with the namespace's repository, is accepted; Arg
   const created = await create({ ...example, metadata: { name: 'artifact-passing', namespace: NS } });
   assert.ok(created.ok, created.output);
   // The rig has no artifact repository and runs no executor; what matters here is that the controller's status
-  // writes pass.
+  // writes (its stored spec, repository and nodes) pass.
   await eventually(async () => {
     const nodes = (await readWorkflow(cluster, { namespace: NS, name: 'artifact-passing' }))?.status?.nodes ?? {};
     if (Object.keys(nodes).length === 0) throw new Error('Argo has written no nodes yet');
@@ -312,6 +316,43 @@ test('a steps and a DAG Workflow an owner writes run to their end; a WorkflowTem
   }
   const byReference = await readWorkflow(cluster, { namespace: NS, name: 'by-reference' });
   assert.ok((byReference?.status as { storedWorkflowTemplateSpec?: unknown } | undefined)?.storedWorkflowTemplateSpec, 'Argo stored the template\'s spec');
+});
+
+const STATUS_REFUSED = "only Argo's controller may write what a Workflow's status tells it to run in a project namespace";
+
+test('a status that brings what Argo\'s controller would run is refused: on create, and set on a Workflow afterwards', async () => {
+  const forgedSpec = { entrypoint: 'main', templates: [{ name: 'main', podSpecPatch: '{"hostNetwork": true}', container: { image: 'busybox' } }] };
+  for (const group of ['argoproj.io', MINIMAL_GROUP]) {
+    const policy = group === 'argoproj.io' ? STATUS_POLICY : MINIMAL(STATUS_POLICY);
+    await refused(`a stored spec on create (${group})`, { ...workflow('forged', { workflowTemplateRef: { name: 'by-reference' } }, group), status: { storedWorkflowTemplateSpec: forgedSpec } }, policy, 'a Workflow is created without a status');
+  }
+  // A Workflow Argo has finished (the steps test's): the owner may change its phase and message (argo retry, node
+  // set), not what it would run.
+  const ref = 'steps';
+  const status = (await readWorkflow(cluster, { namespace: NS, name: ref }))!.status as { nodes: Record<string, { templateName?: string }> };
+  const [nodeId] = Object.entries(status.nodes).find(([, n]) => n.templateName === 'echo')!;
+  const attempts: Array<[string, object, string]> = [
+    ['storedTemplates', { storedTemplates: { 'namespaced/by-reference/main': forgedSpec.templates[0] } }, 'status.storedTemplates'],
+    ['a stored spec', { storedWorkflowTemplateSpec: forgedSpec }, 'status.storedWorkflowTemplateSpec'],
+    ['another artifact repository', { artifactRepositoryRef: { namespace: 'argo', configMap: 'artifact-repositories' } }, 'status.artifactRepositoryRef'],
+    ['a node\'s output artifacts', { nodes: { [nodeId]: { outputs: { artifacts: [{ name: 'out', s3: { key: 'sk-victim/x' } }] } } } }, `status.nodes (nodes ${nodeId})`],
+    ['a node\'s template', { nodes: { [nodeId]: { templateName: 'other' } } }, `status.nodes (nodes ${nodeId})`],
+    ['a new node', { nodes: { 'forged-node': { id: 'forged-node', name: 'forged', type: 'Pod', templateName: 'echo', phase: 'Pending' } } }, 'status.nodes (nodes forged-node)'],
+  ];
+  for (const [what, patch, named] of attempts) {
+    const answer = await patchAsOwner('workflow', ref, { status: patch });
+    assert.not.ok(answer.ok, `${what} was written`);
+    assert.match(answer.output, `ValidatingAdmissionPolicy '${STATUS_POLICY}'`, answer.output);
+    assert.match(answer.output, `${STATUS_REFUSED} (whoever may not create pods there may not set or change these): ${named}`, answer.output);
+  }
+  const retried = await patchAsOwner('workflow', ref, { status: { phase: 'Running', message: 'retried', nodes: { [nodeId]: { phase: 'Running', message: '' } } } });
+  assert.ok(retried.ok, retried.output);
+  // On the minimal CRDs, a folded status key is refused too.
+  const plain = await create(workflow('plain', SPEC, MINIMAL_GROUP));
+  assert.ok(plain.ok, plain.output);
+  const folded = await patchAsOwner(`workflows.${MINIMAL_GROUP}`, 'plain', { status: { StoredTemplates: {} } });
+  assert.not.ok(folded.ok, 'StoredTemplates was written');
+  assert.match(folded.output, 'status.StoredTemplates');
 });
 
 /** A Workflow of `count` templates, a third each containers with artifacts, steps with inline templates, DAGs. */
