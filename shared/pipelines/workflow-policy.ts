@@ -36,6 +36,7 @@ export const POLICY_RULES = {
   hostPath: 'host-path',
   volumeType: 'volume-type',
   podSpecPatch: 'pod-spec-patch',
+  artifactLocation: 'artifact-location',
   resourceTemplate: 'resource-template',
   agentTemplate: 'agent-template',
   serviceAccount: 'service-account',
@@ -125,6 +126,7 @@ function checkSpec(spec: Obj, at: Path, f: Findings, options: PolicyOptions): vo
     if (isObj(t)) checkTemplate(t, [...at, 'templates', i], f, options);
   });
   checkClusterScope(spec, at, f);
+  checkSpecArtifacts(spec, at, f);
 }
 
 /** Fields a Workflow spec, its templateDefaults and its templates share: they all end up in a pod spec. */
@@ -168,6 +170,7 @@ function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): v
   if (isObj(meta)) checkMetadataMaps(meta, [...at, 'metadata'], f, ['labels', 'annotations']);
 
   for (const { container, path } of templateContainers(t)) checkContainer(container, [...at, ...path], f, options);
+  checkTemplateArtifacts(t, at, f);
   // Inline templates of steps and DAG tasks are whole templates.
   for (const { template, path } of inlineTemplates(t)) checkTemplate(template, [...at, ...path], f, options);
 }
@@ -318,6 +321,87 @@ function checkClusterScope(root: Obj, at: Path, f: Findings): void {
         if (typeof v === 'object' && v !== null) stack.push({ value: v, path: [...path, key] });
       }
     }
+  }
+}
+
+/**
+ * The location kinds of Argo's ArtifactLocation that name storage of their own (all but archiveLogs and raw):
+ * each carries its own bucket, key, endpoint, URL or credentials. An artifact without one is kept in the
+ * namespace's repository (the artifact-repositories ConfigMap, keys under the namespace's prefix); raw data is
+ * written inline. test/unit/workflow-policy-artifacts.test.ts keeps this list equal to config/argo-fields.json.
+ */
+export const ARTIFACT_LOCATION_KINDS: ReadonlySet<string> = new Set(['artifactory', 'azure', 'gcs', 'git', 'hdfs', 'http', 'oss', 's3']);
+
+const KEPT_IN_THE_REPOSITORY = "leave it out: the artifact is then kept in the namespace's repository, under its key prefix (raw data inline is fine)";
+
+/** The spec's artifacts (arguments, hooks), its choice of repository, and its artifact garbage collector's pod. */
+function checkSpecArtifacts(spec: Obj, at: Path, f: Findings): void {
+  checkCallArtifacts(spec, at, f);
+  if (own(spec, 'artifactRepositoryRef') !== undefined) {
+    f.add([...at, 'artifactRepositoryRef'], POLICY_RULES.artifactLocation, "artifactRepositoryRef picks another repository configuration (Argo also looks for it in its own namespace); artifacts are kept in the namespace's repository: remove it", 'key');
+  }
+  const gc = own(spec, 'artifactGC');
+  if (isObj(gc) && own(gc, 'podSpecPatch') !== undefined) {
+    f.add([...at, 'artifactGC', 'podSpecPatch'], POLICY_RULES.podSpecPatch, "podSpecPatch can change any field of the artifact garbage collector's pod, past every other check; it is not allowed", 'key');
+  }
+}
+
+/** A template's inputs, outputs, data source and archive location, and the arguments of its steps and tasks. */
+function checkTemplateArtifacts(t: Obj, at: Path, f: Findings): void {
+  for (const key of ['inputs', 'outputs'] as const) {
+    const io = own(t, key);
+    if (isObj(io)) checkArtifacts(own(io, 'artifacts'), [...at, key, 'artifacts'], f);
+  }
+  const data = own(t, 'data');
+  const source = isObj(data) ? own(data, 'source') : undefined;
+  const paths = isObj(source) ? own(source, 'artifactPaths') : undefined;
+  if (isObj(paths)) checkArtifact(paths, [...at, 'data', 'source', 'artifactPaths'], f);
+  const archive = own(t, 'archiveLocation');
+  if (isObj(archive)) {
+    for (const key of Object.keys(archive).filter((k) => k !== 'archiveLogs')) {
+      f.add([...at, 'archiveLocation', key], POLICY_RULES.artifactLocation, `archiveLocation may only set archiveLogs: ${key} would keep this template's artifacts and logs outside the namespace's repository`, 'key');
+    }
+  }
+  list(own(t, 'steps')).forEach((group, i) =>
+    list(group).forEach((step, j) => {
+      if (isObj(step)) checkCallArtifacts(step, [...at, 'steps', i, j], f);
+    }),
+  );
+  const dag = own(t, 'dag');
+  list(isObj(dag) ? own(dag, 'tasks') : undefined).forEach((task, i) => {
+    if (isObj(task)) checkCallArtifacts(task, [...at, 'dag', 'tasks', i], f);
+  });
+}
+
+/** The artifacts a spec, step or task passes as arguments, its own and its lifecycle hooks'. */
+function checkCallArtifacts(o: Obj, at: Path, f: Findings): void {
+  const args = own(o, 'arguments');
+  if (isObj(args)) checkArtifacts(own(args, 'artifacts'), [...at, 'arguments', 'artifacts'], f);
+  const hooks = own(o, 'hooks');
+  for (const [name, hook] of Object.entries(isObj(hooks) ? hooks : {})) {
+    const hookArgs = isObj(hook) ? own(hook, 'arguments') : undefined;
+    if (isObj(hookArgs)) checkArtifacts(own(hookArgs, 'artifacts'), [...at, 'hooks', name, 'arguments', 'artifacts'], f);
+  }
+}
+
+function checkArtifacts(artifacts: unknown, at: Path, f: Findings): void {
+  list(artifacts).forEach((a, i) => {
+    if (isObj(a)) checkArtifact(a, [...at, i], f);
+  });
+}
+
+function checkArtifact(a: Obj, at: Path, f: Findings): void {
+  const name = typeof own(a, 'name') === 'string' ? `artifact ${JSON.stringify(a.name)}` : 'the artifact';
+  for (const kind of Object.keys(a).filter((k) => ARTIFACT_LOCATION_KINDS.has(k))) {
+    const why =
+      kind === 'http' || kind === 'git'
+        ? `${name} names a ${kind === 'git' ? 'repository' : 'URL'} of its own: Argo's server fetches from it, from its own network past the namespace's network policy, when someone opens the artifact; fetch or send it in a step instead (${kind === 'git' ? 'git clone' : 'curl'})`
+        : `${name} names its own ${kind} location: its key, bucket, endpoint or credentials could read or overwrite other projects' artifacts and logs; ${KEPT_IN_THE_REPOSITORY}`;
+    f.add([...at, kind], POLICY_RULES.artifactLocation, why, 'key');
+  }
+  const subPath = own(a, 'subPath');
+  if (typeof subPath === 'string' && (subPath.includes('..') || subPath.includes('{{'))) {
+    f.add([...at, 'subPath'], POLICY_RULES.artifactLocation, `subPath ${JSON.stringify(subPath)} could climb out of the artifact's key (Argo joins it onto the key, ".." included, after substituting parameters); use a plain relative path`);
   }
 }
 

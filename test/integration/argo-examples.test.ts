@@ -21,17 +21,36 @@ const podSpecPatch = 'podSpecPatch can set any field of the pod, past every othe
 const http = 'http templates run in Argo\'s agent pod, which needs RBAC a project namespace does not grant';
 const clusterTemplate = 'uses a ClusterWorkflowTemplate, shared by every project';
 const database = 'database locks are shared by every namespace';
+const ownStorage = 'a key, bucket, endpoint or credentials of its own, which in a shared repository reach other projects\' artifacts and logs';
+const fetched = 'Argo\'s server fetches from there, from its own network, when someone opens the artifact';
 
 /** `examples/<file>` (`#n`: its n-th document) → the rules that refuse it, and why: what the example does. */
 const REFUSED: Readonly<Record<string, { rules: readonly string[]; why: string }>> = {
+  'examples/arguments-artifacts.yaml': { rules: [R.artifactLocation], why: `passes an http artifact (kubectl from a URL): ${fetched}` },
+  'examples/artifact-gc-workflow.yaml': { rules: [R.artifactLocation], why: `keeps its outputs under s3 keys of their own: ${ownStorage}` },
+  'examples/artifact-repository-ref.yaml': { rules: [R.artifactLocation], why: 'picks another artifact repository configuration (artifactRepositoryRef)' },
+  'examples/artifactory-artifact.yaml': { rules: [R.artifactLocation], why: `passes a file through an Artifactory repository: ${ownStorage}` },
+  'examples/artifacts-workflowtemplate.yaml': { rules: [R.artifactLocation], why: `reads an http input (${fetched}) and keeps its outputs under s3 keys of their own (${ownStorage})` },
+  'examples/ci-output-artifact.yaml': { rules: [R.artifactLocation], why: `clones its source as a git artifact: ${fetched}` },
+  'examples/ci-workflowtemplate.yaml': { rules: [R.artifactLocation], why: `keeps its Go caches and test report under s3 keys of their own: ${ownStorage}` },
+  'examples/ci.yaml': { rules: [R.artifactLocation], why: `clones its source as a git artifact: ${fetched}` },
   'examples/cluster-workflow-template/cluster-wftmpl-dag.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cluster-workflow-template/mixed-cluster-namespaced-wftmpl-steps.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cluster-workflow-template/workflow-template-ref-with-entrypoint-arg-passing.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cluster-workflow-template/workflow-template-ref.yaml': { rules: [R.clusterScope], why: clusterTemplate },
   'examples/cron-backfill.yaml#2': { rules: [R.resourceTemplate], why: `creates CronWorkflows: ${resource}` },
   'examples/daemoned-stateful-set-with-service.yaml': { rules: [R.resourceTemplate], why: `creates a StatefulSet and a Service: ${resource}` },
+  'examples/data-transformations.yaml': { rules: [R.artifactLocation], why: `reads a bucket's keys (s3 artifactPaths and arguments): ${ownStorage}` },
+  'examples/hdfs-artifact.yaml': { rules: [R.artifactLocation], why: `passes a file through HDFS: ${ownStorage}` },
   'examples/http-hello-world.yaml': { rules: [R.agentTemplate], why: http },
   'examples/http-success-condition.yaml': { rules: [R.agentTemplate], why: http },
+  'examples/influxdb-ci.yaml': { rules: [R.artifactLocation], why: `clones its source as a git artifact: ${fetched}` },
+  'examples/input-artifact-azure.yaml': { rules: [R.artifactLocation], why: `reads an input from an Azure container: ${ownStorage}` },
+  'examples/input-artifact-gcs.yaml': { rules: [R.artifactLocation], why: `reads an input from a GCS bucket: ${ownStorage}` },
+  'examples/input-artifact-git.yaml': { rules: [R.artifactLocation], why: `clones a repository as a git artifact: ${fetched}` },
+  'examples/input-artifact-http.yaml': { rules: [R.artifactLocation], why: `downloads kubectl as an http artifact: ${fetched}` },
+  'examples/input-artifact-oss.yaml': { rules: [R.artifactLocation], why: `reads an input from an OSS bucket: ${ownStorage}` },
+  'examples/input-artifact-s3.yaml': { rules: [R.artifactLocation], why: `reads an input from an S3 bucket: ${ownStorage}` },
   'examples/k8s-jobs.yaml': { rules: [R.resourceTemplate], why: `creates a Job: ${resource}` },
   'examples/k8s-owner-reference.yaml': { rules: [R.resourceTemplate], why: `creates a ConfigMap: ${resource}` },
   'examples/k8s-patch-json-pod.yaml': { rules: [R.resourceTemplate], why: `patches a pod: ${resource}` },
@@ -42,8 +61,13 @@ const REFUSED: Readonly<Record<string, { rules: readonly string[]; why: string }
   'examples/k8s-set-owner-reference.yaml': { rules: [R.resourceTemplate], why: `creates a ConfigMap: ${resource}` },
   'examples/k8s-orchestration.yaml': { rules: [R.resourceTemplate], why: `creates and deletes a Job: ${resource}` },
   'examples/k8s-wait-wf.yaml': { rules: [R.resourceTemplate], why: `creates and waits for a Workflow: ${resource}` },
+  'examples/key-only-artifact.yaml': { rules: [R.artifactLocation], why: `passes a file under an s3 key of its own: ${ownStorage}` },
   'examples/life-cycle-hooks-tmpl-level.yaml': { rules: [R.agentTemplate], why: `its hook is an http template: ${http}` },
   'examples/life-cycle-hooks-wf-level.yaml': { rules: [R.agentTemplate], why: `its hook is an http template: ${http}` },
+  'examples/map-reduce.yaml': { rules: [R.artifactLocation], why: `keeps its parts and results under s3 keys of their own: ${ownStorage}` },
+  'examples/output-artifact-azure.yaml': { rules: [R.artifactLocation], why: `writes an output to an Azure container: ${ownStorage}` },
+  'examples/output-artifact-gcs.yaml': { rules: [R.artifactLocation], why: `writes an output to a GCS bucket: ${ownStorage}` },
+  'examples/output-artifact-s3.yaml': { rules: [R.artifactLocation], why: `writes an output to an S3 bucket: ${ownStorage}` },
   'examples/pod-spec-from-previous-step.yaml': { rules: [R.podSpecPatch], why: podSpecPatch },
   'examples/pod-spec-patch-wf-tmpl.yaml': { rules: [R.podSpecPatch], why: podSpecPatch },
   'examples/pod-spec-patch.yaml': { rules: [R.podSpecPatch], why: podSpecPatch },
@@ -55,6 +79,8 @@ const REFUSED: Readonly<Record<string, { rules: readonly string[]; why: string }
   'examples/synchronization-db-mutex-wf-level.yaml': { rules: [R.synchronization], why: database },
   'examples/synchronization-db-tmpl-level.yaml': { rules: [R.synchronization], why: database },
   'examples/synchronization-db-wf-level.yaml': { rules: [R.synchronization], why: database },
+  'examples/webhdfs-input-output-artifacts.yaml': { rules: [R.artifactLocation], why: `reads and writes WebHDFS through http artifacts: ${fetched}` },
+  'examples/work-avoidance.yaml': { rules: [R.artifactLocation], why: `keeps its markers in a bucket, endpoint and credentials of its own: ${ownStorage}` },
   'examples/workflow-of-workflows.yaml': { rules: [R.resourceTemplate], why: `creates Workflows: ${resource}` },
 };
 
