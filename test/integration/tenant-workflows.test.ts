@@ -5,17 +5,19 @@
 //   - Keys that are not exactly Argo's fields: Argo decodes with Go's encoding/json, which ignores case and folds
 //     `ſ` and the Kelvin sign, so `PodSpecPatch` would pass a check for podSpecPatch and still take effect. The
 //     rig's CRDs are Argo's full ones, whose schema prunes or refuses such keys before admission except inside
-//     inline templates (their schema stops there); Argo's minimal CRDs, which its quick-start and many
-//     installations use, keep every key. So the policies are also bound here to a copy of the minimal CRDs in a
+//     inline templates (their schema stops there); Argo's minimal CRDs, which its own install manifests
+//     (cluster-install, quick-start) use, keep every key. So the policies are also bound here to a copy of the minimal CRDs in a
 //     group of this run's own, which shows them judging every place they read.
 //   - Inline templates inside inline templates, the PriorityClass seakeeper-gate, artifacts that pick their own
 //     storage, and a status that brings what Argo's controller would run.
 //   - What stays allowed: Argo's artifact example with the namespace's repository, a steps and DAG Workflow run by
 //     Argo's controller to its end (its status writes are not judged), a WorkflowTemplate run by reference, argo
-//     retry's and stop's writes, and a Workflow of 200 templates, judged well within the API server's CEL limits.
+//     retry's and stop's writes, a Workflow of 200 templates, judged well within the API server's CEL limits,
+//     and every one of Argo's examples that the workflow policy accepts (admission must not refuse a run
+//     Seakeeper's own check let through).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { globSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -24,8 +26,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ARGO_MODULE, DEFAULT_ARGO_VERSION } from '../../dev/argo-schema.js';
 import { ADMISSION_FILE } from '../../dev/admission-fields.js';
 import { loadPolicy } from '../../shared/config/policy.js';
+import { parseYaml } from '../../shared/config/yaml.js';
 import { defaultProjectConfig } from '../../shared/config/project-config.js';
 import type { ClusterObject } from '../../shared/k8s/cluster.js';
+import { checkDefinition, checkWorkflowTemplate } from '../../shared/pipelines/workflow-policy.js';
 import { ARGO_API_VERSION, namespaceFor, PRIORITY_CLASSES, WORKFLOW_KIND } from '../../shared/names.js';
 import { buildBundle, OWNERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
 import { readWorkflow } from '../../shared/runs/workflow-store.js';
@@ -353,6 +357,35 @@ test('a status that brings what Argo\'s controller would run is refused: on crea
   const folded = await patchAsOwner(`workflows.${MINIMAL_GROUP}`, 'plain', { status: { StoredTemplates: {} } });
   assert.not.ok(folded.ok, 'StoredTemplates was written');
   assert.match(folded.output, 'status.StoredTemplates');
+});
+
+test("admission refuses none of Argo's examples that the workflow policy accepts", async () => {
+  const accepted: { name: string; text: string }[] = [];
+  for (const file of globSync('examples/**/*.yaml', { cwd: MODULE_DIR }).sort()) {
+    const documents = readFileSync(path.join(MODULE_DIR, file), 'utf8').split(/^---[ \t]*(?:#.*)?$/m).filter((text) => /^[ \t]*[^#\s]/m.test(text));
+    documents.forEach((text, i) => {
+      const parsed = parseYaml(text, file);
+      const value = parsed.ok ? (parsed.document.value as { kind?: unknown; metadata?: { name?: string } }) : undefined;
+      const ok =
+        value?.kind === WORKFLOW_KIND ? checkDefinition({ kind: 'file', file, text }).ok
+        : value?.kind === 'WorkflowTemplate' ? checkWorkflowTemplate(value.metadata?.name ?? file, value).length === 0
+        : false;
+      if (ok) accepted.push({ name: documents.length > 1 ? `${file}#${i}` : file, text });
+    });
+  }
+  assert.ok(accepted.length > 100, `only ${accepted.length} examples accepted by the policy`);
+  // One kubectl for them all: it reports each refusal with its file and goes on.
+  const examples = path.join(dir, 'examples');
+  await mkdir(examples);
+  await Promise.all(accepted.map(({ text }, i) => writeFile(path.join(examples, `${i}.yaml`), text)));
+  const answer = await run('create', '-f', examples, '-n', NS, '--dry-run=server', ...AS_OWNER);
+  // (Two examples break the full CRDs' schema, which is not admission's doing: only the policies' refusals count.)
+  const refused = answer.output
+    .split('\n')
+    .filter((line) => line.includes('ValidatingAdmissionPolicy'))
+    .map((line) => line.replace(/"[^"]*\/(\d+)\.yaml"/, (_, i: string) => accepted[Number(i)]!.name));
+  assert.equal(refused, [], refused.join('\n'));
+  console.log(`  ${accepted.length} of Argo's examples the policy accepts: admission accepts them all`);
 });
 
 /** A Workflow of `count` templates, a third each containers with artifacts, steps with inline templates, DAGs. */
