@@ -131,7 +131,7 @@ test.before(async () => {
 test.after(async () => {
   await cluster.delete('v1', 'Namespace', undefined, NS);
   for (const name of [WORKFLOWS_POLICY, STATUS_POLICY].map(MINIMAL)) {
-    await kubectl(rig, 'delete', '--ignore-not-found', 'validatingadmissionpolicybinding', name, 'validatingadmissionpolicy', name);
+    await kubectl(rig, 'delete', '--ignore-not-found', `validatingadmissionpolicybinding/${name}`, `validatingadmissionpolicy/${name}`);
   }
   await kubectl(rig, 'delete', '--ignore-not-found', ...MINIMAL_CRDS.map((p) => `crd/${p}.${MINIMAL_GROUP}`));
   await rm(dir, { recursive: true, force: true });
