@@ -51,6 +51,7 @@ export const POLICY_RULES = {
   workflowMissing: 'workflow-missing',
   templateMissing: 'workflow-template-missing',
   unknownField: 'unknown-field',
+  nestedInline: 'nested-inline',
 } as const;
 
 export const MAX_POLICY_PROBLEMS = 50;
@@ -151,7 +152,7 @@ function checkPodLevel(o: Obj, at: Path, f: Findings): void {
   if (isObj(sync)) checkSynchronization(sync, [...at, 'synchronization'], f);
 }
 
-function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): void {
+function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions, inline = false): void {
   checkPodLevel(t, at, f);
   const sa = own(t, 'serviceAccountName');
   if (sa !== undefined && sa !== WORKFLOW_SERVICE_ACCOUNT) {
@@ -172,7 +173,14 @@ function checkTemplate(t: Obj, at: Path, f: Findings, options: PolicyOptions): v
   for (const { container, path } of templateContainers(t)) checkContainer(container, [...at, ...path], f, options);
   checkTemplateArtifacts(t, at, f);
   // Inline templates of steps and DAG tasks are whole templates.
-  for (const { template, path } of inlineTemplates(t)) checkTemplate(template, [...at, ...path], f, options);
+  for (const { template, path } of inlineTemplates(t)) {
+    // The cluster's admission policy reads one level of inline templates (CEL cannot recurse), and refuses
+    // deeper ones for every author: say so here, where the field can be named.
+    if (inline) {
+      f.add([...at, ...path], POLICY_RULES.nestedInline, 'an inline template inside an inline template is not allowed (the cluster reads one level); name it in spec.templates and refer to it', 'key');
+    }
+    checkTemplate(template, [...at, ...path], f, options, true);
+  }
 }
 
 /** The inline templates of a template's steps and DAG tasks, with their paths from it. */

@@ -109,7 +109,7 @@ spec:
     - name: set
       containerSet: { containers: [{ name: a, image: alpine }, { name: b, image: alpine }] }
     - name: dag
-      dag: { tasks: [{ name: t, inline: { steps: [[{ name: s, inline: { container: { image: alpine } } }]] } }] }
+      dag: { tasks: [{ name: t, inline: { container: { image: alpine } } }] }
     - name: suspend
       suspend: {}
 `);
@@ -121,7 +121,7 @@ spec:
   assert.equal(script!.initContainers[0].envFrom, [ours]);
   assert.equal(script!.sidecars[0].envFrom, [ours]);
   assert.equal(set!.containerSet.containers.map((c: { envFrom: unknown }) => c.envFrom), [[ours], [ours]]);
-  assert.equal(dag!.dag.tasks[0].inline.steps[0][0].inline.container.envFrom, [ours]);
+  assert.equal(dag!.dag.tasks[0].inline.container.envFrom, [ours]);
   assert.equal(suspend, { name: 'suspend', suspend: {} });
   // The definition it was built from is left as it was.
   assert.is((definition.spec.templates as Array<Record<string, any>>)[1]!.script.envFrom, undefined);

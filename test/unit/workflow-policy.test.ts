@@ -80,6 +80,7 @@ const HOSTILE: Array<[string, string, string, string]> = [
   ['ownerReferences', workflow({ metadata: 'ownerReferences: [{ apiVersion: v1, kind: Namespace, name: default, uid: x }]' }), POLICY_RULES.metadata, '/metadata/ownerReferences'],
   ['an invalid label value', workflow({ metadata: 'labels: { team: "core team" }' }), POLICY_RULES.metadata, '/metadata/labels/team'],
   ['an unknown top-level key', workflow({ top: 'extra: 1' }), POLICY_RULES.field, '/extra'],
+  ['an inline template inside an inline template (admission reads one level)', workflow({ template: 'dag: { tasks: [{ name: t, inline: { steps: [[{ name: s, inline: { container: { image: alpine } } }]] } }] }' }), POLICY_RULES.nestedInline, '/spec/templates/0/dag/tasks/0/inline/steps/0/0/inline'],
   ['a deadline that is not a number of seconds', workflow({ spec: 'activeDeadlineSeconds: 1h' }), POLICY_RULES.activeDeadline, '/spec/activeDeadlineSeconds'],
   ['a container asking for more than the namespace has', workflow({ template: 'container: { image: alpine, resources: { limits: { memory: 64Gi } } }' }), POLICY_RULES.resources, '/spec/templates/0/container/resources/limits/memory'],
   ['not a Workflow', workflow().replace('kind: Workflow', 'kind: Pod'), 'workflow-kind', '/kind'],
