@@ -149,8 +149,9 @@ install_crds() {
   # Server-side: the Workflow CRD is larger than the last-applied annotation allows.
   "${kubectl[@]}" apply --server-side --field-manager=seakeeper-rig -f "$crds/argo" -f "$crds/knative-serving" \
     -f "$crds/knative-eventing" >/dev/null
-  if compgen -G "$ROOT/config/crds/*.yaml" >/dev/null; then
-    "${kubectl[@]}" apply --server-side --field-manager=seakeeper-rig -f "$ROOT/config/crds" >/dev/null
+  # config/crds is a kustomization (knative/ includes it): apply what it lists, not the Kustomization itself.
+  if [[ -f $ROOT/config/crds/kustomization.yaml ]]; then
+    "${kubectl[@]}" apply --server-side --field-manager=seakeeper-rig -k "$ROOT/config/crds" >/dev/null
   fi
   local started_at=$SECONDS
   wait_for "CRDs established" "$STATE/logs/kube-apiserver.log" crds_established
