@@ -81,7 +81,8 @@ async function commitFiles(git: (...args: string[]) => Promise<unknown>, dir: st
 
 /**
  * Commits `files` on top of `branch` (master, or a full ref such as refs/meta/config) and pushes the commit for
- * review; returns the change Gerrit made of it.
+ * review; returns the change Gerrit made of it. `base`, another change's refs/changes/… ref, puts the commit on
+ * top of that change instead of the branch tip: a stack.
  */
 export async function pushChange(
   admin: GerritConnection,
@@ -89,8 +90,9 @@ export async function pushChange(
   files: FileChanges,
   subject: string,
   branch = 'master',
+  base?: string,
 ): Promise<ChangeInfo> {
-  return pushPatchSet(admin, project, newChangeId(), files, subject, branch);
+  return pushPatchSet(admin, project, newChangeId(), files, subject, branch, base);
 }
 
 /** Like pushChange, with a given Change-Id: a new change, or a new patch set of the open change that has it. */
@@ -101,9 +103,10 @@ export async function pushPatchSet(
   files: FileChanges,
   subject: string,
   branch = 'master',
+  base?: string,
 ): Promise<ChangeInfo> {
   const ref = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
-  await inWorkTree(admin, project, ref, async (git, dir, remote) => {
+  await inWorkTree(admin, project, base ?? ref, async (git, dir, remote) => {
     await commitFiles(git, dir, files, `${subject}\n\nChange-Id: ${changeId}\n`);
     await git('push', '-q', remote, `HEAD:refs/for/${branch}`);
   });
