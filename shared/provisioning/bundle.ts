@@ -20,7 +20,10 @@
 //                             namespace itself always
 //   ConfigMap                 artifact-repositories: Argo's default S3 repository, keys under "<namespace>/"
 //                             (only when the policy configures an artifact repository)
+//   ConfigMap                 seakeeper-checkout: config/gate/checkout.sh (key checkout.sh), the speculative
+//                             checkout a gate run's first step mounts and runs
 import { stringify } from 'yaml';
+import { readConfigFile } from '../config/files.js';
 import type { Policy } from '../config/policy.js';
 import type { ProjectConfig } from '../config/project-config.js';
 import { minQuantity } from '../config/quantity.js';
@@ -42,6 +45,10 @@ export const NETWORK_POLICY = 'seakeeper-isolation';
 export const ARTIFACT_REPOSITORIES_CONFIGMAP = 'artifact-repositories';
 export const ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION = 'workflows.argoproj.io/default-artifact-repository';
 export const ARTIFACT_REPOSITORY_KEY = 'default-v1';
+/** The speculative checkout script (config/gate/checkout.sh) as a Workflow mounts it: ConfigMap and key. */
+export const CHECKOUT_CONFIGMAP = 'seakeeper-checkout';
+export const CHECKOUT_SCRIPT_KEY = 'checkout.sh';
+export const CHECKOUT_SCRIPT_FILE = 'gate/checkout.sh';
 /** Which project's seakeeper.yaml the namespace was provisioned from (differs from the project when inherited). */
 export const CONFIG_SOURCE_ANNOTATION = 'seakeeper.dev/config-source';
 /**
@@ -186,6 +193,9 @@ export function buildBundle(input: BundleInput): KubeObject[] {
       egress: egressRules(policy.egress.deny),
     },
   });
+
+  // The text ships with the code (config/), read once: the same release gives every namespace the same script.
+  objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(CHECKOUT_CONFIGMAP), data: { [CHECKOUT_SCRIPT_KEY]: readConfigFile(CHECKOUT_SCRIPT_FILE) } });
 
   const repo = policy.artifactRepository;
   if (repo) {

@@ -142,6 +142,7 @@ test('provisions a namespace from a real project\'s seakeeper.yaml, as the provi
   assert.is(ns?.metadata.labels?.[MANAGED_BY_LABEL], 'seakeeper');
   assert.equal(await managedNames(namespaceFor(CORE)), [
     'ConfigMap/artifact-repositories',
+    'ConfigMap/seakeeper-checkout',
     'LimitRange/seakeeper',
     'NetworkPolicy/seakeeper-isolation',
     'ResourceQuota/seakeeper',

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultProjectConfig, parseProjectConfig, type ProjectConfig } from '../../shared/config/project-config.js';
 import { compareQuantities, parseQuantity } from '../../shared/config/quantity.js';
-import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, BUNDLE_KINDS, buildBundle, CONFIG_SOURCE_ANNOTATION, EXECUTOR_BINDING, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, RETIRED_KINDS, STORAGE_CLASSES_ANNOTATION, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_EXECUTOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
+import { ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION, ARTIFACT_REPOSITORIES_CONFIGMAP, ARTIFACT_REPOSITORY_KEY, BUNDLE_KINDS, buildBundle, CHECKOUT_CONFIGMAP, CHECKOUT_SCRIPT_KEY, CONFIG_SOURCE_ANNOTATION, EXECUTOR_BINDING, MANAGED_KINDS, MANAGED_SELECTOR, managedLabels, OWNERS_BINDING, POD_SECURITY_ENFORCE_LABEL, projectSelector, RETIRED_KINDS, STORAGE_CLASSES_ANNOTATION, VIEWERS_BINDING, WORKFLOW_EDITOR_CLUSTER_ROLE, WORKFLOW_EXECUTOR_CLUSTER_ROLE, WORKFLOW_VIEWER_CLUSTER_ROLE } from '../../shared/provisioning/bundle.js';
 import { MANAGED_BY_LABEL, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, PRIORITY_CLASSES, WORKFLOW_SERVICE_ACCOUNT } from '../../shared/names.js';
 import type { KubeObject } from '../../shared/provisioning/objects.js';
 import { policyWithoutArtifacts, testPolicy, projectConfig } from './support/policy.js';
@@ -36,6 +36,7 @@ test('the bundle has every piece, the Namespace first', () => {
       'ResourceQuota/seakeeper',
       'LimitRange/seakeeper',
       'NetworkPolicy/seakeeper-isolation',
+      `ConfigMap/${CHECKOUT_CONFIGMAP}`,
       `ConfigMap/${ARTIFACT_REPOSITORIES_CONFIGMAP}`,
     ],
   );
@@ -144,7 +145,7 @@ test('the NetworkPolicy closes ingress from other namespaces; egress goes anywhe
 });
 
 test('the artifact repository ConfigMap is Argo’s default, with keys under the namespace', () => {
-  const cm = find(buildBundle({ project: PROJECT, config: full, policy: testPolicy }), 'ConfigMap')!;
+  const cm = find(buildBundle({ project: PROJECT, config: full, policy: testPolicy }), 'ConfigMap', ARTIFACT_REPOSITORIES_CONFIGMAP)!;
   assert.is(cm.metadata.annotations?.[ARGO_DEFAULT_ARTIFACT_REPOSITORY_ANNOTATION], ARTIFACT_REPOSITORY_KEY);
   const data = cm.data as Record<string, string>;
   assert.equal(Object.keys(data), [ARTIFACT_REPOSITORY_KEY]);
@@ -158,7 +159,22 @@ test('the artifact repository ConfigMap is Argo’s default, with keys under the
       secretKeySecret: { name: 'seakeeper-artifacts', key: 'secretkey' },
     },
   });
-  assert.is(find(buildBundle({ project: PROJECT, config: full, policy: policyWithoutArtifacts }), 'ConfigMap'), undefined);
+  assert.is(find(buildBundle({ project: PROJECT, config: full, policy: policyWithoutArtifacts }), 'ConfigMap', ARTIFACT_REPOSITORIES_CONFIGMAP), undefined);
+});
+
+test('every namespace gets the speculative checkout script, config/gate/checkout.sh as it ships, with or without an artifact repository', () => {
+  const shipped = readFileSync(new URL('../../config/gate/checkout.sh', import.meta.url), 'utf8');
+  for (const policy of [testPolicy, policyWithoutArtifacts]) {
+    const cm = find(buildBundle({ project: PROJECT, config: full, policy }), 'ConfigMap', CHECKOUT_CONFIGMAP)!;
+    assert.equal(cm, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'seakeeper-checkout', namespace: NS, labels: managedLabels(PROJECT) },
+      data: { [CHECKOUT_SCRIPT_KEY]: shipped },
+    });
+  }
+  assert.is(CHECKOUT_SCRIPT_KEY, 'checkout.sh');
+  assert.ok(shipped.startsWith('#!/bin/sh\n'));
 });
 
 test('the bundle is deterministic and does not depend on the order groups were written', () => {
@@ -176,7 +192,7 @@ test('project names with odd characters only ever reach objects as the namespace
     if (o.kind === 'Namespace') assert.is(o.metadata.annotations?.[PROJECT_ANNOTATION], project);
     else assert.not.ok(text.includes('/../ü') || text.includes('- name: x'), `${o.kind} mentions the raw project name`);
   }
-  assert.match(String((find(objects, 'ConfigMap')!.data as Record<string, string>)[ARTIFACT_REPOSITORY_KEY]), new RegExp(`keyFormat: ${ns}/`));
+  assert.match(String((find(objects, 'ConfigMap', ARTIFACT_REPOSITORIES_CONFIGMAP)!.data as Record<string, string>)[ARTIFACT_REPOSITORY_KEY]), new RegExp(`keyFormat: ${ns}/`));
 });
 
 test('BUNDLE_KINDS lists every namespaced kind the bundle makes; MANAGED_KINDS adds the retired Role, so that it is pruned', () => {
