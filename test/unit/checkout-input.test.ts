@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { checkDefinition } from '../../shared/pipelines/workflow-policy.js';
+import { CHECKOUT_CONFIGMAP, CHECKOUT_SCRIPT_KEY } from '../../shared/provisioning/bundle.js';
 
 const SCRIPT = fileURLToPath(new URL('../../config/gate/checkout.sh', import.meta.url));
 const REV = '0123456789abcdef0123456789abcdef01234567';
@@ -199,6 +201,21 @@ test('the script is POSIX sh: it parses with sh -n', () => {
   const result = spawnSync('sh', ['-n', SCRIPT], { encoding: 'utf8' });
   assert.is(result.status, 0, result.stderr);
   assert.ok(readFileSync(SCRIPT, 'utf8').startsWith('#!/bin/sh\n'));
+});
+
+test('README\'s Workflow snippet passes the workflow policy and mounts the script executable (0555, written 365 for YAML 1.2)', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('**The speculative checkout.**'));
+  const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(snippet, 'README has the snippet');
+  const result = checkDefinition({ kind: 'file', file: 'ci/gate.yaml', text: `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n${snippet}` });
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+  const spec = result.ok ? (result.definition.spec as { volumes: { name: string; configMap?: { name: string; defaultMode: number } }[]; templates: { container: { command: string[]; volumeMounts: { name: string; mountPath: string }[] } }[] }) : undefined;
+  const volume = spec!.volumes.find((v) => v.configMap)!;
+  assert.equal(volume.configMap, { name: CHECKOUT_CONFIGMAP, defaultMode: 0o555 });
+  const container = spec!.templates[0]!.container;
+  const mount = container.volumeMounts.find((m) => m.name === volume.name)!;
+  assert.match(container.command.join(' '), `${mount.mountPath}/${CHECKOUT_SCRIPT_KEY} &&`);
 });
 
 test.run();
