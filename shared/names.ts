@@ -19,10 +19,6 @@
 import { createHash } from 'node:crypto';
 
 export const NAMESPACE_PREFIX = 'sk';
-/** Longest name that is used as it is (3 for `sk-`). */
-const MAX_EXACT = 60;
-/** Longest folded part of a hashed name: 63 − `sk-` − `--` − hash. */
-const MAX_FOLDED = 48;
 const HASH_CHARS = 10;
 export const MAX_LABEL_LENGTH = 63;
 
@@ -65,10 +61,21 @@ export function projectHash(project: string): string {
 
 /** The namespace of a Gerrit project. Pass Gerrit's canonical project name (no trailing '/' or '.git'). */
 export function namespaceFor(project: string): string {
-  if (TIDY.test(project) && project.length <= MAX_EXACT) return `${NAMESPACE_PREFIX}-${project}`;
-  const folded = fold(project).slice(0, MAX_FOLDED).replace(/-+$/, '');
-  const readable = folded === '' ? NAMESPACE_PREFIX : `${NAMESPACE_PREFIX}-${folded}`;
-  return `${readable}--${projectHash(project).slice(0, HASH_CHARS)}`;
+  return readableLabel(NAMESPACE_PREFIX, project);
+}
+
+/**
+ * The scheme above for any text under any prefix: `<prefix>-<text>` when the text is a tidy DNS label and it
+ * fits in 63 characters, else `<prefix>-<folded>--<hash>` (`<prefix>--<hash>` when nothing readable is left).
+ * Distinct texts get distinct labels under one prefix. `prefix` is itself a DNS label of at most 50 characters,
+ * so that some of the folded text still fits.
+ */
+export function readableLabel(prefix: string, text: string): string {
+  if (!isDnsLabel(prefix) || prefix.length > MAX_LABEL_LENGTH - 3 - HASH_CHARS) throw new RangeError(`${JSON.stringify(prefix)} is not a prefix for a DNS label`);
+  if (TIDY.test(text) && prefix.length + 1 + text.length <= MAX_LABEL_LENGTH) return `${prefix}-${text}`;
+  const folded = fold(text).slice(0, MAX_LABEL_LENGTH - prefix.length - 3 - HASH_CHARS).replace(/-+$/, '');
+  const readable = folded === '' ? prefix : `${prefix}-${folded}`;
+  return `${readable}--${projectHash(text).slice(0, HASH_CHARS)}`;
 }
 
 /** Readable form: accents dropped, lower case, other runs → '-', trimmed. */
