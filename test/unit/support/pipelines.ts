@@ -3,6 +3,7 @@
 import { parseGerritEvent, type GerritEvent } from '../../../shared/events/gerrit-event.js';
 import type { ProjectConfig } from '../../../shared/config/project-config.js';
 import { loadPipelines, findPipeline, type Pipeline } from '../../../shared/config/pipeline-config.js';
+import type { EnqueueItem } from '../../../shared/pipelines/change-queue.js';
 import { triggeredPipelines, type Trigger } from '../../../shared/pipelines/triggers.js';
 import { buildWorkflow } from '../../../shared/pipelines/workflow-builder.js';
 import { checkDefinition, type CheckedDefinition } from '../../../shared/pipelines/workflow-policy.js';
@@ -133,5 +134,20 @@ export function liveWorkflow(
     },
     spec: { ...workflow.spec, ...(options.spec ?? {}) },
     ...(options.status ? { status: options.status } : {}),
+  };
+}
+
+/** A patch set of mediawiki/core as an approval enqueues it; `at`: the approval's second past 2025-01-01 12:00 UTC. */
+export function enqueueItem(change: number, options: { patchset?: number; needs?: number[]; at?: number } = {}): EnqueueItem {
+  const patchset = options.patchset ?? 1;
+  return {
+    project: 'mediawiki/core',
+    branch: 'master',
+    change,
+    patchset,
+    ref: `refs/changes/${String(change % 100).padStart(2, '0')}/${change}/${patchset}`,
+    revision: (change * 1000 + patchset).toString(16).padStart(40, '0'),
+    enqueuedAt: new Date(Date.UTC(2025, 0, 1, 12, 0, options.at ?? 0)).toISOString(),
+    needs: options.needs ?? [],
   };
 }
