@@ -2,7 +2,7 @@
 // so that the functional core and its tests never need a server.
 import { NotFoundError, PermanentError } from '../errors.js';
 import { encodeId, GerritRest, parseGerritJson, type GerritConnection } from './rest.js';
-import type { BranchInfo, ChangeInfo, ChangeOption, FileInfo, ProjectInfo, ProjectType, ReviewInput, ReviewResult } from './types.js';
+import type { BranchInfo, ChangeInfo, ChangeOption, FileInfo, ProjectInfo, ProjectType, RelatedChangeAndCommitInfo, ReviewInput, ReviewResult } from './types.js';
 
 export interface QueryOptions {
   options?: readonly ChangeOption[];
@@ -70,6 +70,7 @@ export const gerritPaths = {
   },
   revisionFiles: (changeId: string, revision: string) => `changes/${encodeId(changeId)}/revisions/${encodeId(revision)}/files`,
   children: (project: string) => `projects/${encodeId(project)}/children/`,
+  related: (changeId: string, revision: string) => `changes/${encodeId(changeId)}/revisions/${encodeId(revision)}/related`,
 };
 
 /**
@@ -113,6 +114,11 @@ export interface GerritApi {
   /** Throws NotFoundError when the change does not exist (or is not visible to us). */
   getChange(changeId: string, options?: readonly ChangeOption[]): Promise<ChangeInfo>;
   queryChanges(query: string, options?: QueryOptions): Promise<QueryResult>;
+  /**
+   * The changes related to a revision (`current` by default) by ancestry, open or not, the change itself
+   * included: its ancestors and descendants, newest first. Empty when the revision is related to nothing.
+   */
+  getRelatedChanges(changeId: string, revision?: string): Promise<RelatedChangeAndCommitInfo[]>;
   /**
    * `revision` is a commit SHA-1, a patchset number, or `current`. A vote Gerrit did not apply is a
    * VotesNotAppliedError (the message, if any, was posted); a vote the account may not cast is a
@@ -174,6 +180,10 @@ export class GerritClient implements GerritApi {
       query: { q: query, o: options, n: limit, S: start },
     });
     return { changes, more: changes.at(-1)?._more_changes === true };
+  }
+
+  async getRelatedChanges(changeId: string, revision = 'current'): Promise<RelatedChangeAndCommitInfo[]> {
+    return (await this.#rest.json<{ changes?: RelatedChangeAndCommitInfo[] }>('GET', gerritPaths.related(changeId, revision))).changes ?? [];
   }
 
   async postReview(changeId: string, revision: string, review: ReviewInput): Promise<ReviewResult> {

@@ -70,10 +70,54 @@ export interface ChangeInfo {
   current_revision?: string;
   revisions?: Record<string, RevisionInfo>;
   labels?: Record<string, LabelInfo>;
+  /** With SUBMIT_REQUIREMENTS: every requirement that applies to the change, met or not. */
+  submit_requirements?: SubmitRequirementResultInfo[];
   /** With MESSAGES: the change's messages, oldest first. */
   messages?: ChangeMessageInfo[];
   /** Set on the last change of a query page when more matched. */
   _more_changes?: boolean;
+}
+
+/**
+ * SATISFIED, OVERRIDDEN and NOT_APPLICABLE (and FORCED, a change submitted by a push that bypassed review) let
+ * the change be submitted; UNSATISFIED and ERROR (the expression does not evaluate) do not.
+ */
+export type SubmitRequirementStatus = 'SATISFIED' | 'UNSATISFIED' | 'OVERRIDDEN' | 'NOT_APPLICABLE' | 'ERROR' | 'FORCED';
+
+export interface SubmitRequirementExpressionInfo {
+  /** Left out for callers who may not read the project's config. */
+  expression?: string;
+  fulfilled: boolean;
+  status?: 'PASS' | 'FAIL' | 'ERROR' | 'NOT_EVALUATED';
+  passing_atoms?: string[];
+  failing_atoms?: string[];
+  error_message?: string;
+}
+
+/** One submit requirement of a change, as Gerrit evaluated it (Gerrit 3.10). */
+export interface SubmitRequirementResultInfo {
+  name: string;
+  description?: string;
+  status: SubmitRequirementStatus;
+  /** Made from a label's function (MaxWithBlock and the like) rather than written as a requirement. */
+  is_legacy?: boolean;
+  applicability_expression_result?: SubmitRequirementExpressionInfo;
+  submittability_expression_result?: SubmitRequirementExpressionInfo;
+  override_expression_result?: SubmitRequirementExpressionInfo;
+}
+
+/** A change related to a revision by ancestry, with the commit of the patch set the relation goes through. */
+export interface RelatedChangeAndCommitInfo {
+  project?: string;
+  change_id?: string;
+  commit: CommitInfo;
+  /** Absent for a commit that is not a change's patch set. */
+  _change_number?: number;
+  /** The patch set whose commit this is… */
+  _revision_number?: number;
+  /** …and the change's current one. */
+  _current_revision_number?: number;
+  status?: ChangeStatus;
 }
 
 export interface ChangeMessageInfo {
@@ -114,6 +158,7 @@ export type ChangeOption =
   | 'DETAILED_ACCOUNTS'
   | 'MESSAGES'
   | 'SUBMITTABLE'
+  | 'SUBMIT_REQUIREMENTS'
   | 'SKIP_DIFFSTAT';
 
 export type NotifyHandling = 'NONE' | 'OWNER' | 'OWNER_REVIEWERS' | 'ALL';

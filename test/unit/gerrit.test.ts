@@ -140,6 +140,11 @@ test('revision files and child projects: ids encoded as single segments', () => 
   assert.is(gerritPaths.children('a/b'), 'projects/a%2Fb/children/');
 });
 
+test('related changes of a revision: the change id one segment, `current` or a commit as the revision', () => {
+  assert.is(gerritPaths.related('mediawiki/core~12', 'current'), 'changes/mediawiki%2Fcore~12/revisions/current/related');
+  assert.is(gerritPaths.related('team/p~12', SHA), `changes/team%2Fp~12/revisions/${SHA}/related`);
+});
+
 test('changed paths: magic entries left out, a rename counts both paths, sorted', () => {
   assert.equal(
     changedPaths({
