@@ -41,6 +41,9 @@ export const PLACES: Readonly<Record<string, string>> = {
   Artifact: `${ARGO}Artifact`,
   // Not a place of its own: the policy reads which of an artifact's keys name a location from it.
   ArtifactLocation: `${ARGO}ArtifactLocation`,
+  Synchronization: `${ARGO}Synchronization`,
+  Mutex: `${ARGO}Mutex`,
+  SemaphoreRef: `${ARGO}SemaphoreRef`,
   WorkflowStatus: `${ARGO}WorkflowStatus`,
   NodeStatus: `${ARGO}NodeStatus`,
 };

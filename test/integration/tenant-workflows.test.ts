@@ -293,6 +293,28 @@ test('artifacts may not pick their own storage: locations, archiveLocation, arti
   assert.ok(answer.ok, answer.output);
 });
 
+const LOCKS_REFUSED = 'a mutex or semaphore in another namespace, or a database one (shared by every namespace), is not allowed';
+
+test('locks are the namespace\'s own: a mutex or semaphore of another namespace, or a database one, is refused', async () => {
+  const victim = 'sk-it-victim';
+  const attempts: Array<[string, object]> = [
+    ['a mutex in another namespace', { ...SPEC, synchronization: { mutexes: [{ name: 'deploy', namespace: victim }] } }],
+    ['a template\'s semaphore in another namespace', withTemplate({ synchronization: { semaphores: [{ namespace: victim, configMapKeyRef: { name: 'limits', key: 'gate' } }] } })],
+    ['the deprecated single mutex', { ...SPEC, synchronization: { mutex: { name: 'm', namespace: victim } } }],
+    ['a database mutex', { ...SPEC, synchronization: { mutexes: [{ name: 'm', database: true }] } }],
+    ['a database semaphore in an inline template', withTask({ inline: { synchronization: { semaphores: [{ database: { key: 'k' } }] }, container: { image: 'busybox' } } })],
+  ];
+  for (const [what, spec] of attempts) await refused(what, workflow('locks', spec), WORKFLOWS_POLICY, LOCKS_REFUSED);
+  // A key spelled otherwise (Argo would read `Namespace` as namespace) is refused as such (minimal CRDs: the
+  // full ones refuse it before admission).
+  const folded = { ...SPEC, synchronization: { mutexes: [{ name: 'm', Namespace: victim }] } };
+  await refused('a folded Namespace key', workflow('locks', folded, MINIMAL_GROUP), MINIMAL(WORKFLOWS_POLICY), 'Mutex Namespace (Argo reads it as namespace)');
+  // The namespace's own locks are fine, named with or without it.
+  const own = { ...SPEC, synchronization: { mutexes: [{ name: 'm' }, { name: 'n', namespace: NS, database: false }], semaphores: [{ configMapKeyRef: { name: 'limits', key: 'k' } }] } };
+  const answer = await create(workflow('locks-ok', own), '--dry-run=server');
+  assert.ok(answer.ok, answer.output);
+});
+
 test("Argo's artifact example, with the namespace's repository, is accepted; Argo's controller then writes its status unhindered", async () => {
   const example = parse(readFileSync(path.join(MODULE_DIR, 'examples/artifact-passing.yaml'), 'utf8')) as { metadata: object };
   const created = await create({ ...example, metadata: { name: 'artifact-passing', namespace: NS } });
