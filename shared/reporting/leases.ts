@@ -24,13 +24,25 @@ export interface LeasePurpose {
 
 export const CONFIG_CHECK_LEASE: LeasePurpose = { component: 'config-check' };
 export const REJECTION_LEASE: LeasePurpose = { component: 'rejection' };
-const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE];
+/** Why an approved change did not enter its gate queue, once per patch set (gate.ts). */
+export const GATE_REFUSAL_LEASE: LeasePurpose = { component: 'gate-refusal' };
+/** A report or message a gate queue owes, one Lease per notice, named by its id (gate.ts). */
+export const GATE_NOTICE_LEASE: LeasePurpose = { component: 'gate-notice' };
+const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE, GATE_REFUSAL_LEASE, GATE_NOTICE_LEASE];
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
 
 /** A pipeline's refused definition, claimed per pipeline on the change's rejection Lease (names: ≤ 40 chars). */
 export function rejectionMarker(pipeline: string): MarkerKeys {
   return { claim: `seakeeper.dev/rejected-${pipeline}-claim`, done: `seakeeper.dev/rejected-${pipeline}` };
+}
+
+/** A gate queue's notice (its Lease is the notice's own). */
+export const NOTICE_MARKER: MarkerKeys = { claim: 'seakeeper.dev/notice-claim', done: 'seakeeper.dev/notice' };
+
+/** Why a change did not enter a pipeline's queue, claimed per pipeline on the change's gate-refusal Lease. */
+export function refusalMarker(pipeline: string): MarkerKeys {
+  return { claim: `seakeeper.dev/not-enqueued-${pipeline}-claim`, done: `seakeeper.dev/not-enqueued-${pipeline}` };
 }
 
 /** Selects every change Lease Seakeeper keeps. */
@@ -51,12 +63,12 @@ export function changeLeaseName(purpose: LeasePurpose, project: string, change: 
 }
 
 /** The Lease that holds `keys`' claim on `target` from `now` on, as created. */
-export function claimedLease(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, namespace: string, now: Date): ChangeLease {
+export function claimedLease(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, namespace: string, now: Date, name?: string): ChangeLease {
   return {
     apiVersion: LEASE_API_VERSION,
     kind: LEASE_KIND,
     metadata: {
-      name: changeLeaseName(purpose, target.project, target.change),
+      name: name ?? changeLeaseName(purpose, target.project, target.change),
       namespace,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [COMPONENT_LABEL]: purpose.component, [PROJECT_HASH_LABEL]: projectHash(target.project) },
       annotations: { [PROJECT_ANNOTATION]: target.project, [CHANGE_ANNOTATION]: String(target.change), ...claimPatch(keys, target.revision, now).metadata.annotations } as Record<string, string>,
@@ -81,12 +93,15 @@ export class ChangeLeases {
     readonly namespace: string,
   ) {}
 
-  /** The claim on `target` for postOnce, or why another delivery has it (in-progress) or had it (already-posted). */
-  async claim(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, now: () => Date = () => new Date()): Promise<LeaseClaim> {
-    const ref: ObjectRef = { apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, namespace: this.namespace, name: changeLeaseName(purpose, target.project, target.change) };
+  /**
+   * The claim on `target` for postOnce, or why another delivery has it (in-progress) or had it (already-posted).
+   * `name`: a Lease of the post's own (a gate notice) instead of the change's for `purpose`.
+   */
+  async claim(purpose: LeasePurpose, keys: MarkerKeys, target: PatchSetIdentity, now: () => Date = () => new Date(), name?: string): Promise<LeaseClaim> {
+    const ref: ObjectRef = { apiVersion: LEASE_API_VERSION, kind: LEASE_KIND, namespace: this.namespace, name: name ?? changeLeaseName(purpose, target.project, target.change) };
     // Created, or found and claimed; a Lease deleted in between (reconcile pruning it) is created again.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const lease = claimedLease(purpose, keys, target, this.namespace, now());
+      const lease = claimedLease(purpose, keys, target, this.namespace, now(), name);
       const created = await this.cluster.create(lease);
       if (created.created) {
         const token = lease.metadata.annotations![keys.claim]!;
