@@ -33,6 +33,13 @@ export interface BuildInput {
   /** The id of the CloudEvent that triggered the run (deterministic: a redelivery carries the same). */
   readonly eventId: string;
   readonly definition: CheckedDefinition;
+  /** The run's name, when the caller names it (a gate run: change-queue.ts); else workflowName of the event. */
+  readonly name?: string;
+  /** More of the run's exact text for its change ConfigMap (a gate run's SEAKEEPER_CHANGES). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** More labels and annotations (already label values, and safe forms) for the run. */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** The ConfigMap that gives a run's containers the change's exact text (created with the run, owned by it). */
@@ -92,7 +99,7 @@ function mergeParameters(ours: ReadonlyArray<{ name: string; value: string }>, d
 export function buildWorkflow(input: BuildInput): BuiltWorkflow {
   const { trigger, eventId, definition } = input;
   const { change, pipeline } = trigger;
-  const name = workflowName(pipeline.name, change.number, change.patchset, eventId);
+  const name = input.name ?? workflowName(pipeline.name, change.number, change.patchset, eventId);
   const namespace = namespaceFor(change.project);
   const { spec: forced, notes } = enforceWorkflowPolicy(definition.spec, pipeline);
   // Appended, so the definition's own envFrom and env (which win over envFrom) stay as they were.
@@ -117,6 +124,7 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
     [PATCHSET_LABEL]: String(change.patchset),
     // 40 hex (triggers.ts accepts no other revision): a valid label value.
     [REVISION_LABEL]: change.revision,
+    ...input.labels,
   };
 
   // Argo substitutes annotations too (`{{workflow.annotations.*}}`): safe forms only.
@@ -127,6 +135,7 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
     ...(change.url !== undefined ? { [CHANGE_URL_ANNOTATION]: safeText(change.url) } : {}),
     [EVENT_ID_ANNOTATION]: safeText(eventId),
     [DEFINITION_ANNOTATION]: safeText(definition.source),
+    ...input.annotations,
   };
   if (notes.length > 0) annotations[POLICY_NOTES_ANNOTATION] = notes.join('\n').slice(0, MAX_NOTES_CHARS);
 
@@ -141,7 +150,10 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name, namespace, labels: pick(labels, [MANAGED_BY_LABEL, PROJECT_HASH_LABEL, PIPELINE_LABEL, CHANGE_LABEL, PATCHSET_LABEL]) },
-      data: Object.fromEntries(Object.entries(changeText(trigger)).map(([parameter, text]) => [CHANGE_ENVIRONMENT[parameter as ParameterName], text])),
+      data: {
+        ...Object.fromEntries(Object.entries(changeText(trigger)).map(([parameter, text]) => [CHANGE_ENVIRONMENT[parameter as ParameterName], text])),
+        ...input.environment,
+      },
     },
     notes,
   };

@@ -92,6 +92,28 @@ test('the change ConfigMap: named as the run, in its namespace, the exact text u
   });
 });
 
+test('a run the caller names (a gate run): its name, more exact text in its ConfigMap, more labels and annotations', () => {
+  const trigger = firstTrigger(patchsetCreated());
+  const { workflow, environment } = buildWorkflow({
+    trigger,
+    eventId: EVENT_ID,
+    definition: checked(),
+    name: 'gate-and-submit-12345-3-0123456789',
+    environment: { SEAKEEPER_CHANGES: 'mediawiki/core master refs/changes/45/12345/3 0123456789abcdef0123456789abcdef01234567' },
+    labels: { 'seakeeper.dev/queue-hash': 'abc' },
+    annotations: { 'seakeeper.dev/queue': 'mediawiki%20master' },
+  });
+  assert.is(workflow.metadata.name, 'gate-and-submit-12345-3-0123456789');
+  assert.is(environment.metadata.name, workflow.metadata.name);
+  assert.is(environment.data.SEAKEEPER_CHANGES, 'mediawiki/core master refs/changes/45/12345/3 0123456789abcdef0123456789abcdef01234567');
+  assert.is(environment.data.SEAKEEPER_PROJECT, 'mediawiki/core');
+  assert.is(workflow.metadata.labels['seakeeper.dev/queue-hash'], 'abc');
+  assert.is(workflow.metadata.labels['seakeeper.dev/change'], '12345');
+  assert.is(workflow.metadata.annotations['seakeeper.dev/queue'], 'mediawiki%20master');
+  const container = (workflow.spec.templates as Array<{ container?: { envFrom?: unknown[] } }>).find((t) => t.container)!.container!;
+  assert.equal(container.envFrom!.at(-1), { configMapRef: { name: 'gate-and-submit-12345-3-0123456789' } });
+});
+
 test('every container of every template gets the environment, appended to its own envFrom', () => {
   const definition = checked(`apiVersion: argoproj.io/v1alpha1
 kind: Workflow
