@@ -1,7 +1,8 @@
 // gerrit.patchset-created (and gerrit.wip-state-changed: a change marked ready for review is tested like a new
 // patch set). On refs/meta/config: the config check before merge — seakeeper.yaml and its workflow files at the
 // patch set, voted Verified +1 or -1 with located errors (shared/pipelines/config-review.ts). On any other branch:
-// the pipelines it triggers, their Workflows created and superseded runs stopped (shared/pipelines/carry-out.ts).
+// the pipelines it triggers, their Workflows created and superseded runs stopped (shared/pipelines/carry-out.ts),
+// and an older patch set of the change taken out of its gate queue (shared/pipelines/gate.ts).
 import { isConfigPatchSet, ConfigReviewer } from '../../shared/pipelines/config-review.js';
 import { loadAll, policyFromEnv, unlessMisconfigured } from '../../shared/config/policy-env.js';
 import { gerritClientFromEnv } from '../../shared/gerrit/env.js';

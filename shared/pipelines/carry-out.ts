@@ -22,32 +22,31 @@ import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { httpUrl, loadEnv, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
-import { NotImplementedError, PermanentError, shouldRetry, TransientError } from '../errors.js';
+import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
 import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
 import { GERRIT_TYPE_PREFIX } from '../events/gerrit-cloudevents.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
-import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
+import type { ClusterApi } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { namespaceFor, ARGO_API_VERSION, WORKFLOW_KIND, WORKFLOW_TEMPLATE_KIND } from '../names.js';
 import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
-import { createdClaim, heldMarker } from '../reporting/claims.js';
 import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/leases.js';
-import { claimPatch, START_MARKER } from '../reporting/markers.js';
-import { postOnce, type PostGerrit, type PostResult } from '../reporting/post-once.js';
-import { START_PHASE, startDecision } from '../reporting/report.js';
+import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
+import { reviewField, startRun } from './run-start.js';
+import { readDefinition } from './definitions.js';
+import { Gate, type GateOutcome } from './gate.js';
+import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
-import type { ChangeConfigMap } from './workflow-builder.js';
 import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
 import type { LiveWorkflow } from '../runs/workflow.js';
-import { listWorkflows, workflowObject, type WorkflowRef } from '../runs/workflow-store.js';
+import { listWorkflows } from '../runs/workflow-store.js';
 
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
@@ -69,6 +68,8 @@ export interface CarryOutDeps {
   /** Effective configs with the commits they were resolved at (made from `policy` when not given). */
   readonly effectiveConfigs?: EffectiveConfigCache;
   readonly logger?: Logger;
+  /** The gate's shell: dependent pipelines' triggers, and the events that take a change out of a queue. */
+  readonly gate?: Pick<Gate, 'enqueue' | 'dequeue'>;
 }
 
 /** What happened to one triggered pipeline, for the event's log line. */
@@ -87,6 +88,8 @@ export interface PipelineOutcome {
   readonly review?: string;
   readonly reason?: string;
   readonly problems?: readonly string[];
+  /** enqueue: what the gate did. */
+  readonly gate?: GateOutcome;
 }
 
 /** The Gerrit event a CloudEvent carries, checked against the CloudEvent's type. PermanentError when malformed. */
@@ -121,7 +124,10 @@ export class CarryOut {
       () => loadPipelines(),
     );
     const leases = new ChangeLeases(cluster, config.SEAKEEPER_NAMESPACE);
-    return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache: new RevisionCache() });
+    const cache = new RevisionCache();
+    const effectiveConfigs = new EffectiveConfigCache(policy);
+    const gate = Gate.fromEnv(env, { gerrit, cluster, policy }, { cache, effectiveConfigs });
+    return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache, effectiveConfigs, gate });
   }
 
   /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
@@ -132,26 +138,46 @@ export class CarryOut {
   /** comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped). */
   async handleChangeEvent(event: InboundEvent): Promise<LogFields> {
     const gerrit = gerritEventOf(event, ['comment-added', ...CLOSING_TYPES]);
-    if (gerrit.kind === 'change-merged' || gerrit.kind === 'change-abandoned') return stopClosedChange(gerrit, this.deps);
+    if (gerrit.kind === 'change-merged' || gerrit.kind === 'change-abandoned') {
+      const stopped = await stopClosedChange(gerrit, this.deps);
+      const left = await this.#leaveQueues(gerrit);
+      return left.length > 0 ? { ...stopped, gate: left } : stopped;
+    }
     return this.run(event.id, gerrit);
+  }
+
+  /** Whether the event takes a change out of a gate queue (a new patch set, closed, an approval removed). */
+  #leaves(gerrit: GerritEvent): boolean {
+    return this.deps.gate !== undefined && this.deps.pipelines.some((p) => p.manager === 'dependent' && dequeueOf(gerrit, p) !== undefined);
+  }
+
+  /** The event's dequeues, for the project's configuration (resolved now when not given). */
+  async #leaveQueues(gerrit: GerritEvent, effective?: EffectiveConfig): Promise<GateOutcome[]> {
+    const { gate } = this.deps;
+    if (!gate || !this.#leaves(gerrit) || gerrit.kind === 'dropped-output') return [];
+    const resolved = effective ?? (await this.#effective.resolve(gerrit.project, new EventConfigReader(this.deps.gerrit, this.deps.cache)));
+    return resolved.kind === 'configured' ? gate.dequeue(gerrit, resolved.config) : [];
   }
 
   /** Steps 1–4 for a parsed event; `eventId` is the CloudEvent's (deterministic) id. */
   async run(eventId: string, gerrit: GerritEvent): Promise<LogFields> {
     const { deps } = this;
-    if (!eventCanTrigger(gerrit, deps.pipelines)) return { result: 'no-pipeline' };
+    if (!eventCanTrigger(gerrit, deps.pipelines) && !this.#leaves(gerrit)) return { result: 'no-pipeline' };
     if (gerrit.kind === 'dropped-output') return { result: 'no-pipeline' };
     const reader = new EventConfigReader(deps.gerrit, deps.cache);
     const effective = await this.#effective.resolve(gerrit.project, reader);
     if (effective.kind !== 'configured') return { result: effective.kind, ...invalidFields(effective) };
+    // First out of the queues: a new patch set's item leaves before anything about the new one is decided.
+    const left = await this.#leaveQueues(gerrit, effective);
+    const gateFields = left.length > 0 ? { gate: left } : {};
 
     const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config);
-    if (triggers.length === 0) return { result: 'no-pipeline', config: effective.source };
-    const settled = await Promise.allSettled(triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader)));
+    if (triggers.length === 0) return { result: left.length > 0 ? 'dequeued' : 'no-pipeline', config: effective.source, ...gateFields };
+    const settled = await Promise.allSettled(triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader, gerrit)));
 
     const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-    const fields: LogFields = { result: summary(outcomes, failures), pipelines: outcomes };
+    const fields: LogFields = { result: summary(outcomes, failures), pipelines: outcomes, ...gateFields };
     // Retryable failures first: a redelivery may fix them, and not-implemented is retried anyway.
     const failure = failures.find((f) => shouldRetry(f) && !(f instanceof NotImplementedError)) ?? failures[0];
     if (failure !== undefined) {
@@ -166,7 +192,7 @@ export class CarryOut {
     return fields;
   }
 
-  async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader): Promise<PipelineOutcome> {
+  async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader, eventOf: GerritEvent): Promise<PipelineOutcome> {
     const { deps } = this;
     const needs = managerFor(trigger.pipeline).needs(trigger);
     const [definition, existing] = await Promise.all([this.#definition(trigger, needs, effective, reader), this.#runs(needs)]);
@@ -175,27 +201,25 @@ export class CarryOut {
 
     switch (plan.action) {
       case 'start': {
-        const { workflow } = plan;
-        const ref = { namespace: workflow.metadata.namespace, name: workflow.metadata.name };
-        // The create takes the start message's claim: the run is born holding it, and the delivery that created
-        // it posts before anything else can fail (a redelivery finds the claim done, or free once given back).
-        const claim = plan.start ? claimPatch(START_MARKER, START_PHASE, new Date()).metadata.annotations : {};
-        const object = { ...workflow, metadata: { ...workflow.metadata, annotations: { ...workflow.metadata.annotations, ...claim } } };
-        const created = await deps.cluster.create(object as unknown as ClusterObject & LiveWorkflow);
-        const [environment, review] = await Promise.allSettled([
-          this.#createEnvironment(plan.environment, created.created ? created.object : undefined),
-          plan.start ? this.#postStart(plan.start, ref, created.created ? created.object : undefined, trigger) : undefined,
-        ]);
-        // The run's pods wait for their ConfigMap: without it the event must be redelivered, which makes it.
-        if (environment.status === 'rejected') throw environment.reason;
+        const started = await startRun(
+          { gerrit: deps.gerrit, cluster: deps.cluster, logger: this.#logger },
+          { workflow: plan.workflow, environment: plan.environment, start: plan.start, patchset: trigger.change.patchset },
+        );
         const stopped = await carryOutStops(deps.cluster, plan.stop);
-        const posted = review.status === 'fulfilled' ? review.value : undefined;
-        return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: created.created, stopped, ...(posted ? { review: posted } : {}) };
+        const { ref } = started;
+        return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created: started.created, stopped, ...(started.review ? { review: started.review } : {}) };
       }
       case 'reject': {
         const stopped = await carryOutStops(deps.cluster, plan.stop);
         const review = await this.#postRejection(plan.review, trigger);
         return { pipeline, action: 'reject', stopped, review, problems: plan.problems.map(formatProblem) };
+      }
+      case 'enqueue': {
+        if (!deps.gate || trigger.event !== 'comment-added' || eventOf.kind !== 'comment-added') {
+          return { pipeline, action: 'not-implemented', reason: `pipeline ${pipeline} (manager dependent) takes Code-Review approvals only, through the gate` };
+        }
+        const outcome = await deps.gate.enqueue(trigger, eventId, eventOf);
+        return { pipeline, action: 'enqueue', ...(outcome.reason ? { reason: outcome.reason } : {}), ...(outcome.review ? { review: outcome.review } : {}), gate: outcome };
       }
       case 'skip':
         return { pipeline, action: 'skip', reason: plan.reason };
@@ -212,12 +236,7 @@ export class CarryOut {
   ): Promise<DefinitionInput | undefined> {
     const wanted = needs.definition;
     if (!wanted) return undefined;
-    if (wanted.kind === 'file') {
-      const file = effective.inherited ? `${effective.source}:${wanted.path}` : wanted.path;
-      return { kind: 'file', file, text: await reader.readFile(effective.source, wanted.path) };
-    }
-    const object = await this.deps.cluster.get<ClusterObject>(ARGO_API_VERSION, WORKFLOW_TEMPLATE_KIND, namespaceFor(trigger.change.project), wanted.name);
-    return { kind: 'template', name: wanted.name, object };
+    return readDefinition(this.deps.cluster, trigger.change.project, wanted, effective, reader);
   }
 
   /**
@@ -227,47 +246,6 @@ export class CarryOut {
    */
   async #runs(needs: ManagerNeeds): Promise<LiveWorkflow[] | undefined> {
     return needs.runs ? listWorkflows(this.deps.cluster, needs.runs.namespace, needs.runs.selector, { fromCache: true }) : undefined;
-  }
-
-  /**
-   * The run's change ConfigMap, owned by the run so that it goes when the run goes (Argo's TTL, or an owner
-   * deleting it). A redelivery reads the run for its uid and finds the ConfigMap made, or makes it.
-   */
-  async #createEnvironment(environment: ChangeConfigMap, created: LiveWorkflow | undefined): Promise<void> {
-    const { cluster } = this.deps;
-    const { namespace, name } = environment.metadata;
-    const run = created ?? (await cluster.get<LiveWorkflow & ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, namespace, name));
-    if (run?.metadata.uid === undefined) throw new TransientError(`the run ${namespace}/${name} is not readable to own its change ConfigMap`);
-    const ownerReferences = [{ apiVersion: ARGO_API_VERSION, kind: WORKFLOW_KIND, name, uid: run.metadata.uid }];
-    await cluster.create({ ...environment, metadata: { ...environment.metadata, ownerReferences } } as ClusterObject);
-  }
-
-  /**
-   * The start message is news, not state: when it cannot be posted the run goes on, and the failure is logged.
-   * Claimed on the run (START_MARKER): by the create that made it (`created`), else now, so a twin delivery or
-   * a redelivery posts it once.
-   */
-  async #postStart(plan: ReviewPlan, ref: WorkflowRef, created: LiveWorkflow | undefined, trigger: Trigger): Promise<PipelineOutcome['review']> {
-    const { cluster, gerrit } = this.deps;
-    const now = () => new Date();
-    try {
-      const posted = await postOnce(
-        gerrit,
-        {
-          claim: async () =>
-            created
-              ? createdClaim(cluster, workflowObject(ref), START_MARKER, created, START_PHASE, created.metadata.annotations![START_MARKER.claim]!)
-              : heldMarker(cluster, workflowObject(ref), undefined, START_MARKER, (run: LiveWorkflow) => startDecision(run, now()), now),
-          plan: () => plan,
-          onChange: (messages) => reviewAlreadyPosted(messages, plan, trigger.change.patchset),
-        },
-        this.#logger,
-      );
-      return reviewField(posted);
-    } catch (err) {
-      this.#logger.warn({ fn: 'pipelines', workflow: `${ref.namespace}/${ref.name}`, change: plan.changeId, err }, 'the start message was not posted');
-      return 'failed';
-    }
   }
 
   /**
@@ -300,12 +278,6 @@ export class CarryOut {
   }
 }
 
-function reviewField(posted: PostResult<unknown>): PipelineOutcome['review'] {
-  if (posted.result === 'not-claimed') return posted.reason;
-  if (posted.result === 'already-posted') return 'already-posted';
-  return posted.notVoted ? 'not-voted' : 'posted';
-}
-
 function invalidFields(effective: EffectiveConfig): LogFields {
   if (effective.kind !== 'invalid') return {};
   return { config: effective.source, problems: effective.problems.slice(0, 5).map(formatProblem) };
@@ -318,5 +290,6 @@ function summary(outcomes: readonly PipelineOutcome[], failures: readonly unknow
   if (outcomes.some((o) => o.action === 'start' && o.created)) return 'started';
   if (actions.has('start')) return 'already-started';
   if (actions.has('not-implemented')) return 'not-implemented';
+  if (actions.has('enqueue')) return 'gate';
   return 'skipped';
 }

@@ -4,8 +4,8 @@
 //
 //   independent  each change on its own (Zuul's check): skip a stale event, check the definition, build the
 //                Workflow, stop the runs it supersedes, post the start message.
-//   dependent    shared gate queues (Zuul's gate): not implemented yet — its plan is always `not-implemented`,
-//                naming the pipeline, so a Code-Review +2 is never silently ignored.
+//   dependent    shared gate queues (Zuul's gate): its plan is `enqueue`, carried out by the gate's shell
+//                (gate.ts), which reads the change from Gerrit and decides through the queue's core.
 //
 // The shell, per trigger (see triggeredPipelines):
 //   1. needs = managerFor(trigger.pipeline).needs(trigger); fetch needs.definition (a file from refs/meta/config
@@ -17,11 +17,13 @@
 //      an earlier delivery could not, and runsToStop never names a run newer than this one).
 //      reject: apply plan.stop, post plan.review through the vote path, acknowledge (a permanent fault of the
 //      project's definition, shown to its owners on the change).
-//      skip: log plan.reason. not-implemented: log, finish the other plans, then throw NotImplementedError.
+//      enqueue: the gate's shell (gate.ts). skip: log plan.reason. not-implemented: log, finish the other plans,
+//      then throw NotImplementedError.
 import type { ConfigProblem } from '../config/yaml.js';
 import { namespaceFor } from '../names.js';
 import { rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
 import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
+import { wantedDefinition } from './definitions.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
 import type { Trigger } from './triggers.js';
 import { buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
@@ -63,6 +65,8 @@ export type Plan =
     }
   /** The definition breaks the policy: stop older patchsets' runs, post `review` (the pipeline's failure vote). */
   | { readonly action: 'reject'; readonly pipeline: string; readonly problems: readonly ConfigProblem[]; readonly stop: readonly StopOrder[]; readonly review: ReviewPlan }
+  /** A dependent pipeline: hand the trigger to the gate (gate.ts). */
+  | { readonly action: 'enqueue'; readonly pipeline: string }
   /** Nothing to do (a stale event). */
   | { readonly action: 'skip'; readonly pipeline: string; readonly reason: string }
   /** The pipeline's manager does not exist yet: the shell must not acknowledge the event as handled. */
@@ -79,7 +83,7 @@ export interface PipelineManager {
 function standardNeeds(trigger: Trigger): ManagerNeeds {
   const { projectPipeline, change, pipeline } = trigger;
   return {
-    definition: projectPipeline.workflow !== undefined ? { kind: 'file', path: projectPipeline.workflow } : { kind: 'template', name: projectPipeline.workflowTemplate ?? '' },
+    definition: wantedDefinition(projectPipeline),
     runs: { namespace: namespaceFor(change.project), selector: runSelector(change.project, pipeline.name, change.number) },
   };
 }
@@ -119,17 +123,16 @@ export const independentManager: PipelineManager = {
   },
 };
 
-/** Zuul's dependent pipeline manager: the seam for the gating issue. */
+/**
+ * Zuul's dependent pipeline manager: the trigger goes to the gate's shell (gate.ts), which checks the change
+ * against Gerrit and enqueues it; the queue (change-queue.ts) decides the runs.
+ */
 export const dependentManager: PipelineManager = {
   kind: 'dependent',
-  implemented: false,
+  implemented: true,
   needs: () => ({}),
   plan({ trigger }: PlanInput): Plan {
-    return {
-      action: 'not-implemented',
-      pipeline: trigger.pipeline.name,
-      reason: `pipeline ${trigger.pipeline.name} (manager dependent) is not implemented yet: change ${trigger.change.number} patchset ${trigger.change.patchset} was not enqueued`,
-    };
+    return { action: 'enqueue', pipeline: trigger.pipeline.name };
   },
 };
 

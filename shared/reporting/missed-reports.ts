@@ -11,7 +11,7 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { COMPLETED_RUNS_SELECTOR, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, refOfWorkflow } from '../runs/workflow-store.js';
 import { reportPending } from './report.js';
-import { Reporter } from './reporter.js';
+import { Reporter, type ReporterDeps } from './reporter.js';
 
 export const MISSED_REPORTS_CONCURRENCY = 4;
 
@@ -65,9 +65,9 @@ export class MissedReports {
   ) {}
 
   /** `shared.cluster` is used as it is; else one is made from the environment. */
-  static fromEnv(env: Env = process.env, shared: SharedParts = {}): MissedReports {
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}, gate?: ReporterDeps['gate']): MissedReports {
     const [cluster] = loadAll(() => shared.cluster ?? httpClusterFromEnv(env));
-    return new MissedReports(cluster, Reporter.fromEnv(env, cluster));
+    return new MissedReports(cluster, Reporter.fromEnv(env, cluster, gate));
   }
 
   run(options: { now?: Date; concurrency?: number } = {}): Promise<MissedReportsSummary> {

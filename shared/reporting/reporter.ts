@@ -21,7 +21,7 @@ import type { ChangeInfo } from '../gerrit/types.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
-import { argoWorkflowUrl, changeIdOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
+import { argoWorkflowUrl, changeIdOf, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
 import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
 import { heldMarker } from './claims.js';
 import { WORKFLOW_COMPLETED_TYPE, workflowRefOf } from './completed-event.js';
@@ -49,6 +49,8 @@ export interface ReporterDeps {
   readonly artifactBaseUrl?: string | undefined;
   readonly now?: () => Date;
   readonly logger?: Logger;
+  /** Where a finished run of a dependent pipeline goes instead of a report: its gate queue (pipelines/gate.ts). */
+  readonly gate?: { finished(workflow: LiveWorkflow): Promise<LogFields> };
 }
 
 /**
@@ -65,16 +67,17 @@ export class Reporter {
 
   /**
    * GERRIT_* (the account that votes), KUBECONFIG, KUBERNETES_TIMEOUT_MS, ARGO_UI_URL, ARTIFACT_BASE_URL;
-   * `cluster` when the caller has made one from the same environment already.
+   * `cluster` when the caller has made one from the same environment already; `gate`, the gate queues'
+   * shell, for runs of dependent pipelines.
    */
-  static fromEnv(env: Env = process.env, cluster?: WorkflowCluster): Reporter {
+  static fromEnv(env: Env = process.env, cluster?: WorkflowCluster, gate?: ReporterDeps['gate']): Reporter {
     const [config, gerrit, workflows, pipelines] = loadAll(
       () => loadEnv(reporterEnv, env),
       () => gerritClientFromEnv(env),
       () => cluster ?? httpClusterFromEnv(env),
       () => loadPipelines(),
     );
-    return new Reporter({ gerrit, cluster: workflows, pipelines, argoUiUrl: config.ARGO_UI_URL, artifactBaseUrl: config.ARTIFACT_BASE_URL });
+    return new Reporter({ gerrit, cluster: workflows, pipelines, argoUiUrl: config.ARGO_UI_URL, artifactBaseUrl: config.ARTIFACT_BASE_URL, ...(gate ? { gate } : {}) });
   }
 
   /** A workflow.completed CloudEvent. */
@@ -93,6 +96,12 @@ export class Reporter {
 
     const read = current ?? (await readWorkflow(cluster, ref));
     if (!read) return { result: 'gone', workflow };
+    // A gate run is not reported on its own: its result goes into its queue, which decides the votes.
+    const gateRun = runOf(read);
+    if (gateRun && findPipeline(this.deps.pipelines, gateRun.pipeline)?.manager === 'dependent') {
+      if (!this.deps.gate) throw new NotImplementedError(`reporting a run of pipeline ${gateRun.pipeline} (manager dependent) without its gate`);
+      return this.deps.gate.finished(read);
+    }
     const pending = reportPending(read, now());
     if (!pending.report) return { result: pending.reason, workflow };
     const { run } = pending;

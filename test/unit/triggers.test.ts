@@ -91,14 +91,12 @@ test('a trigger carries the change, the project entry, the rule and the namespac
   assert.is(changeRef(1234567, 12), 'refs/changes/67/1234567/12');
 });
 
-test('Code-Review +2 into the gate: the dependent manager answers not-implemented, naming the pipeline', () => {
+test('Code-Review +2 into the gate: the dependent manager hands the trigger to the gate, naming the pipeline', () => {
   const [trigger] = triggeredPipelines(commentAdded('Patch Set 3: Code-Review+2', CR2), PIPELINES, ALL);
   assert.is(managerFor(trigger!.pipeline), dependentManager);
   assert.equal(dependentManager.needs(trigger!), {});
   const plan = planTrigger({ trigger: trigger!, eventId: 'comment-added-1', argoUiUrl: 'https://argo.example.org' });
-  assert.is(plan.action, 'not-implemented');
-  assert.is(plan.pipeline, 'gate-and-submit');
-  assert.match((plan as { reason: string }).reason, /gate-and-submit \(manager dependent\) is not implemented yet/);
+  assert.equal(plan, { action: 'enqueue', pipeline: 'gate-and-submit' });
 });
 
 test('comment bodies: Gerrit header and comment count removed, trimmed', () => {

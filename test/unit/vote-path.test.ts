@@ -32,9 +32,17 @@ test('the vote path does call it (the check above would pass on a renamed method
   assert.match(readFileSync(path.join(ROOT, CLIENT), 'utf8'), /async postReview\(/);
 });
 
-test('every poster goes through postOnce: the start message, the report, the rejection and the config check', () => {
+test('every poster goes through postOnce: the start message, the report, the rejection, the config check and the gate', () => {
   const posters = SHIPPED.filter((file) => /\bpostOnce\(/.test(readFileSync(path.join(ROOT, file), 'utf8')));
-  assert.equal(posters.sort(), ['shared/pipelines/carry-out.ts', 'shared/pipelines/config-review.ts', 'shared/reporting/reporter.ts']);
+  assert.equal(posters.sort(), [
+    'shared/pipelines/carry-out.ts',
+    'shared/pipelines/config-review.ts',
+    // The gate's notices, refusals and Verified +2 before a submit.
+    'shared/pipelines/gate.ts',
+    // A run's start message (carry-out.ts and gate.ts start runs through it).
+    'shared/pipelines/run-start.ts',
+    'shared/reporting/reporter.ts',
+  ]);
 });
 
 test.run();

@@ -61,7 +61,7 @@ export function pipelineEnv(rig: Rig, sink: string, kubeconfigs: Record<Pipeline
     'patchset-created': { ...gerrit, KUBECONFIG: kubeconfigs['patchset-created'], ARGO_UI_URL, SEAKEEPER_NAMESPACE: systemNamespace },
     'comment-added': { ...gerrit, KUBECONFIG: kubeconfigs['comment-added'], ARGO_UI_URL, SEAKEEPER_NAMESPACE: systemNamespace },
     'workflow-watch': { KUBECONFIG: kubeconfigs['workflow-watch'], K_SINK: sink, CLUSTER_URL },
-    'workflow-completed': { ...gerrit, KUBECONFIG: kubeconfigs['workflow-completed'], ARGO_UI_URL, ARTIFACT_BASE_URL },
+    'workflow-completed': { ...gerrit, KUBECONFIG: kubeconfigs['workflow-completed'], ARGO_UI_URL, ARTIFACT_BASE_URL, SEAKEEPER_NAMESPACE: systemNamespace },
   };
 }
 

@@ -1,0 +1,408 @@
+// The gate's imperative shell (Zuul's dependent pipeline manager, around the pure core change-queue.ts): each
+// event becomes one queue event stored by compare-and-swap (queue-store.ts), and the actions the decision
+// owes are carried out afterwards, each idempotent (docs/architecture.md, "ChangeQueues"):
+//
+//   comment-added with a gate trigger  eligibility (gate-eligibility.ts) → enqueue; not eligible and the
+//                                      author can act: the reason, once per patch set (change Lease)
+//   a gate run finished                 run-finished (Argo's Succeeded / Failed / Error → succeeded / failed /
+//                                      error, the infrastructure's)
+//   new patch set, abandoned, merged    dequeue (new-patchset, abandoned, merged-elsewhere, approval-removed)
+//   elsewhere, an approval removed
+//   reconcile                           tick every queue; stop the queue's runs it no longer names
+//
+// Actions: start-run → the project's gate definition, policy-checked, built as a run named by the queue with
+// SEAKEEPER_CHANGES and SEAKEEPER_GIT_URL in its change ConfigMap and the queue's hash as a label, created
+// (AlreadyExists = done) with its start message (run-start.ts); stop-run → Terminate; report / message →
+// postOnce claimed on a Lease named by the notice, then `posted`; submit → Verified +2 through postOnce
+// claimed on the run, then Gerrit's submit, then `submitted`. What an update returns is carried out in turn,
+// each action once per event.
+import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
+import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
+import type { Policy } from '../config/policy.js';
+import { formatProblem } from '../config/yaml.js';
+import { httpUrl, loadEnv, optional, type Env } from '../env.js';
+import { ConflictError, TransientError } from '../errors.js';
+import type { CommentAddedEvent, GerritEvent } from '../events/gerrit-event.js';
+import type { LogFields } from '../events/handler.js';
+import type { GerritApi } from '../gerrit/client.js';
+import { gerritClientFromEnv } from '../gerrit/env.js';
+import type { ClusterApi } from '../k8s/cluster.js';
+import { systemNamespaceEnv } from '../k8s/env.js';
+import { httpClusterFromEnv } from '../k8s/http-cluster.js';
+import { log as processLog, type Logger } from '../log.js';
+import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, WORKFLOW_KIND } from '../names.js';
+import { heldMarker } from '../reporting/claims.js';
+import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, refusalMarker } from '../reporting/leases.js';
+import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from '../reporting/markers.js';
+import { reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
+import { postOnce, type PostResult } from '../reporting/post-once.js';
+import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
+import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
+import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
+import { readDefinition, wantedDefinition } from './definitions.js';
+import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openParents, PARENT_OPTIONS } from './gate-eligibility.js';
+import {
+  changeIdOfItem,
+  changesText,
+  CHANGES_VARIABLE,
+  dequeueOf,
+  GIT_URL_VARIABLE,
+  noticeReview,
+  QUEUE_ANNOTATION,
+  QUEUE_HASH_LABEL,
+  queueConfigOf,
+  queueHash,
+  queueName,
+  refusalReview,
+  runChangeOf,
+  runResultOf,
+  successReview,
+  withSlash,
+} from './gate-plan.js';
+import { ChangeQueueStore, type ChangeQueueObject } from './queue-store.js';
+import { reviewField, startRun } from './run-start.js';
+import { closeOrder, isActive } from './runs.js';
+import { carryOutStops } from './stop-runs.js';
+import type { Trigger } from './triggers.js';
+import { buildWorkflow } from './workflow-builder.js';
+import { checkDefinition } from './workflow-policy.js';
+import type { ProjectConfig } from '../config/project-config.js';
+
+export type GateGerrit = Pick<GerritApi, 'getChange' | 'getRelatedChanges' | 'postReview' | 'submit'> & ConfigSourceGerrit;
+export type GateCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch' | 'replaceStatus'>;
+
+export const gateEnv = {
+  ...systemNamespaceEnv,
+  GERRIT_URL: httpUrl(),
+  /** Where a gate run's checkout fetches projects from (a project's name is appended); Gerrit's URL when unset. */
+  GERRIT_GIT_URL: optional(httpUrl()),
+  ARGO_UI_URL: httpUrl(),
+};
+
+export interface GateDeps {
+  readonly gerrit: GateGerrit;
+  readonly cluster: GateCluster;
+  readonly store: ChangeQueueStore;
+  readonly leases: ChangeLeases;
+  readonly policy: Policy;
+  readonly pipelines: readonly Pipeline[];
+  /** The system namespace, where the ChangeQueues are. */
+  readonly namespace: string;
+  readonly gerritUrl: string;
+  /** SEAKEEPER_GIT_URL of every gate run. */
+  readonly gitUrl: string;
+  readonly argoUiUrl: string;
+  readonly cache: RevisionCache;
+  readonly effectiveConfigs?: EffectiveConfigCache;
+  readonly logger?: Logger;
+  readonly now?: () => Date;
+}
+
+/** What an event did to a queue, for its log line. */
+export interface GateOutcome {
+  readonly pipeline: string;
+  readonly action: 'enqueue' | 'not-enqueued' | 'run-finished' | 'dequeue' | 'tick';
+  readonly queue?: string;
+  readonly reason?: string;
+  readonly review?: string;
+  /** The actions carried out, one word each (`start-run gate-and-submit-12-1-…`). */
+  readonly carried?: readonly string[];
+}
+
+const START_IN_PROGRESS = 'start-message-in-progress';
+
+export class Gate {
+  readonly #effective: EffectiveConfigCache;
+
+  constructor(readonly deps: GateDeps) {
+    this.#effective = deps.effectiveConfigs ?? new EffectiveConfigCache(deps.policy);
+  }
+
+  /** GERRIT_* (the account that votes and submits), GERRIT_GIT_URL, KUBECONFIG, SEAKEEPER_POLICY_FILE, ARGO_UI_URL, SEAKEEPER_NAMESPACE. */
+  static fromEnv(env: Env = process.env, shared: SharedParts = {}, caches: { cache?: RevisionCache; effectiveConfigs?: EffectiveConfigCache } = {}): Gate {
+    const [config, gerrit, cluster, policy, pipelines] = loadAll(
+      () => loadEnv(gateEnv, env),
+      () => shared.gerrit ?? gerritClientFromEnv(env),
+      () => shared.cluster ?? httpClusterFromEnv(env),
+      () => shared.policy ?? policyFromEnv(env),
+      () => loadPipelines(),
+    );
+    return new Gate({
+      gerrit,
+      cluster,
+      store: new ChangeQueueStore(cluster, config.SEAKEEPER_NAMESPACE),
+      leases: new ChangeLeases(cluster, config.SEAKEEPER_NAMESPACE),
+      policy,
+      pipelines,
+      namespace: config.SEAKEEPER_NAMESPACE,
+      gerritUrl: config.GERRIT_URL,
+      gitUrl: withSlash(config.GERRIT_GIT_URL ?? config.GERRIT_URL),
+      argoUiUrl: config.ARGO_UI_URL,
+      cache: caches.cache ?? new RevisionCache(),
+      ...(caches.effectiveConfigs ? { effectiveConfigs: caches.effectiveConfigs } : {}),
+    });
+  }
+
+  /** A gate trigger (Code-Review +2): the change enters its queue if Gerrit says it may. */
+  async enqueue(trigger: Trigger, eventId: string, event: CommentAddedEvent): Promise<GateOutcome> {
+    const { gerrit } = this.deps;
+    const { pipeline, change } = trigger;
+    const config = queueConfigOf(pipeline, queueName(change.project, change.branch, trigger.projectPipeline));
+    const id = `${change.project}~${change.number}`;
+    const [info, related] = await Promise.all([gerrit.getChange(id, ELIGIBILITY_OPTIONS), gerrit.getRelatedChanges(id)]);
+    const parents = await Promise.all(openParents(info, related).map((parent) => gerrit.getChange(`${change.project}~${parent}`, PARENT_OPTIONS)));
+    const approvedAt = new Date(event.eventCreatedOn * 1000).toISOString();
+    const eligibility = gateEligibility({ change: info, patchset: change.patchset, approvedAt, related, parents }, gateRulesOf(pipeline, trigger.rule));
+    if (!eligibility.eligible) {
+      const review = eligibility.tellAuthor ? await this.#postRefusal(pipeline, change, eligibility.reason) : undefined;
+      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: eligibility.reason, ...(review ? { review } : {}) };
+    }
+    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [eligibility.item] });
+    return { pipeline: pipeline.name, action: 'enqueue', queue: config.queue, carried };
+  }
+
+  /** A finished run of a dependent pipeline: its result into its queue. */
+  async finished(workflow: LiveWorkflow): Promise<LogFields> {
+    const run = runOf(workflow);
+    const name = `${workflow.metadata.namespace ?? ''}/${workflow.metadata.name}`;
+    if (!run) return { result: 'not-seakeeper', workflow: name };
+    const pipeline = findPipeline(this.deps.pipelines, run.pipeline);
+    const queueText = workflow.metadata.annotations?.[QUEUE_ANNOTATION];
+    if (!pipeline || queueText === undefined) return { result: 'no-queue', workflow: name };
+    const queue = fromSafeText(queueText);
+    const config = queueConfigOf(pipeline, queue);
+    // The label ties the annotation to the queue the run was started for.
+    if (workflow.metadata.labels?.[QUEUE_HASH_LABEL] !== queueHash(config)) return { result: 'no-queue', workflow: name };
+    // The queue stopped it: it no longer counts.
+    if (workflow.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined) return { result: 'stopped', workflow: name };
+    const result = runResultOf(run.phase);
+    if (!result) return { result: 'not-finished', workflow: name };
+    const message = typeof workflow.status?.message === 'string' && workflow.status.message !== '' ? { message: workflow.status.message } : {};
+    const carried = await this.#update(config, pipeline, { type: 'run-finished', name: run.name, result, ...message });
+    return { result: `gate-${result}`, workflow: name, queue, carried };
+  }
+
+  /**
+   * A Gerrit event that may take a change out of its queues (a new patch set, abandoned, merged by someone
+   * else, Code-Review +2 removed), for a project configured as `config`.
+   */
+  async dequeue(event: GerritEvent, config: ProjectConfig): Promise<GateOutcome[]> {
+    const outcomes: GateOutcome[] = [];
+    const branch = event.kind !== 'dropped-output' && 'change' in event ? event.change?.branch : undefined;
+    if (branch === undefined) return outcomes;
+    for (const pipeline of this.deps.pipelines.filter((p) => p.manager === 'dependent')) {
+      const entry = config.pipelines.find((p) => p.name === pipeline.name);
+      const queueEvent = entry ? dequeueOf(event, pipeline) : undefined;
+      if (!entry || !queueEvent || event.kind === 'dropped-output') continue;
+      const queue = queueConfigOf(pipeline, queueName(event.project, branch, entry));
+      const carried = await this.#update(queue, pipeline, queueEvent);
+      outcomes.push({ pipeline: pipeline.name, action: 'dequeue', queue: queue.queue, reason: queueEvent.type === 'dequeue' ? queueEvent.reason : '', carried });
+    }
+    return outcomes;
+  }
+
+  /** The reconcile pass: every queue ticked (what a crash left undone is done), and the runs it no longer names stopped. */
+  async tick(): Promise<LogFields> {
+    const queues = await this.deps.cluster.list<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, this.deps.namespace);
+    let failed = 0;
+    let stopped = 0;
+    for (const object of queues) {
+      const pipeline = findPipeline(this.deps.pipelines, object.spec?.pipeline ?? '');
+      if (!pipeline || typeof object.spec?.queue !== 'string') continue;
+      const config = queueConfigOf(pipeline, object.spec.queue);
+      try {
+        const update = await this.deps.store.update(config, { type: 'tick' });
+        await this.#carryOut(config, pipeline, update.decision.actions, new Set());
+        const live = new Set(liveRunNames(update.decision.state));
+        stopped += (await this.#stop(config, (name) => !live.has(name), `not in the ${pipeline.name} queue any more`)).length;
+      } catch (err) {
+        failed += 1;
+        this.#logger.warn({ fn: 'gate', queue: config.queue, err }, 'the queue was not ticked');
+      }
+    }
+    return { queues: queues.length, failed, stopped };
+  }
+
+  /** Stores `event`'s decision and carries out its actions. */
+  async #update(config: QueueConfig, pipeline: Pipeline, event: QueueEvent, seen = new Set<string>()): Promise<string[]> {
+    const update = await this.deps.store.update(config, event);
+    return this.#carryOut(config, pipeline, update.decision.actions, seen);
+  }
+
+  /** Each action once per event (`seen`); every failure is thrown after the others were tried. */
+  async #carryOut(config: QueueConfig, pipeline: Pipeline, actions: readonly QueueAction[], seen: Set<string>): Promise<string[]> {
+    const todo = actions.filter((action) => !seen.has(actionKey(action)));
+    for (const action of todo) seen.add(actionKey(action));
+    const settled = await Promise.allSettled(todo.map((action) => this.#act(config, pipeline, action, seen)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+  }
+
+  async #act(config: QueueConfig, pipeline: Pipeline, action: QueueAction, seen: Set<string>): Promise<string[]> {
+    switch (action.type) {
+      case 'start-run':
+        return this.#startRun(config, pipeline, action, seen);
+      case 'stop-run': {
+        const stopped = await this.#stop(config, (name) => name === action.name, action.reason);
+        return stopped.map((name) => `stop-run ${name}`);
+      }
+      case 'report':
+      case 'message': {
+        const posted = await this.#postNotice(pipeline, action);
+        if (posted === 'in-progress') return [`${action.type} ${action.id} in-progress`];
+        return [`${action.type} ${action.id} ${posted}`, ...(await this.#update(config, pipeline, { type: 'posted', id: action.id }, seen))];
+      }
+      case 'submit':
+        return this.#submit(config, pipeline, action, seen);
+    }
+  }
+
+  async #startRun(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'start-run' }>, seen: Set<string>): Promise<string[]> {
+    const { deps } = this;
+    const { item } = action;
+    const refused = async (why: string) => [
+      `start-run ${action.name} refused`,
+      ...(await this.#update(config, pipeline, { type: 'run-finished', name: action.name, result: 'failed', message: why }, seen)),
+    ];
+    const reader = new EventConfigReader(deps.gerrit, deps.cache);
+    const effective = await this.#effective.resolve(item.project, reader);
+    if (effective.kind !== 'configured') return refused(`the configuration of ${item.project} is ${effective.kind}`);
+    const entry = effective.config.pipelines.find((p) => p.name === pipeline.name);
+    if (!entry) return refused(`${item.project} does not run ${pipeline.name} any more`);
+    const definition = await readDefinition(deps.cluster, item.project, wantedDefinition(entry), effective, reader);
+    const checked = checkDefinition(definition, { resources: effective.config.resources });
+    if (!checked.ok) return refused(`the workflow definition breaks the policy: ${checked.problems.slice(0, 3).map(formatProblem).join('; ')}`);
+
+    // The subject, for the run's exact text, is read once: when the run is still to be made.
+    const exists = await deps.cluster.get(ARGO_API_VERSION, WORKFLOW_KIND, namespaceFor(item.project), action.name);
+    const subject = exists ? undefined : (await deps.gerrit.getChange(changeIdOfItem(item))).subject;
+    const change = { ...runChangeOf(item, deps.gerritUrl), ...(subject !== undefined ? { subject } : {}) };
+    const trigger: Trigger = { pipeline, projectPipeline: entry, rule: 0, event: 'comment-added', change, resources: effective.config.resources };
+    const built = buildWorkflow({
+      trigger,
+      eventId: action.name,
+      definition: checked.definition,
+      name: action.name,
+      environment: { [CHANGES_VARIABLE]: changesText(action.includes), [GIT_URL_VARIABLE]: deps.gitUrl },
+      labels: { [QUEUE_HASH_LABEL]: queueHash(config) },
+      annotations: { [QUEUE_ANNOTATION]: safeText(config.queue) },
+    });
+    const url = argoWorkflowUrl(deps.argoUiUrl, built.workflow.metadata.namespace, built.workflow.metadata.name);
+    const started = await startRun(
+      { gerrit: deps.gerrit, cluster: deps.cluster, logger: this.#logger },
+      { workflow: built.workflow, environment: built.environment, start: startReview(pipeline, change, url, built.notes), patchset: item.patchset },
+    );
+    return [`start-run ${action.name} ${started.created ? 'created' : 'exists'}${started.review ? ` ${started.review}` : ''}`];
+  }
+
+  /** Terminates the queue's active runs whose name `which` picks; returns their names. */
+  async #stop(config: QueueConfig, which: (name: string) => boolean, reason: string): Promise<string[]> {
+    const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${QUEUE_HASH_LABEL}=${queueHash(config)}`;
+    const runs = await listWorkflows(this.deps.cluster, undefined, selector);
+    const orders = runs.filter((workflow) => {
+      const run = runOf(workflow);
+      return run !== undefined && which(run.name) && isActive(run);
+    });
+    return carryOutStops(this.deps.cluster, orders.map((workflow) => closeOrder(workflow, reason)));
+  }
+
+  /** A report or message the queue owes, once: claimed on a Lease named by the notice. */
+  async #postNotice(pipeline: Pipeline, action: Extract<QueueAction, { type: 'report' | 'message' }>): Promise<string> {
+    const plan = noticeReview(pipeline, action);
+    const { item } = action;
+    const posted = await postOnce(
+      this.deps.gerrit,
+      {
+        claim: () => this.deps.leases.claim(GATE_NOTICE_LEASE, NOTICE_MARKER, { project: item.project, change: item.change, revision: item.revision }, this.#now, action.id),
+        plan: () => plan,
+        onChange: (messages) => reviewAlreadyPosted(messages, plan, item.patchset),
+      },
+      this.#logger,
+    );
+    return reviewField(posted);
+  }
+
+  /** Why an approved change did not enter the queue, told to its author once per patch set. */
+  async #postRefusal(pipeline: Pipeline, change: Trigger['change'], reason: string): Promise<string> {
+    const plan = refusalReview(pipeline, { project: change.project, change: change.number, revision: change.revision }, reason);
+    const posted = await postOnce(
+      this.deps.gerrit,
+      {
+        claim: () => this.deps.leases.claim(GATE_REFUSAL_LEASE, refusalMarker(pipeline.name), { project: change.project, change: change.number, revision: change.revision }, this.#now),
+        plan: () => plan,
+        onChange: (messages) => reviewAlreadyPosted(messages, plan, change.patchset),
+      },
+      this.#logger,
+    );
+    return reviewField(posted);
+  }
+
+  /**
+   * The head passed: Verified +2 (claimed on its run, after its start message), then Gerrit submits it; the
+   * answer goes back into the queue (merged, or refused with Gerrit's reason).
+   */
+  async #submit(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'submit' }>, seen: Set<string>): Promise<string[]> {
+    const { gerrit, cluster } = this.deps;
+    const { item } = action;
+    const ref = { namespace: namespaceFor(item.project), name: action.run };
+    const plan: ReviewPlan = successReview(pipeline, item, argoWorkflowUrl(this.deps.argoUiUrl, ref.namespace, ref.name));
+    const posted: PostResult<unknown> = await postOnce(
+      gerrit,
+      {
+        claim: () =>
+          heldMarker(cluster, workflowObject(ref), undefined, REPORT_MARKER, (run: LiveWorkflow) => {
+            if (liveClaim(run, START_MARKER, this.#now()) !== undefined) return { act: false, reason: START_IN_PROGRESS };
+            const state = markerState(run, REPORT_MARKER, 'Succeeded', this.#now());
+            return state === 'free' ? { act: true, phase: 'Succeeded', value: undefined } : { act: false, reason: state === 'done' ? 'already-posted' : 'in-progress' };
+          }, this.#now),
+        plan: () => plan,
+        onChange: (messages) => reviewAlreadyPosted(messages, plan, item.patchset),
+      },
+      this.#logger,
+    );
+    const vote = reviewField(posted);
+    if (vote === START_IN_PROGRESS || vote === 'in-progress') throw new TransientError(`${ref.namespace}/${ref.name}: its ${vote === 'in-progress' ? 'vote' : 'start message'} is being posted; the submit follows it`);
+    const submitted = await this.#gerritSubmit(changeIdOfItem(item));
+    return [
+      `submit ${item.change},${item.patchset} ${vote} ${submitted.result}`,
+      ...(await this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, seen)),
+    ];
+  }
+
+  async #gerritSubmit(changeId: string): Promise<{ result: 'merged' | 'refused'; message: string }> {
+    try {
+      const info = await this.deps.gerrit.submit(changeId);
+      return info.status === 'MERGED' ? { result: 'merged', message: 'merged' } : { result: 'refused', message: `Gerrit left it ${info.status}` };
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      // 409: not submittable, or merged already (a redelivery, a twin): Gerrit's state says which.
+      const info = await this.deps.gerrit.getChange(changeId);
+      if (info.status === 'MERGED') return { result: 'merged', message: 'merged' };
+      return { result: 'refused', message: err.message };
+    }
+  }
+
+  get #now(): () => Date {
+    return this.deps.now ?? (() => new Date());
+  }
+
+  get #logger(): Logger {
+    return this.deps.logger ?? processLog;
+  }
+}
+
+function actionKey(action: QueueAction): string {
+  switch (action.type) {
+    case 'start-run':
+    case 'stop-run':
+      return `${action.type} ${action.name}`;
+    case 'report':
+    case 'message':
+      return `notice ${action.id}`;
+    case 'submit':
+      return `submit ${action.item.change},${action.item.patchset}`;
+  }
+}
+

@@ -1,0 +1,214 @@
+// The gate pipeline (gate-and-submit, manager dependent) end to end against the rig's real Gerrit and
+// kube-apiserver, every function served as in production (support/pipelines.ts): Code-Review +2 on the real
+// Gerrit → the comment-added event gerrit-webhook made of it → comment-added → the change checked against Gerrit
+// and enqueued in its ChangeQueue → a gate run per item, each testing the items ahead of it, run by the rig's
+// real Argo controller (a run's outcome chosen by the rig's outcome hook) → workflow-watch → workflow.completed →
+// workflow-completed → the run's result into its queue → Verified +2 and Gerrit's submit, or Verified -1; every
+// vote, message and merge read back from Gerrit.
+import type { CloudEvent } from 'cloudevents';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { pushChange, pushDirect } from '../../dev/gerrit-chores.js';
+import { CONFIG_REF } from '../../shared/config/project-config.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import type { ChangeInfo } from '../../shared/gerrit/types.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
+import { QUEUE_ANNOTATION, queueConfigOf, queueHash } from '../../shared/pipelines/gate-plan.js';
+import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
+import { findPipeline, loadPipelines } from '../../shared/config/pipeline-config.js';
+import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
+import type { ClusterObject } from '../../shared/k8s/cluster.js';
+import { safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../../shared/runs/workflow.js';
+import { EXIT_CODE_ANNOTATION, finished } from './support/argo.js';
+import { rigConnections } from './support/gerrit.js';
+import {
+  botVerified,
+  changeDetail,
+  completedEvent,
+  configuredProject,
+  deliver,
+  gerritEvent,
+  pipelineMessages,
+  runsOf,
+  startPipelineStack,
+  workflowTouched,
+  type PipelineStack,
+} from './support/pipelines.js';
+import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+import { eventually } from './support/wait.js';
+
+const rig = loadRig();
+const { admin: adminConnection } = rigConnections(rig);
+const adminRest = new GerritRest(adminConnection);
+const suffix = uniqueSuffix();
+const PARENT = `it-${suffix}-gate`;
+const PROJECT = `${PARENT}/app`;
+const FLAKY = `${PARENT}/flaky`;
+const STRICT = `${PARENT}/strict`;
+const PIPELINE = 'gate-and-submit';
+const GATE = findPipeline(loadPipelines(), PIPELINE)!;
+
+/** A gate Workflow whose one step fails (exit 2) for the change numbered `failing`, and succeeds otherwise. */
+function gateWorkflow(failing = 0): string {
+  return `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: { generateName: gate- }
+spec:
+  entrypoint: test
+  templates:
+    - name: test
+      metadata:
+        annotations:
+          ${EXIT_CODE_ANNOTATION}: "{{=workflow.parameters.change == '${failing}' ? '2' : '0'}}"
+          rig.seakeeper.test/message: "tests failed"
+      container: { image: example/ci, command: [make, test] }
+`;
+}
+
+const CONFIG = { 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml }\n`, 'ci/gate.yaml': gateWorkflow() };
+
+let stack: PipelineStack;
+
+test.before(async () => {
+  stack = await startPipelineStack(rig, PARENT);
+  await configuredProject(rig, stack, PROJECT, CONFIG);
+  await configuredProject(rig, stack, FLAKY, CONFIG);
+  await configuredProject(rig, stack, STRICT, CONFIG);
+});
+
+test.after(async () => {
+  await stack?.stop();
+  await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT]);
+  await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT]);
+});
+
+const ok = (answer: { status: number; body: string }, what: string) => assert.ok(answer.status >= 200 && answer.status < 300, `${what}: ${answer.status} ${answer.body}`);
+const id = (project: string, change: ChangeInfo) => `${project}~${change._number}`;
+
+type Approval = { type: string; value: string; oldValue?: string };
+const approvesNow = (e: CloudEvent<unknown>) => ((e.data as { approvals?: Approval[] }).approvals ?? []).some((a) => a.type === 'Code-Review' && a.value === '2' && a.oldValue !== undefined && a.oldValue !== '2');
+
+/** Code-Review +2 by the administrator, and its comment-added (as gerrit-webhook sent it) delivered to comment-added. */
+async function approve(project: string, change: ChangeInfo, review: Record<string, unknown> = {}): Promise<CloudEvent<unknown>> {
+  await adminRest.json('POST', `changes/${encodeId(id(project, change))}/revisions/current/review`, { body: { labels: { 'Code-Review': 2 }, notify: 'NONE', ...review } });
+  const event = await gerritEvent(stack, 'gerrit.comment-added', change, 1, approvesNow);
+  ok(await deliver(stack.functions['comment-added'], event), 'comment-added');
+  return event;
+}
+
+/** The change's gate runs, once there are `count`. */
+async function gateRuns(project: string, change: ChangeInfo, count: number): Promise<LiveWorkflow[]> {
+  return eventually(async () => {
+    const runs = await runsOf(stack, project, change._number, PIPELINE);
+    if (runs.length !== count) throw new Error(`change ${change._number} has ${runs.length} gate runs, not ${count}`);
+    return runs;
+  }, 15_000);
+}
+
+/** Argo finishes the run; workflow-watch is told; its workflow.completed goes to workflow-completed. */
+async function complete(run: LiveWorkflow): Promise<LiveWorkflow> {
+  const ref = refOfWorkflow(run);
+  const workflow = await finished(stack.cluster, ref);
+  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
+  ok(await deliver(stack.functions['workflow-completed'], await completedEvent(stack, ref)), 'workflow-completed');
+  return workflow;
+}
+
+/** SEAKEEPER_CHANGES as the run's ConfigMap holds it, as change numbers. */
+async function tested(run: LiveWorkflow): Promise<number[]> {
+  const map = await stack.cluster.get<ClusterObject & { data: Record<string, string> }>('v1', 'ConfigMap', run.metadata.namespace!, run.metadata.name);
+  return map!.data.SEAKEEPER_CHANGES!.split('\n').map((line) => Number(line.split(' ')[2]!.split('/')[3]));
+}
+
+const merged = async (project: string, change: ChangeInfo) => eventually(async () => {
+  const info = await changeDetail(stack, project, change._number);
+  if (info.status !== 'MERGED') throw new Error(`change ${change._number} is ${info.status}`);
+  return info;
+}, 15_000);
+
+test('three changes approved in a row in one queue: each tested on those ahead of it, voted Verified +2 and merged in order', async () => {
+  const changes = [];
+  for (const name of ['a', 'b', 'c']) changes.push(await pushChange(adminConnection, PROJECT, { [`${name}.txt`]: `${name}\n` }, `Add ${name}`));
+  for (const change of changes) await approve(PROJECT, change);
+  const runs = await Promise.all(changes.map(async (change) => (await gateRuns(PROJECT, change, 1))[0]!));
+
+  // Each run tests the items ahead of it, then its own change; the queue's label and name are on it.
+  assert.equal(await Promise.all(runs.map(tested)), [[changes[0]!._number], [changes[0]!._number, changes[1]!._number], changes.map((c) => c._number)]);
+  const config = queueConfigOf(GATE, `${PROJECT} master`);
+  for (const run of runs) {
+    assert.is(run.metadata.labels?.['seakeeper.dev/queue-hash'], queueHash(config));
+    assert.is(run.metadata.annotations?.[QUEUE_ANNOTATION], safeText(`${PROJECT} master`));
+    assert.is((run.spec as { podPriorityClassName?: string }).podPriorityClassName, 'seakeeper-gate');
+  }
+  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  assert.is(queue?.status?.depth, 3);
+
+  // The last run's result first: it waits for those ahead; the head's result then submits all three in turn.
+  for (const run of [...runs].reverse()) await complete(run);
+  const infos = await Promise.all(changes.map((change) => merged(PROJECT, change)));
+  for (const info of infos) {
+    assert.is(botVerified(stack, info), 2, `change ${info._number}`);
+    const messages = pipelineMessages(info, PIPELINE).map((m) => m.message);
+    assert.ok(messages.some((m) => m.includes('Starting gate-and-submit jobs')), messages.join('\n'));
+    assert.ok(messages.some((m) => m.includes('Gate passed (gate-and-submit pipeline).')), messages.join('\n'));
+  }
+  const submitted = infos.map((info) => String((info as ChangeInfo & { submitted?: string }).submitted));
+  assert.equal([...submitted].sort(), submitted, 'merged in queue order');
+  const after = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  assert.is(after?.status?.depth, 0);
+  assert.equal(after?.status?.owed, []);
+});
+
+test('a failure in the middle is voted -1 and not merged; the change behind it is tested again without it and merges', async () => {
+  const changes = [];
+  for (const name of ['d', 'e', 'f']) changes.push(await pushChange(adminConnection, FLAKY, { [`${name}.txt`]: `${name}\n` }, `Add ${name}`));
+  const [d, e, f] = changes as [ChangeInfo, ChangeInfo, ChangeInfo];
+  // The outcome hook fails e's runs, wherever e is tested.
+  await pushDirect(adminConnection, FLAKY, CONFIG_REF, { 'ci/gate.yaml': gateWorkflow(e._number) }, 'Fail change e');
+  for (const change of changes) await approve(FLAKY, change);
+  const [dRun] = await gateRuns(FLAKY, d, 1);
+  const [eRun] = await gateRuns(FLAKY, e, 1);
+  const [fRun] = await gateRuns(FLAKY, f, 1);
+
+  await complete(dRun!);
+  await merged(FLAKY, d);
+  const eDone = await complete(eRun!);
+  assert.is(eDone.status?.phase, 'Failed');
+  // f's first run tested e under it: it no longer counts, and f is tested again on d alone.
+  await complete(fRun!);
+  const fRuns = await gateRuns(FLAKY, f, 2);
+  const again = fRuns.find((run) => run.metadata.name !== fRun!.metadata.name)!;
+  assert.equal(await tested(again), [f._number]);
+  await complete(again);
+  const fInfo = await merged(FLAKY, f);
+  assert.is(botVerified(stack, fInfo), 2);
+
+  const eInfo = await changeDetail(stack, FLAKY, e._number);
+  assert.is(eInfo.status, 'NEW');
+  assert.is(botVerified(stack, eInfo), -1);
+  const failures = pipelineMessages(eInfo, PIPELINE).filter((m) => m.message.includes('Failed in the gate-and-submit queue'));
+  assert.is(failures.length, 1, pipelineMessages(eInfo, PIPELINE).map((m) => m.message).join('\n'));
+  const first = await readWorkflow(stack.cluster, refOfWorkflow(fRun!));
+  // Stopped by the queue, or finished before the stop came: either way it was not what merged.
+  assert.ok(first?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined || first?.status?.phase === 'Succeeded');
+});
+
+test('a change that misses a submit requirement gets one message naming it, and no run', async () => {
+  await adminRest.json('PUT', `projects/${encodeId(STRICT)}/submit_requirements/No-Unresolved-Comments`, {
+    body: { name: 'No-Unresolved-Comments', submittability_expression: '-has:unresolved', allow_override_in_child_projects: true },
+  });
+  const change = await pushChange(adminConnection, STRICT, { 'g.txt': 'g\n' }, 'Add g');
+  const event = await approve(STRICT, change, { comments: { '/PATCHSET_LEVEL': [{ message: 'Does this need a release note?', unresolved: true }] } });
+  // Delivered again (both ingress paths send every event): still one message.
+  ok(await deliver(stack.functions['comment-added'], event), 'comment-added again');
+  const info = await changeDetail(stack, STRICT, change._number);
+  const messages = pipelineMessages(info, PIPELINE).map((m) => m.message);
+  assert.is(messages.length, 1, messages.join('\n'));
+  assert.match(messages[0]!, 'Not added to the gate-and-submit queue: the submit requirement "No-Unresolved-Comments" is not satisfied.');
+  assert.is(botVerified(stack, info), undefined);
+  assert.equal(await runsOf(stack, STRICT, change._number, PIPELINE), []);
+  assert.is(info.status, 'NEW');
+});
+
+test.run();
