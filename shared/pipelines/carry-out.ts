@@ -12,8 +12,10 @@
 //      create its change ConfigMap owned by it while posting the start message (once however often the event
 //      comes), stop the superseded runs; reject → stop the
 //      superseded runs, post the rejection once per patchset (Verified -1, every problem located; claimed on
-//      the change's rejection Lease); skip → log; not-implemented → finish the other pipelines, then throw
-//      NotImplementedError so the event is not acknowledged. Every post goes through reporting/post-once.ts.
+//      the change's rejection Lease); enqueue → the gate's shell (gate.ts); skip → log; not-implemented →
+//      finish the other pipelines, then throw NotImplementedError so the event is not acknowledged. Every post
+//      goes through reporting/post-once.ts. Before the triggers, an event that takes a change out of a gate
+//      queue (a new patch set, closed, Code-Review +2 taken back) is handed to the gate too.
 // Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
 import type { EffectiveConfig } from '../config/inheritance.js';

@@ -2,11 +2,10 @@
 // "already reported" lives on the Workflow it is about.
 //
 //   1. read the Workflow the event names (the event is only a reference: a stale copy is never reported);
-//      gone → done
+//      gone → done; a run of a dependent pipeline goes to its gate queue instead (deps.gate: pipelines/gate.ts)
 //   2. reportPending (needs only the Workflow): not finished, superseded, stopped, reported → done
 //   3. the change's state (one getChange with CURRENT_REVISION; a deleted change is not an error), then
-//      shouldReport decides whether and which votes; the pipeline's manager must be able to report
-//      (dependent: NotImplementedError, so the event is not acknowledged)
+//      shouldReport decides whether and which votes
 //   4. postOnce (post-once.ts) with REPORT_MARKER on the Workflow: claim, check the change when the claim took
 //      over an expired one, post buildReport's review on the revision that was tested, mark done. While the
 //      run's start message is being posted (its claim is live) the report waits: a TransientError, retried.
