@@ -8,11 +8,12 @@
 import type { CloudEvent } from 'cloudevents';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pushChange, pushDirect } from '../../dev/gerrit-chores.js';
+import { pushChange, pushDirect, pushPatchSet } from '../../dev/gerrit-chores.js';
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
+import { Gate } from '../../shared/pipelines/gate.js';
 import { QUEUE_ANNOTATION, queueConfigOf, queueHash } from '../../shared/pipelines/gate-plan.js';
 import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { findPipeline, loadPipelines } from '../../shared/config/pipeline-config.js';
@@ -46,11 +47,12 @@ const PARENT = `it-${suffix}-gate`;
 const PROJECT = `${PARENT}/app`;
 const FLAKY = `${PARENT}/flaky`;
 const STRICT = `${PARENT}/strict`;
+const SLOW = `${PARENT}/slow`;
 const PIPELINE = 'gate-and-submit';
 const GATE = findPipeline(loadPipelines(), PIPELINE)!;
 
 /** A gate Workflow whose one step fails (exit 2) for the change numbered `failing`, and succeeds otherwise. */
-function gateWorkflow(failing = 0): string {
+function gateWorkflow(failing = 0, duration = '1s'): string {
   return `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: { generateName: gate- }
@@ -62,6 +64,7 @@ spec:
         annotations:
           ${EXIT_CODE_ANNOTATION}: "{{=workflow.parameters.change == '${failing}' ? '2' : '0'}}"
           rig.seakeeper.test/message: "tests failed"
+          rig.seakeeper.test/duration: "${duration}"
       container: { image: example/ci, command: [make, test] }
 `;
 }
@@ -75,12 +78,18 @@ test.before(async () => {
   await configuredProject(rig, stack, PROJECT, CONFIG);
   await configuredProject(rig, stack, FLAKY, CONFIG);
   await configuredProject(rig, stack, STRICT, CONFIG);
+  await configuredProject(rig, stack, SLOW, { ...CONFIG, 'ci/gate.yaml': gateWorkflow(0, '300s') });
 });
 
 test.after(async () => {
   await stack?.stop();
-  await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT]);
-  await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT]);
+  // The queues this suite made (STRICT's never was: nothing entered it).
+  const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
+  for (const project of [PROJECT, FLAKY, SLOW]) {
+    await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
+  }
+  await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT, SLOW]);
+  await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT, SLOW]);
 });
 
 const ok = (answer: { status: number; body: string }, what: string) => assert.ok(answer.status >= 200 && answer.status < 300, `${what}: ${answer.status} ${answer.body}`);
@@ -209,6 +218,44 @@ test('a change that misses a submit requirement gets one message naming it, and 
   assert.is(botVerified(stack, info), undefined);
   assert.equal(await runsOf(stack, STRICT, change._number, PIPELINE), []);
   assert.is(info.status, 'NEW');
+});
+
+test('a new patch set and an abandoned change leave the queue: their runs stopped, the change behind tested again without them; reconcile ticks the queue', async () => {
+  const h = await pushChange(adminConnection, SLOW, { 'h.txt': 'h\n' }, 'Add h');
+  const i = await pushChange(adminConnection, SLOW, { 'i.txt': 'i\n' }, 'Add i');
+  await approve(SLOW, h);
+  await approve(SLOW, i);
+  const [hRun] = await gateRuns(SLOW, h, 1);
+  const [iRun] = await gateRuns(SLOW, i, 1);
+  assert.equal(await tested(iRun!), [h._number, i._number]);
+
+  await pushPatchSet(adminConnection, SLOW, h.change_id, { 'h.txt': 'h, again\n' }, 'Add h');
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', h, 2)), 'patchset-created');
+  const stopped = async (run: LiveWorkflow) =>
+    eventually(async () => {
+      const now = await readWorkflow(stack.cluster, refOfWorkflow(run));
+      if (now?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] === undefined) throw new Error(`${run.metadata.name} is not stopped`);
+      return now;
+    }, 10_000);
+  await stopped(hRun!);
+  await stopped(iRun!);
+  const iRuns = await gateRuns(SLOW, i, 2);
+  const again = iRuns.find((run) => run.metadata.name !== iRun!.metadata.name)!;
+  assert.equal(await tested(again), [i._number]);
+
+  await adminRest.json('POST', `changes/${encodeId(id(SLOW, i))}/abandon`, { body: { notify: 'NONE' } });
+  ok(await deliver(stack.functions['comment-added'], await gerritEvent(stack, 'gerrit.change-abandoned', i)), 'comment-added (change-abandoned)');
+  await stopped(again);
+  const config = queueConfigOf(GATE, `${SLOW} master`);
+  const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
+  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, config.queue));
+  assert.is(queue?.status?.depth, 0);
+
+  // reconcile's pass, as its own ServiceAccount: every queue ticked, nothing failing, nothing left to stop.
+  const gate = Gate.fromEnv({ ...stack.env['comment-added'], KUBECONFIG: stack.kubeconfigs.reconcile });
+  const ticked = await gate.tick();
+  assert.is(ticked.failed, 0, JSON.stringify(ticked));
+  assert.ok(Number(ticked.queues) >= 3, JSON.stringify(ticked));
 });
 
 test.run();
