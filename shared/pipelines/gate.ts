@@ -308,8 +308,23 @@ export class Gate {
     return carryOutStops(this.deps.cluster, orders.map((workflow) => closeOrder(workflow, reason)));
   }
 
-  /** A report or message the queue owes, once: claimed on a Lease named by the notice. */
+  /**
+   * A report or message the queue owes, once: claimed on a Lease named by the notice. A change that closed
+   * meanwhile may refuse it (Gerrit's 409 on a vote): it is dropped then, so the queue does not owe it forever.
+   */
   async #postNotice(pipeline: Pipeline, action: Extract<QueueAction, { type: 'report' | 'message' }>): Promise<string> {
+    try {
+      return await this.#postNoticeOnce(pipeline, action);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      const info = await this.deps.gerrit.getChange(changeIdOfItem(action.item));
+      if (info.status === 'NEW') throw err;
+      this.#logger.warn({ fn: 'gate', notice: action.id, change: changeIdOfItem(action.item), status: info.status, err }, 'a notice the closed change refused was dropped');
+      return 'dropped';
+    }
+  }
+
+  async #postNoticeOnce(pipeline: Pipeline, action: Extract<QueueAction, { type: 'report' | 'message' }>): Promise<string> {
     const plan = noticeReview(pipeline, action);
     const { item } = action;
     const posted = await postOnce(

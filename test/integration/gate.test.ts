@@ -203,6 +203,24 @@ test('a failure in the middle is voted -1 and not merged; the change behind it i
   assert.ok(first?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined || first?.status?.phase === 'Succeeded');
 });
 
+test('a failure reported on a change someone merged meanwhile: Gerrit refuses the -1, and the queue does not owe it forever', async () => {
+  const x = await pushChange(adminConnection, FLAKY, { 'x.txt': 'x\n' }, 'Add x');
+  await pushDirect(adminConnection, FLAKY, CONFIG_REF, { 'ci/gate.yaml': gateWorkflow(x._number) }, 'Fail change x');
+  await approve(FLAKY, x);
+  const [run] = await gateRuns(FLAKY, x, 1);
+  await adminRest.json('POST', `changes/${encodeId(id(FLAKY, x))}/submit`, { body: {} });
+  await complete(run!);
+  const info = await changeDetail(stack, FLAKY, x._number);
+  assert.is(info.status, 'MERGED');
+  const config = queueConfigOf(GATE, `${FLAKY} master`);
+  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  assert.is(queue?.status?.depth, 0);
+  assert.equal(queue?.status?.owed, []);
+  assert.is.not(botVerified(stack, info), -1);
+  // Refused (409), not posted without its vote (403): nothing about the failure is on the change.
+  assert.equal(pipelineMessages(info, PIPELINE).filter((m) => m.message.includes('Failed in the gate-and-submit queue')), []);
+});
+
 test('a change that misses a submit requirement gets one message naming it, and no run', async () => {
   await adminRest.json('PUT', `projects/${encodeId(STRICT)}/submit_requirements/No-Unresolved-Comments`, {
     body: { name: 'No-Unresolved-Comments', submittability_expression: '-has:unresolved', allow_override_in_child_projects: true },
