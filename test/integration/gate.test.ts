@@ -203,6 +203,25 @@ test('a failure in the middle is voted -1 and not merged; the change behind it i
   assert.ok(first?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined || first?.status?.phase === 'Succeeded');
 });
 
+test('Code-Review +2 taken back takes the change out of its queue: its run stopped, the author told why', async () => {
+  const j = await pushChange(adminConnection, SLOW, { 'j.txt': 'j\n' }, 'Add j');
+  await approve(SLOW, j);
+  const [run] = await gateRuns(SLOW, j, 1);
+  await adminRest.json('POST', `changes/${encodeId(id(SLOW, j))}/revisions/current/review`, { body: { labels: { 'Code-Review': 0 }, notify: 'NONE' } });
+  const taken = (e: CloudEvent<unknown>) => ((e.data as { approvals?: Approval[] }).approvals ?? []).some((a) => a.type === 'Code-Review' && a.oldValue === '2');
+  ok(await deliver(stack.functions['comment-added'], await gerritEvent(stack, 'gerrit.comment-added', j, 1, taken)), 'comment-added (approval removed)');
+  const stoppedRun = await eventually(async () => {
+    const now = await readWorkflow(stack.cluster, refOfWorkflow(run!));
+    if (now?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] === undefined) throw new Error('not stopped');
+    return now;
+  }, 10_000);
+  assert.ok(stoppedRun);
+  const info = await changeDetail(stack, SLOW, j._number);
+  const removed = pipelineMessages(info, PIPELINE).filter((m) => m.message.includes('Removed from the gate-and-submit queue: unable to merge due to a missing merge requirement.'));
+  assert.is(removed.length, 1);
+  assert.is(info.status, 'NEW');
+});
+
 test('a failure reported on a change someone merged meanwhile: Gerrit refuses the -1, and the queue does not owe it forever', async () => {
   const x = await pushChange(adminConnection, FLAKY, { 'x.txt': 'x\n' }, 'Add x');
   await pushDirect(adminConnection, FLAKY, CONFIG_REF, { 'ci/gate.yaml': gateWorkflow(x._number) }, 'Fail change x');
