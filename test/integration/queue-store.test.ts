@@ -20,7 +20,7 @@ const rig = loadRig();
 const admin = httpClusterFromEnv({ KUBECONFIG: rig.KUBECONFIG });
 const SUFFIX = uniqueSuffix();
 const config = (queue: string): QueueConfig => ({ queue, pipeline: 'gate-and-submit', window: 5, windowFloor: 2 });
-const QUEUE_ACCOUNTS: readonly PipelineAccount[] = ['comment-added', 'workflow-completed', 'reconcile'];
+const QUEUE_ACCOUNTS: readonly PipelineAccount[] = ['patchset-created', 'comment-added', 'workflow-completed', 'reconcile'];
 let accounts: PipelineAccounts;
 const made: string[] = [];
 
@@ -123,8 +123,8 @@ test('the queue accounts may read, create and swap the status, nothing else: not
     const elsewhere = await rejectionOf(new ChangeQueueStore(cluster, 'default').update(queue, enqueue(602, 1)));
     assert.instance(elsewhere.err, ForbiddenError, `${account} in default`);
   }
-  // patchset-created has no business with the queues.
-  const other = await rejectionOf(delivery('patchset-created').read(queue));
+  // workflow-watch has no business with the queues (patchset-created has: a new patch set dequeues).
+  const other = await rejectionOf(delivery('workflow-watch').read(queue));
   assert.instance(other.err, ForbiddenError);
 });
 
