@@ -1,8 +1,8 @@
 // The ChangeQueue store (shared/pipelines/queue-store.ts) on the rig's real kube-apiserver, acting as the
 // functions that drive the gate queues (patchset-created, comment-added, workflow-completed, reconcile) with
-// knative/'s RBAC in the system namespace: eight deliveries deciding on one queue at once all land, each decided on what the
-// others stored before it; a redelivered enqueue writes nothing; odd queue names get valid object names; and
-// the accounts can do nothing else to a ChangeQueue.
+// knative/'s RBAC in the system namespace: eight deliveries deciding on one queue at once all land, each
+// decided on what the others stored before it; a redelivered enqueue writes nothing; odd queue names get valid
+// object names; and the accounts can do nothing else to a ChangeQueue.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ForbiddenError } from '../../shared/errors.js';
