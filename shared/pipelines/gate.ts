@@ -32,9 +32,9 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, WORKFLOW_KIND } from '../names.js';
 import { heldMarker } from '../reporting/claims.js';
-import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, refusalMarker } from '../reporting/leases.js';
+import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker } from '../reporting/leases.js';
 import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from '../reporting/markers.js';
-import { reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
+import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
@@ -273,7 +273,24 @@ export class Gate {
     if (!entry) return refused(`${item.project} does not run ${pipeline.name} any more`);
     const definition = await readDefinition(deps.cluster, item.project, wantedDefinition(entry), effective, reader);
     const checked = checkDefinition(definition, { resources: effective.config.resources });
-    if (!checked.ok) return refused(`the workflow definition breaks the policy: ${checked.problems.slice(0, 3).map(formatProblem).join('; ')}`);
+    if (!checked.ok) {
+      // The owners learn what to fix as in the check pipeline (every problem located), once per patch set.
+      const source = definition.kind === 'file' ? definition.file : `WorkflowTemplate/${definition.name}`;
+      const review = rejectionReview(pipeline, runChangeOf(item, deps.gerritUrl), source, checked.problems);
+      const posted = await postOnce(
+        deps.gerrit,
+        {
+          claim: () => deps.leases.claim(REJECTION_LEASE, rejectionMarker(pipeline.name), { project: item.project, change: item.change, revision: item.revision }, this.#now),
+          plan: () => review,
+          onChange: (messages) => reviewAlreadyPosted(messages, review, item.patchset),
+        },
+        this.#logger,
+      );
+      return [
+        `rejected ${reviewField(posted)}`,
+        ...(await refused(`the workflow definition breaks the policy: ${checked.problems.slice(0, 3).map(formatProblem).join('; ')}`)),
+      ];
+    }
 
     // The subject, for the run's exact text, is read once: when the run is still to be made.
     const exists = await deps.cluster.get(ARGO_API_VERSION, WORKFLOW_KIND, namespaceFor(item.project), action.name);

@@ -48,6 +48,7 @@ const PROJECT = `${PARENT}/app`;
 const FLAKY = `${PARENT}/flaky`;
 const STRICT = `${PARENT}/strict`;
 const SLOW = `${PARENT}/slow`;
+const REFUSED = `${PARENT}/refused`;
 const PIPELINE = 'gate-and-submit';
 const GATE = findPipeline(loadPipelines(), PIPELINE)!;
 
@@ -79,17 +80,18 @@ test.before(async () => {
   await configuredProject(rig, stack, FLAKY, CONFIG);
   await configuredProject(rig, stack, STRICT, CONFIG);
   await configuredProject(rig, stack, SLOW, { ...CONFIG, 'ci/gate.yaml': gateWorkflow(0, '300s') });
+  await configuredProject(rig, stack, REFUSED, { ...CONFIG, 'ci/gate.yaml': gateWorkflow().replace('  entrypoint: test\n', '  entrypoint: test\n  hostNetwork: true\n') });
 });
 
 test.after(async () => {
   await stack?.stop();
   // The queues this suite made (STRICT's never was: nothing entered it).
   const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
-  for (const project of [PROJECT, FLAKY, SLOW]) {
+  for (const project of [PROJECT, FLAKY, SLOW, REFUSED]) {
     await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
   }
-  await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT, SLOW]);
-  await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT, SLOW]);
+  await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT, SLOW, REFUSED]);
+  await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT, SLOW, REFUSED]);
 });
 
 const ok = (answer: { status: number; body: string }, what: string) => assert.ok(answer.status >= 200 && answer.status < 300, `${what}: ${answer.status} ${answer.body}`);
@@ -238,6 +240,19 @@ test('a failure reported on a change someone merged meanwhile: Gerrit refuses th
   assert.is.not(botVerified(stack, info), -1);
   // Refused (409), not posted without its vote (403): nothing about the failure is on the change.
   assert.equal(pipelineMessages(info, PIPELINE).filter((m) => m.message.includes('Failed in the gate-and-submit queue')), []);
+});
+
+test('a gate definition the policy refuses: no run, the problems located once and Verified -1, the change out of the queue', async () => {
+  const change = await pushChange(adminConnection, REFUSED, { 'k.txt': 'k\n' }, 'Add k');
+  const event = await approve(REFUSED, change);
+  ok(await deliver(stack.functions['comment-added'], event), 'comment-added again');
+  assert.equal(await runsOf(stack, REFUSED, change._number, PIPELINE), []);
+  const info = await changeDetail(stack, REFUSED, change._number);
+  const messages = pipelineMessages(info, PIPELINE).map((m) => m.message);
+  assert.is(messages.filter((m) => m.includes('Seakeeper cannot run the gate-and-submit pipeline: ci/gate.yaml breaks the workflow policy') && m.includes('host-namespace')).length, 1, messages.join('\n'));
+  assert.is(messages.filter((m) => m.includes('Failed in the gate-and-submit queue')).length, 1, messages.join('\n'));
+  assert.is(botVerified(stack, info), -1);
+  assert.is(info.status, 'NEW');
 });
 
 test('a change that misses a submit requirement gets one message naming it, and no run', async () => {
