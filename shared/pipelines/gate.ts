@@ -32,13 +32,13 @@ import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, WORKFLOW_KIND } from '../names.js';
 import { heldMarker } from '../reporting/claims.js';
-import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker } from '../reporting/leases.js';
+import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker, type LeaseClaim, type PatchSetIdentity } from '../reporting/leases.js';
 import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from '../reporting/markers.js';
 import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
-import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type ChangeRef, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openParents, PARENT_OPTIONS } from './gate-eligibility.js';
@@ -277,17 +277,9 @@ export class Gate {
       // The owners learn what to fix as in the check pipeline (every problem located), once per patch set.
       const source = definition.kind === 'file' ? definition.file : `WorkflowTemplate/${definition.name}`;
       const review = rejectionReview(pipeline, runChangeOf(item, deps.gerritUrl), source, checked.problems);
-      const posted = await postOnce(
-        deps.gerrit,
-        {
-          claim: () => deps.leases.claim(REJECTION_LEASE, rejectionMarker(pipeline.name), { project: item.project, change: item.change, revision: item.revision }, this.#now),
-          plan: () => review,
-          onChange: (messages) => reviewAlreadyPosted(messages, review, item.patchset),
-        },
-        this.#logger,
-      );
+      const posted = await this.#postOnLease(review, item, (target) => deps.leases.claim(REJECTION_LEASE, rejectionMarker(pipeline.name), target, this.#now));
       return [
-        `rejected ${reviewField(posted)}`,
+        `rejected ${posted}`,
         ...(await refused(`the workflow definition breaks the policy: ${checked.problems.slice(0, 3).map(formatProblem).join('; ')}`)),
       ];
     }
@@ -342,29 +334,23 @@ export class Gate {
   }
 
   async #postNoticeOnce(pipeline: Pipeline, action: Extract<QueueAction, { type: 'report' | 'message' }>): Promise<string> {
-    const plan = noticeReview(pipeline, action);
-    const { item } = action;
-    const posted = await postOnce(
-      this.deps.gerrit,
-      {
-        claim: () => this.deps.leases.claim(GATE_NOTICE_LEASE, NOTICE_MARKER, { project: item.project, change: item.change, revision: item.revision }, this.#now, action.id),
-        plan: () => plan,
-        onChange: (messages) => reviewAlreadyPosted(messages, plan, item.patchset),
-      },
-      this.#logger,
-    );
-    return reviewField(posted);
+    return this.#postOnLease(noticeReview(pipeline, action), action.item, (target) => this.deps.leases.claim(GATE_NOTICE_LEASE, NOTICE_MARKER, target, this.#now, action.id));
   }
 
   /** Why an approved change did not enter the queue, told to its author once per patch set. */
   async #postRefusal(pipeline: Pipeline, change: Trigger['change'], reason: string): Promise<string> {
-    const plan = refusalReview(pipeline, { project: change.project, change: change.number, revision: change.revision }, reason);
+    const on = { project: change.project, branch: change.branch, change: change.number, patchset: change.patchset, ref: change.ref, revision: change.revision };
+    return this.#postOnLease(refusalReview(pipeline, on, reason), on, (target) => this.deps.leases.claim(GATE_REFUSAL_LEASE, refusalMarker(pipeline.name), target, this.#now));
+  }
+
+  /** A post about a patch set that has no Workflow to carry its claim: claimed on a Lease (`claim`), once. */
+  async #postOnLease(plan: ReviewPlan, on: ChangeRef, claim: (target: PatchSetIdentity) => Promise<LeaseClaim>): Promise<string> {
     const posted = await postOnce(
       this.deps.gerrit,
       {
-        claim: () => this.deps.leases.claim(GATE_REFUSAL_LEASE, refusalMarker(pipeline.name), { project: change.project, change: change.number, revision: change.revision }, this.#now),
+        claim: () => claim({ project: on.project, change: on.change, revision: on.revision }),
         plan: () => plan,
-        onChange: (messages) => reviewAlreadyPosted(messages, plan, change.patchset),
+        onChange: (messages) => reviewAlreadyPosted(messages, plan, on.patchset),
       },
       this.#logger,
     );
