@@ -36,6 +36,7 @@
 // ForwardedLog does not know, noting it and the checkpoint → `endRecovery`; live events go on meanwhile (noted
 // in both too); persist `checkpointToPersist()` and `log.snapshot()` together.
 import type { AccountInfo, ChangeOption, ChangeStatus } from '../gerrit/types.js';
+import { changeUrl } from '../gerrit/refs.js';
 import { isStamped, occurrenceKey } from './gerrit-cloudevents.js';
 import {
   accountKey,
@@ -554,7 +555,7 @@ function recoverChange(change: JsonObject, since: number, options: RecoveryOptio
   if (subject !== undefined) fixed.subject = subject;
   const owner = accountAttribute(own(change, 'owner'));
   if (owner !== undefined) fixed.owner = owner;
-  if (options.webUrl !== undefined) fixed.url = `${options.webUrl.replace(/\/*$/, '/')}c/${project}/+/${number}`;
+  if (options.webUrl !== undefined) fixed.url = changeUrl(options.webUrl, project, number);
   const createdOn = parseGerritTimestamp(str(change, 'created') ?? '');
   if (createdOn !== undefined) fixed.createdOn = createdOn;
   const topic = str(change, 'topic');

@@ -7,6 +7,7 @@ import type { PipelineConfig } from '../config/project-config.js';
 import { cut, renderTemplate, type ReviewPlan } from '../reporting/messages.js';
 import type { ChangeRef as RunChange } from '../runs/workflow.js';
 import type { GerritEvent } from '../events/gerrit-event.js';
+import { changeUrl } from '../gerrit/refs.js';
 import type { ChangeRef, QueueAction, QueueConfig, QueueEvent } from './change-queue.js';
 
 /** The label a gate run carries: its queue's hash, so that the queue's runs can be listed. */
@@ -62,11 +63,9 @@ export function runChangeOf(item: ChangeRef, gerritUrl: string): RunChange {
     patchset: item.patchset,
     revision: item.revision,
     ref: item.ref,
-    url: `${withSlash(gerritUrl)}c/${item.project}/+/${item.change}`,
+    url: changeUrl(gerritUrl, item.project, item.change),
   };
 }
-
-export const withSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
 
 export const changeIdOfItem = (item: Pick<ChangeRef, 'project' | 'change'>): string => `${item.project}~${item.change}`;
 

@@ -58,8 +58,8 @@ import {
   runChangeOf,
   runResultOf,
   successReview,
-  withSlash,
 } from './gate-plan.js';
+import { withSlash } from '../gerrit/refs.js';
 import { ChangeQueueStore, type ChangeQueueObject } from './queue-store.js';
 import { reviewField, startRun } from './run-start.js';
 import { closeOrder, isActive } from './runs.js';
