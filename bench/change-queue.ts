@@ -4,14 +4,16 @@
 //
 //   npm run bench:change-queue [-- --rounds=7 --min-ms=50]
 //
-// Two windows per depth: the pipeline's (gate-and-submit, 5: a deep queue behind a small window, runs only at
-// the front) and the whole queue (every item has a run: the most a state holds, includes growing with depth).
+// Three windows per depth: the pipeline's (gate-and-submit, 5: a deep queue behind a small window, runs only at
+// the front), the default ceiling (20: the most the window grows to), and the whole queue without a ceiling
+// (every item has a run: the most a state could hold, includes growing with depth).
 // Events, each decided on the same stored state: the run of the item in the middle of those that have runs
 // succeeds; it fails (the items behind it that included it are stopped and started again); a tick. Each figure
 // is the median over the rounds of the mean time per call in a round; a round repeats the call until `min-ms`
 // has passed.
 import { performance } from 'node:perf_hooks';
 import { decide, emptyQueue, type EnqueueItem, type QueueConfig, type QueueEvent, type QueueState } from '../shared/pipelines/change-queue.js';
+import { DEFAULT_WINDOW_CEILING } from '../shared/pipelines/gate-plan.js';
 import { median, numericArgs } from './cli.js';
 
 const args = numericArgs();
@@ -57,7 +59,7 @@ function time(call: () => unknown): number {
 const ms = (value: number) => (value < 0.1 ? value.toFixed(4) : value < 10 ? value.toFixed(3) : value.toFixed(1));
 
 function bench(depth: number, window: number): void {
-  const config: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window, windowFloor: 2 };
+  const config: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window, windowFloor: 2, windowCeiling: window };
   const state = queueOf(depth, config);
   const running = state.items.filter((i) => i.run?.state === 'running');
   const middle = running[running.length >> 1]!;
@@ -82,5 +84,6 @@ console.log(`rounds ${ROUNDS}, at least ${MIN_MS} ms each; node ${process.versio
 console.log('depth | window | state KiB | event | actions | decide ms | JSON round trip ms | structuredClone ms | decide / JSON | decide / clone');
 for (const depth of DEPTHS) {
   bench(depth, 5);
+  if (depth > DEFAULT_WINDOW_CEILING) bench(depth, DEFAULT_WINDOW_CEILING);
   bench(depth, depth);
 }

@@ -31,6 +31,11 @@ export interface QueueConfig {
   readonly pipeline: string;
   readonly window: number;
   readonly windowFloor: number;
+  /**
+   * The window never grows beyond this. It bounds the runs going at once, and with them the state: each run
+   * lists the items ahead of it, so without a ceiling a long queue's state grows with the square of its depth.
+   */
+  readonly windowCeiling: number;
   /** Attempts in all at one speculative state when runs end in infrastructure errors (default 3). */
   readonly maxAttempts?: number;
 }
@@ -54,7 +59,11 @@ export interface EnqueueItem extends ChangeRef {
   readonly needs: readonly number[];
 }
 
-export type RunState = 'running' | 'succeeded' | 'failed' | 'error';
+/** `conflict`: the change did not merge onto the state to test (the checkout's merge conflict); no test ran. */
+export type RunState = 'running' | 'succeeded' | 'failed' | 'error' | 'conflict';
+
+/** How a run ended, as the shell read it from Argo. */
+export type RunResult = Exclude<RunState, 'running'>;
 
 export interface QueueRun {
   readonly name: string;
@@ -83,7 +92,8 @@ export interface QueueItem extends EnqueueItem {
   readonly decided?: ItemDecision;
 }
 
-export type ReportKind = 'failed' | 'infrastructure' | 'merge-failed' | 'dependency-failed' | 'approval-removed';
+/** merge-conflict: it did not merge onto the changes ahead (a run's checkout); merge-failed: Gerrit refused to submit it. */
+export type ReportKind = 'failed' | 'infrastructure' | 'merge-conflict' | 'merge-failed' | 'dependency-failed' | 'approval-removed';
 
 /** A report or message decided and not yet posted. */
 export interface Notice {
@@ -115,8 +125,11 @@ export type DequeueReason = 'new-patchset' | 'abandoned' | 'approval-removed' | 
 export type QueueEvent =
   /** Approved and submittable, as the shell found them; several: a stack, parents first. */
   | { readonly type: 'enqueue'; readonly eventId: string; readonly items: readonly EnqueueItem[] }
-  /** `error`: the infrastructure failed (Argo's Error phase, a pod evicted, preempted, its node lost). */
-  | { readonly type: 'run-finished'; readonly name: string; readonly result: 'succeeded' | 'failed' | 'error'; readonly message?: string }
+  /**
+   * `error`: the infrastructure failed (Argo's Error phase, a pod evicted, preempted, its node lost);
+   * `conflict`: the run's checkout found the change does not merge onto the changes ahead of it.
+   */
+  | { readonly type: 'run-finished'; readonly name: string; readonly result: RunResult; readonly message?: string }
   /**
    * `patchset` is the patch set the event is about: new-patchset, the new one (an item at it or newer stays);
    * approval-removed, the one that lost it; merged-elsewhere, the one that merged. Absent: whatever is queued
@@ -145,7 +158,7 @@ export interface QueueDecision {
 export const itemKey = (change: { readonly change: number; readonly patchset: number }): string => `${change.change},${change.patchset}`;
 
 export function emptyQueue(config: QueueConfig): QueueState {
-  return { window: Math.max(config.window, config.windowFloor), depth: 0, items: [], owed: [], observed: [] };
+  return { window: Math.min(config.windowCeiling, Math.max(config.window, config.windowFloor)), depth: 0, items: [], owed: [], observed: [] };
 }
 
 /** The next state, and what to carry out: the runs it stopped, then everything actionsOf(next) holds. */
@@ -230,7 +243,7 @@ function unmetNeed(state: QueueState, item: EnqueueItem, pipeline: string): { ch
   return undefined;
 }
 
-function runFinished(state: QueueState, name: string, result: 'succeeded' | 'failed' | 'error', message: string | undefined): Moved {
+function runFinished(state: QueueState, name: string, result: RunResult, message: string | undefined): Moved {
   const index = state.items.findIndex((item) => item.run?.name === name && item.run.state === 'running');
   if (index < 0) return { state };
   const item = state.items[index]!;
@@ -241,7 +254,7 @@ function runFinished(state: QueueState, name: string, result: 'succeeded' | 'fai
 function dequeue(state: QueueState, change: number, patchset: number | undefined, reason: DequeueReason, config: QueueConfig): QueueState {
   const item = state.items.find((q) => q.change === change);
   if (!item) return state;
-  if (reason === 'merged-elsewhere') return landed(state, item, patchset === item.patchset, false);
+  if (reason === 'merged-elsewhere') return landed(state, item, patchset === item.patchset, false, config);
   // A late event about an older patch set, or one the queue has already moved past.
   if (reason === 'new-patchset' && patchset !== undefined && item.patchset >= patchset) return state;
   if (reason === 'approval-removed' && patchset !== undefined && item.patchset !== patchset) return state;
@@ -253,7 +266,7 @@ function submitted(state: QueueState, change: number, result: 'merged' | 'refuse
   if (!item) return state;
   const ours = item === state.items[0] && item.decided === 'submitting';
   // A merge is a fact whoever asked for it; a refusal counts only for the submit this queue asked for.
-  if (result === 'merged') return landed(state, item, true, ours);
+  if (result === 'merged') return landed(state, item, true, ours, config);
   if (!ours) return state;
   const reported = owe(state, notice('merge-failed', item, `Passed the ${config.pipeline} queue, but Gerrit refused to submit it: ${quote(message)}`, config, item.run?.name ?? ''));
   return shrink(removeItem(reported, item, { reason: 'merge-failed' }, config), config);
@@ -264,7 +277,7 @@ function submitted(state: QueueState, change: number, result: 'merged' | 'refuse
  * other run was made on a branch that has moved under it. A patch set other than the queued one merged
  * (`asQueued` false): no run tested that.
  */
-function landed(state: QueueState, item: QueueItem, asQueued: boolean, grow: boolean): QueueState {
+function landed(state: QueueState, item: QueueItem, asQueued: boolean, grow: boolean, config: QueueConfig): QueueState {
   const key = asQueued ? itemKey(item) : undefined;
   const items: QueueItem[] = [];
   for (const other of state.items) {
@@ -274,7 +287,7 @@ function landed(state: QueueState, item: QueueItem, asQueued: boolean, grow: boo
     else if (run.includes[run.merged] === key) items.push({ ...other, run: { ...run, merged: run.merged + 1 } });
     else items.push(withoutRun(other));
   }
-  return { ...state, items, window: state.window + (grow ? 1 : 0) };
+  return { ...state, items, window: grow ? Math.min(config.windowCeiling, state.window + 1) : state.window };
 }
 
 /** Removes `item`; the items that need it go with it (see cascade). */
@@ -349,7 +362,7 @@ function assess(items: readonly QueueItem[], maxAttempts: number): Assessed {
     const needsFailing = item.needs.some((need) => bad.has(need));
     const run = item.run;
     const valid = !needsFailing && run !== undefined && testsExactly(run, ahead, key);
-    const failing = valid && (run!.state === 'failed' || (run!.state === 'error' && run!.attempt >= maxAttempts));
+    const failing = valid && (run!.state === 'failed' || run!.state === 'conflict' || (run!.state === 'error' && run!.attempt >= maxAttempts));
     const aheadCount = ahead.length;
     if (failing || needsFailing) bad.add(item.change);
     else ahead.push(key);
@@ -400,10 +413,13 @@ function reportFailure(state: QueueState, head: QueueItem, config: QueueConfig):
   const ahead = run.includes.slice(0, -1);
   const tested = ahead.length > 0 ? `with ${ahead.join(', ')} ahead of it` : 'with nothing ahead of it';
   const runs = run.attempt > 1 ? `run ${run.name} and the ${run.attempt - 1} before it ended in infrastructure errors` : `run ${run.name} ended in an infrastructure error`;
+  const because = run.message ? ` (${quote(run.message)})` : '';
   const reported =
     run.state === 'error'
-      ? owe(state, notice('infrastructure', head, `Not tested in the ${config.pipeline} queue: ${runs}${run.message ? ` (${quote(run.message)})` : ''}; approve it again to retry.`, config, run.name))
-      : owe(state, notice('failed', head, `Failed in the ${config.pipeline} queue: run ${run.name} tested it on ${head.branch} ${tested}.`, config, run.name));
+      ? owe(state, notice('infrastructure', head, `Not tested in the ${config.pipeline} queue: ${runs}${because}; approve it again to retry.`, config, run.name))
+      : run.state === 'conflict'
+        ? owe(state, notice('merge-conflict', head, `Merge failed in the ${config.pipeline} queue: it does not merge onto ${head.branch} ${tested}${because}. Please rebase it and upload a new patch set.`, config, run.name))
+        : owe(state, notice('failed', head, `Failed in the ${config.pipeline} queue: run ${run.name} tested it on ${head.branch} ${tested}.`, config, run.name));
   return cascade({ ...reported, items: reported.items.slice(1) }, head.change, 'failed in the queue', true, config);
 }
 
@@ -441,7 +457,7 @@ function owe(state: QueueState, notice: Notice): QueueState {
  */
 function notice(kind: Notice['kind'], item: EnqueueItem, text: string, config: QueueConfig, detail: string): Notice {
   const id = workflowName(config.pipeline, item.change, item.patchset, JSON.stringify([config.queue, item.enqueuedAt, kind, detail]));
-  const vote = kind === 'failed' || kind === 'infrastructure' || kind === 'merge-failed' ? { vote: -1 as const } : {};
+  const vote = kind === 'failed' || kind === 'infrastructure' || kind === 'merge-conflict' || kind === 'merge-failed' ? { vote: -1 as const } : {};
   return { id, kind, item: refOf(item), text, ...vote };
 }
 

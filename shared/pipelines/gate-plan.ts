@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import type { Pipeline } from '../config/pipeline-config.js';
 import type { PipelineConfig } from '../config/project-config.js';
 import { cut, renderTemplate, type ReviewPlan } from '../reporting/messages.js';
-import type { ChangeRef as RunChange } from '../runs/workflow.js';
+import type { ChangeRef as RunChange, LiveWorkflow } from '../runs/workflow.js';
 import type { GerritEvent } from '../events/gerrit-event.js';
 import { changeUrl } from '../gerrit/refs.js';
-import type { ChangeRef, QueueAction, QueueConfig, QueueEvent } from './change-queue.js';
+import type { ChangeRef, QueueAction, QueueConfig, QueueEvent, RunResult } from './change-queue.js';
 
 /** The label a gate run carries: its queue's hash, so that the queue's runs can be listed. */
 export const QUEUE_HASH_LABEL = 'seakeeper.dev/queue-hash';
@@ -22,6 +22,11 @@ export const GIT_URL_VARIABLE = 'SEAKEEPER_GIT_URL';
 /** Window and floor when the pipeline gives none (Zuul's defaults are 20 and 3; ours are smaller). */
 export const DEFAULT_WINDOW = 5;
 export const DEFAULT_WINDOW_FLOOR = 2;
+/**
+ * Zuul's ceiling is unbounded; ours bounds a queue's state (a ChangeQueue must stay well under etcd's 1.5 MiB):
+ * each run lists the items ahead of it, at most the ceiling.
+ */
+export const DEFAULT_WINDOW_CEILING = 20;
 
 /**
  * The queue a change is in: the project's `queue:` from seakeeper.yaml (projects that share one gate together),
@@ -32,8 +37,9 @@ export function queueName(project: string, branch: string, entry: Pick<PipelineC
 }
 
 export function queueConfigOf(pipeline: Pipeline, queue: string): QueueConfig {
-  const window = pipeline.window ?? DEFAULT_WINDOW;
-  return { queue, pipeline: pipeline.name, window, windowFloor: Math.min(pipeline.windowFloor ?? DEFAULT_WINDOW_FLOOR, window) };
+  const windowCeiling = pipeline.windowCeiling ?? Math.max(DEFAULT_WINDOW_CEILING, pipeline.window ?? DEFAULT_WINDOW);
+  const window = Math.min(pipeline.window ?? DEFAULT_WINDOW, windowCeiling);
+  return { queue, pipeline: pipeline.name, window, windowFloor: Math.min(pipeline.windowFloor ?? DEFAULT_WINDOW_FLOOR, window), windowCeiling };
 }
 
 /** A DNS-safe label value naming a queue of a pipeline. */
@@ -41,12 +47,53 @@ export function queueHash(config: Pick<QueueConfig, 'pipeline' | 'queue'>): stri
   return createHash('sha256').update(JSON.stringify([config.pipeline, config.queue]), 'utf8').digest('hex').slice(0, 40);
 }
 
-/** Argo's final phase as the queue reads a run: Error is the infrastructure's failure, not the change's. */
-export function runResultOf(phase: string | undefined): 'succeeded' | 'failed' | 'error' | undefined {
-  if (phase === 'Succeeded') return 'succeeded';
-  if (phase === 'Failed') return 'failed';
-  if (phase === 'Error') return 'error';
-  return undefined;
+/** How a finished run ended, for its queue: `message` says why when it did not succeed. */
+export interface RunOutcome {
+  readonly result: RunResult;
+  readonly message?: string;
+}
+
+/**
+ * What the checkout (config/gate/checkout.sh) writes to its termination log on a merge conflict, after its exit
+ * code 3: Argo makes it the step's message, `<container>: Error (exit code 3): merge conflict: …`.
+ */
+const MERGE_CONFLICT = /\(exit code 3\): (merge conflict: .*)$/s;
+
+/**
+ * Pod-level messages of a pod that ended for the node's sake, not its own: Argo copies the pod's message into
+ * the step's when the pod has one. The kubelet's eviction and admission refusals, a node shutting down, the
+ * kubelet preempting it for a critical pod; `pod failed: …` is Argo's word for a pod that failed with no
+ * container that ended on its own (a node lost under it). A pod deleted under a run (preempted by the
+ * scheduler, evicted through the API, its node gone) is a step in Argo's Error phase: `pod deleted`.
+ */
+const INFRASTRUCTURE = [/^The node was low on resource/, /^The node had condition/, /^Pod was rejected/, /imminent node shutdown/, /^Preempted in order to admit critical pod/, /^pod failed: /];
+
+/**
+ * How a finished run ended, read from Argo's status: its phase, and for a run that did not succeed, its failed
+ * steps. Only a step that ran and failed is the change's failure; a run whose every failed step failed for the
+ * infrastructure's sake (or that Argo ended in Error without a failed step) is an infrastructure error, which
+ * the queue runs again; a step that reports the checkout's merge conflict is a conflict. Undefined while the
+ * run has not finished. Attempts Argo's own retryStrategy recovered from do not count.
+ */
+export function runOutcomeOf(workflow: Pick<LiveWorkflow, 'status'>): RunOutcome | undefined {
+  const phase = workflow.status?.phase;
+  if (phase === 'Succeeded') return { result: 'succeeded' };
+  if (phase !== 'Failed' && phase !== 'Error') return undefined;
+  const nodes = workflow.status?.nodes ?? {};
+  const recovered = new Set(Object.values(nodes).flatMap((node) => (node.type === 'Retry' && node.phase === 'Succeeded' ? (node.children ?? []) : [])));
+  const failed = Object.entries(nodes)
+    .filter(([id, node]) => node.type === 'Pod' && (node.phase === 'Failed' || node.phase === 'Error') && !recovered.has(id))
+    .map(([, node]) => ({ phase: node.phase, message: typeof node.message === 'string' ? node.message : '' }));
+  const conflict = failed.map((node) => MERGE_CONFLICT.exec(node.message)?.[1]).find((line) => line !== undefined);
+  if (conflict !== undefined) return { result: 'conflict', message: conflict };
+  const own = failed.find((node) => node.phase === 'Failed' && !INFRASTRUCTURE.some((pattern) => pattern.test(node.message)));
+  const runMessage = typeof workflow.status?.message === 'string' && workflow.status.message !== '' ? workflow.status.message : undefined;
+  if (own) return { result: 'failed', ...(runMessage ? { message: runMessage } : {}) };
+  if (failed.length > 0 || phase === 'Error') {
+    const why = [...new Set(failed.map((node) => node.message).filter((m) => m !== ''))].join('; ') || runMessage;
+    return { result: 'error', ...(why ? { message: why } : {}) };
+  }
+  return { result: 'failed', ...(runMessage ? { message: runMessage } : {}) };
 }
 
 /** SEAKEEPER_CHANGES: one `project branch ref revision` line per change, in merge order, the change under test last. */

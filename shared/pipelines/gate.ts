@@ -4,8 +4,9 @@
 //
 //   comment-added with a gate trigger  eligibility (gate-eligibility.ts) → enqueue; not eligible and the
 //                                      author can act: the reason, once per patch set (change Lease)
-//   a gate run finished                 run-finished (Argo's Succeeded / Failed / Error → succeeded / failed /
-//                                      error, the infrastructure's)
+//   a gate run finished                 run-finished: succeeded; failed (a step ran and failed); error (the
+//                                      infrastructure's: Argo's Error, a pod evicted, preempted, its node lost);
+//                                      conflict (the checkout's merge conflict) — gate-plan.ts runOutcomeOf
 //   new patch set, abandoned, merged    dequeue (new-patchset, abandoned, merged-elsewhere, approval-removed)
 //   elsewhere, an approval removed
 //   reconcile                           tick every queue; stop the queue's runs it no longer names
@@ -56,7 +57,7 @@ import {
   queueName,
   refusalReview,
   runChangeOf,
-  runResultOf,
+  runOutcomeOf,
   successReview,
 } from './gate-plan.js';
 import { withSlash } from '../gerrit/refs.js';
@@ -176,11 +177,10 @@ export class Gate {
     if (workflow.metadata.labels?.[QUEUE_HASH_LABEL] !== queueHash(config)) return { result: 'no-queue', workflow: name };
     // The queue stopped it: it no longer counts.
     if (workflow.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined) return { result: 'stopped', workflow: name };
-    const result = runResultOf(run.phase);
-    if (!result) return { result: 'not-finished', workflow: name };
-    const message = typeof workflow.status?.message === 'string' && workflow.status.message !== '' ? { message: workflow.status.message } : {};
-    const carried = await this.#update(config, pipeline, { type: 'run-finished', name: run.name, result, ...message });
-    return { result: `gate-${result}`, workflow: name, queue, carried };
+    const outcome = runOutcomeOf(workflow);
+    if (!outcome) return { result: 'not-finished', workflow: name };
+    const carried = await this.#update(config, pipeline, { type: 'run-finished', name: run.name, ...outcome });
+    return { result: `gate-${outcome.result}`, workflow: name, queue, carried };
   }
 
   /**

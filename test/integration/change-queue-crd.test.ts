@@ -2,6 +2,7 @@
 // written through the status subresource by compare-and-swap, as the gate's shell will write it, and reads back
 // equal (nothing pruned, nothing converted); the API server refuses a status outside the schema; and
 // `kubectl get changequeues` shows the printer columns.
+// rig: parallel (test/run.ts): ChangeQueues in a namespace of its own; config/crds applied as the rig has them
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, PermanentError } from '../../shared/errors.js';
@@ -15,7 +16,7 @@ import { loadRig, uniqueSuffix } from './support/rig.js';
 const rig = loadRig();
 const cluster = httpClusterFromEnv({ KUBECONFIG: rig.KUBECONFIG });
 const NAMESPACE = `it-${uniqueSuffix()}-cq`;
-const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2 };
+const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 };
 
 interface ChangeQueue extends ClusterObject {
   spec: { pipeline: string; queue: string };

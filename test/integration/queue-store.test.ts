@@ -3,6 +3,7 @@
 // knative/'s RBAC in the system namespace: eight deliveries deciding on one queue at once all land, each
 // decided on what the others stored before it; a redelivered enqueue writes nothing; odd queue names get valid
 // object names; and the accounts can do nothing else to a ChangeQueue.
+// rig: parallel (test/run.ts): ChangeQueues of its own names; no tick over all queues
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ForbiddenError } from '../../shared/errors.js';
@@ -19,7 +20,7 @@ import { rejectionOf } from './support/wait.js';
 const rig = loadRig();
 const admin = httpClusterFromEnv({ KUBECONFIG: rig.KUBECONFIG });
 const SUFFIX = uniqueSuffix();
-const config = (queue: string): QueueConfig => ({ queue, pipeline: 'gate-and-submit', window: 5, windowFloor: 2 });
+const config = (queue: string): QueueConfig => ({ queue, pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 });
 const QUEUE_ACCOUNTS: readonly PipelineAccount[] = ['patchset-created', 'comment-added', 'workflow-completed', 'reconcile'];
 let accounts: PipelineAccounts;
 const made: string[] = [];

@@ -21,11 +21,12 @@ import {
   type QueueConfig,
   type QueueEvent,
   type QueueState,
+  type RunResult,
 } from '../../shared/pipelines/change-queue.js';
 import { MAX_WORKFLOW_NAME } from '../../shared/pipelines/workflow-builder.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2 };
+const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 };
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function change(number: number, options: { patchset?: number; needs?: number[]; at?: number } = {}): EnqueueItem {
@@ -64,7 +65,7 @@ class Gate {
     if (!run) throw new Error(`change ${number} has no run`);
     return run.name;
   }
-  finish(number: number, result: 'succeeded' | 'failed' | 'error', message?: string): this {
+  finish(number: number, result: RunResult, message?: string): this {
     return this.send({ type: 'run-finished', name: this.runOf(number), result, ...(message ? { message } : {}) });
   }
   merged(number: number): this {
@@ -342,6 +343,38 @@ test('maxAttempts is configurable: 1 means no re-run', () => {
   ]);
 });
 
+test('a merge conflict waits for the items ahead; should one fail, it is tested again without it; else it is reported as a merge failure with Verified -1', () => {
+  const gate = new Gate().enqueue(change(1), change(2), change(3));
+  gate.finish(2, 'conflict', 'merge conflict: change refs/changes/02/2/1 of mediawiki/core does not merge onto master with the changes ahead of it');
+  assert.is(gate.item(2).decided, 'failing');
+  assert.equal(gate.of('report'), []);
+  assert.equal(gate.includes(3), changes(1, 3), 'the items behind are tested without it');
+  gate.finish(1, 'failed');
+  assert.equal(gate.of('report').map((r) => [r.item.change, r.kind]), [[1, 'failed']]);
+  assert.equal([gate.item(2).decided, gate.includes(2)], [undefined, changes(2)], 'what it conflicted with left: tested again');
+
+  gate.finish(2, 'conflict', 'merge conflict: change refs/changes/02/2/1 of mediawiki/core does not merge onto master with the changes ahead of it');
+  const report = gate.of('report').find((r) => r.item.change === 2);
+  assert.equal([report!.kind, report!.vote], ['merge-conflict', -1]);
+  assert.is(
+    report!.message,
+    'Merge failed in the gate-and-submit queue: it does not merge onto master with nothing ahead of it (merge conflict: change refs/changes/02/2/1 of mediawiki/core does not merge onto master with the changes ahead of it). Please rebase it and upload a new patch set.',
+  );
+  assert.equal(gate.queued(), [3]);
+  assert.equal(gate.includes(3), changes(3));
+});
+
+test('the window grows by one per merge up to its ceiling, and starts there when the pipeline asks for more', () => {
+  const gate = new Gate({ ...CONFIG, window: 2, windowCeiling: 3 }).enqueue(...[1, 2, 3, 4, 5].map((n) => change(n)));
+  assert.equal(gate.started(), [1, 2]);
+  gate.finish(1, 'succeeded').merged(1);
+  assert.is(gate.state.window, 3);
+  gate.finish(2, 'succeeded').merged(2);
+  assert.is(gate.state.window, 3, 'not beyond the ceiling');
+  assert.equal(gate.started(), [3, 4, 5]);
+  assert.is(emptyQueue({ ...CONFIG, window: 30, windowCeiling: 20 }).window, 20);
+});
+
 test('a late result of a stopped run, and a repeated result, are ignored', () => {
   const gate = new Gate().enqueue(change(1), change(2));
   const stale = gate.runOf(2);
@@ -443,7 +476,7 @@ type Move =
   | { t: 'again'; pick: number }
   | { t: 'return'; pick: number }
   | { t: 'redeliver' }
-  | { t: 'finish'; pick: number; result: 'succeeded' | 'failed' | 'error' }
+  | { t: 'finish'; pick: number; result: RunResult }
   | { t: 'dequeue'; pick: number; reason: 'new-patchset' | 'abandoned' | 'approval-removed' | 'merged-elsewhere'; patchset: 'same' | 'other' | 'absent' }
   | { t: 'submitted'; pick: number }
   | { t: 'post'; pick: number }
@@ -456,7 +489,7 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('again' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('return' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ t: 'redeliver' as const }) },
-  { weight: 10, arbitrary: fc.record({ t: fc.constant('finish' as const), pick: fc.nat(), result: fc.constantFrom('succeeded' as const, 'succeeded' as const, 'failed' as const, 'error' as const) }) },
+  { weight: 10, arbitrary: fc.record({ t: fc.constant('finish' as const), pick: fc.nat(), result: fc.constantFrom('succeeded' as const, 'succeeded' as const, 'failed' as const, 'error' as const, 'conflict' as const) }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -473,8 +506,8 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
 );
 
 const configArb: fc.Arbitrary<QueueConfig> = fc
-  .record({ window: fc.integer({ min: 1, max: 8 }), windowFloor: fc.integer({ min: 1, max: 4 }), maxAttempts: fc.integer({ min: 1, max: 3 }) })
-  .map((c) => ({ queue: 'mediawiki/core master', pipeline: 'gate-and-submit', ...c }));
+  .record({ window: fc.integer({ min: 1, max: 8 }), windowFloor: fc.integer({ min: 1, max: 4 }), headroom: fc.integer({ min: 0, max: 3 }), maxAttempts: fc.integer({ min: 1, max: 3 }) })
+  .map(({ headroom, ...c }) => ({ queue: 'mediawiki/core master', pipeline: 'gate-and-submit', windowCeiling: Math.max(c.window, c.windowFloor) + headroom, ...c }));
 
 /**
  * The shell and the world around one queue: runs created and stopped, Gerrit's branch (the keys merged, in
@@ -660,7 +693,7 @@ class World {
 
   private checkState(state: QueueState): void {
     // (c)
-    assert.ok(state.window >= this.config.windowFloor, `window ${state.window}`);
+    assert.ok(state.window >= this.config.windowFloor && state.window <= this.config.windowCeiling, `window ${state.window}`);
     // (e)
     const again = decide(state, { type: 'tick' }, this.config);
     assert.equal(again.state, state, 'tick changed the state');
@@ -803,8 +836,11 @@ test('CRD: every state decide makes, over random event sequences, validates agai
 
 test('CRD: a state with every kind of item, run and notice validates', () => {
   const gate = new Gate().enqueue(change(1), change(2), change(3, { needs: [2] }), change(4));
+  gate.enqueue(change(5));
   gate.finish(2, 'failed').finish(4, 'error', 'pod deleted').finish(1, 'succeeded');
   gate.send({ type: 'dequeue', change: 4, patchset: 1, reason: 'approval-removed' });
+  gate.finish(5, 'conflict', 'merge conflict');
+  assert.is(gate.item(5).run!.state, 'conflict');
   const kinds = new Set(gate.state.items.map((i) => i.decided));
   assert.equal(kinds, new Set(['submitting', 'failing', 'needs-failing']));
   assert.ok(validStatus(gate.state), JSON.stringify(validStatus.errors));

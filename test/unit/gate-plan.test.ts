@@ -15,7 +15,7 @@ import {
   queueName,
   refusalReview,
   runChangeOf,
-  runResultOf,
+  runOutcomeOf,
   successReview,
 } from '../../shared/pipelines/gate-plan.js';
 import { commentAdded, enqueueItem, patchsetCreated, pipeline, gerritEvent, CHANGE, REVISION } from './support/pipelines.js';
@@ -26,16 +26,78 @@ const GATE = pipeline('gate-and-submit');
 test('a change is queued by its project\'s queue: (or its name) and its branch; window and floor from the pipeline', () => {
   assert.is(queueName('mediawiki/core', 'master', {}), 'mediawiki/core master');
   assert.is(queueName('mediawiki/extensions/Foo', 'wmf/1.42', { queue: 'mediawiki' }), 'mediawiki wmf/1.42');
-  assert.equal(queueConfigOf(GATE, 'mediawiki master'), { queue: 'mediawiki master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2 });
-  assert.equal(queueConfigOf({ ...GATE, window: undefined, windowFloor: undefined }, 'q'), { queue: 'q', pipeline: 'gate-and-submit', window: 5, windowFloor: 2 });
+  assert.equal(queueConfigOf(GATE, 'mediawiki master'), { queue: 'mediawiki master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 });
+  assert.equal(queueConfigOf({ ...GATE, window: undefined, windowFloor: undefined }, 'q'), { queue: 'q', pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 });
   assert.equal(queueConfigOf({ ...GATE, window: 1, windowFloor: 3 }, 'q').windowFloor, 1);
+  // A window above the default ceiling raises it; a ceiling given below the window lowers the window.
+  assert.equal(queueConfigOf({ ...GATE, window: 30 }, 'q').windowCeiling, 30);
+  assert.equal([queueConfigOf({ ...GATE, window: 8, windowCeiling: 6 }, 'q').window, queueConfigOf({ ...GATE, windowCeiling: 50 }, 'q').windowCeiling], [6, 50]);
   const hash = queueHash({ pipeline: 'gate-and-submit', queue: 'mediawiki master' });
   assert.ok(/^[0-9a-f]{40}$/.test(hash), hash);
   assert.is.not(hash, queueHash({ pipeline: 'gate-and-submit', queue: 'mediawiki wmf/1.42' }));
 });
 
-test('Argo\'s final phases: Succeeded and Failed are the change\'s, Error is the infrastructure\'s; others are not final', () => {
-  assert.equal(['Succeeded', 'Failed', 'Error', 'Running', 'Pending', '', undefined].map(runResultOf), ['succeeded', 'failed', 'error', undefined, undefined, undefined, undefined]);
+type Node = { type: string; phase: string; message?: string; children?: string[] };
+const finishedRun = (phase: string, nodes: Record<string, Node> = {}, message?: string) => ({ status: { phase, nodes, ...(message ? { message } : {}) } });
+const pod = (phase: string, message?: string): Node => ({ type: 'Pod', phase, ...(message ? { message } : {}) });
+const steps = { type: 'Steps', phase: 'Failed', message: 'child failed' };
+
+test('a run that is not finished has no outcome; Succeeded is a success', () => {
+  for (const phase of ['Running', 'Pending', '', undefined]) assert.is(runOutcomeOf({ status: { phase } }), undefined);
+  assert.is(runOutcomeOf({}), undefined);
+  assert.equal(runOutcomeOf(finishedRun('Succeeded')), { result: 'succeeded' });
+});
+
+test('a step that ran and failed is the change\'s failure, whatever else failed beside it', () => {
+  const nodes = { w: steps, a: pod('Failed', 'main: Error (exit code 2): tests failed'), b: pod('Error', 'pod deleted') };
+  assert.equal(runOutcomeOf(finishedRun('Failed', nodes, 'child \'w-a\' failed')), { result: 'failed', message: "child 'w-a' failed" });
+  // Out of memory, or over its own storage limit: the step's own doing.
+  assert.is(runOutcomeOf(finishedRun('Failed', { a: pod('Failed', 'main: OOMKilled (exit code 137)') }))!.result, 'failed');
+  assert.is(runOutcomeOf(finishedRun('Failed', { a: pod('Failed', 'Pod ephemeral local storage usage exceeds the total limit of containers 1Gi.') }))!.result, 'failed');
+  // Its deadline passed: a timeout, as Zuul's TIMED_OUT, is reported.
+  assert.is(runOutcomeOf(finishedRun('Failed', { a: pod('Failed', 'Pod was active on the node longer than the specified deadline') }))!.result, 'failed');
+});
+
+test('pods lost to the infrastructure (deleted under the run, evicted, rejected, their node shut down) make an infrastructure error, with the reasons', () => {
+  const cases: Array<[string, Node]> = [
+    ['pod deleted', pod('Error', 'pod deleted')],
+    ['The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ', pod('Failed', 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ')],
+    ['Pod was rejected: Node didn\'t have enough resource: cpu', pod('Failed', 'Pod was rejected: Node didn\'t have enough resource: cpu')],
+    ['Pod was terminated in response to imminent node shutdown.', pod('Failed', 'Pod was terminated in response to imminent node shutdown.')],
+    ['Preempted in order to admit critical pod', pod('Failed', 'Preempted in order to admit critical pod')],
+    ['pod failed: neither main nor wait container completed successfully', pod('Failed', 'pod failed: neither main nor wait container completed successfully')],
+    ['init: Error (exit code 1): failed to download artifact', pod('Error', 'init: Error (exit code 1): failed to download artifact')],
+  ];
+  for (const [message, node] of cases) {
+    assert.equal(runOutcomeOf(finishedRun(node.phase === 'Error' ? 'Error' : 'Failed', { w: steps, a: node })), { result: 'error', message }, message);
+  }
+  const two = runOutcomeOf(finishedRun('Failed', { a: pod('Error', 'pod deleted'), b: pod('Error', 'pod deleted'), c: pod('Failed', 'The node had condition: [DiskPressure]. ') }));
+  assert.equal(two, { result: 'error', message: 'pod deleted; The node had condition: [DiskPressure]. ' });
+  // Argo's Error with no failed step (the controller could not make the pods): the infrastructure's too.
+  assert.equal(runOutcomeOf(finishedRun('Error', {}, 'error in entry template execution')), { result: 'error', message: 'error in entry template execution' });
+  // Failed without a failed step (a deadline of the whole run): the change's.
+  assert.equal(runOutcomeOf(finishedRun('Failed', {}, 'Step exceeded its deadline')), { result: 'failed', message: 'Step exceeded its deadline' });
+});
+
+test('an attempt that Argo\'s retryStrategy recovered from does not count', () => {
+  const nodes = {
+    r: { type: 'Retry', phase: 'Succeeded', children: ['a0', 'a1'] },
+    a0: pod('Failed', 'main: Error (exit code 1): flaky'),
+    a1: pod('Succeeded'),
+    b: pod('Error', 'pod deleted'),
+  };
+  assert.equal(runOutcomeOf(finishedRun('Error', nodes)), { result: 'error', message: 'pod deleted' });
+  const failedRetry = { ...nodes, r: { ...nodes.r, phase: 'Failed' } };
+  assert.is(runOutcomeOf(finishedRun('Failed', failedRetry))!.result, 'failed');
+});
+
+test('the checkout\'s merge conflict (exit 3 and its termination message) is a conflict, named by its line', () => {
+  const line = 'merge conflict: change refs/changes/45/12345/2 of mediawiki/core does not merge onto master with the changes ahead of it';
+  const nodes = { w: steps, a: pod('Failed', `main: Error (exit code 3): ${line}`) };
+  assert.equal(runOutcomeOf(finishedRun('Failed', nodes)), { result: 'conflict', message: line });
+  // Exit 3 alone, or the words without the exit code, is an ordinary failure.
+  assert.is(runOutcomeOf(finishedRun('Failed', { a: pod('Failed', 'main: Error (exit code 3)') }))!.result, 'failed');
+  assert.is(runOutcomeOf(finishedRun('Failed', { a: pod('Failed', `main: Error (exit code 1): ${line}`) }))!.result, 'failed');
 });
 
 test('SEAKEEPER_CHANGES: one line per change in merge order, exact text, that checkout.sh --check takes', () => {

@@ -89,6 +89,9 @@ test('semantic problems are located and name their rule', () => {
   ]);
   assert.equal(problems(MINIMAL(CHECK.replace('message: "ok"', 'message: "ok {pipline}"'))), [['/pipelines/check/success/message', 7, 25, 'message-placeholder']]);
   assert.equal(problems(MINIMAL(`${CHECK}\nwindow: 5`)), [['/pipelines/check/window', 14, 5, 'manager-field']]);
+  assert.equal(problems(MINIMAL(`${CHECK}\nwindowCeiling: 5`)), [['/pipelines/check/windowCeiling', 14, 5, 'manager-field']]);
+  const gate = `${CHECK.replace('independent', 'dependent')}\nwindow: 8\nwindowCeiling: 6`;
+  assert.equal(problems(MINIMAL(gate)), [['/pipelines/check/windowCeiling', 15, 20, 'window-ceiling']]);
   assert.equal(problems(MINIMAL(CHECK.replace('labels: { Verified: 1 } }', 'labels: { Verified: 1 }, submit: true }'))), [
     ['/pipelines/check/success/submit', 7, 64, 'manager-field'],
   ]);

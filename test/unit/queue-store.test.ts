@@ -11,7 +11,7 @@ import { enqueueItem } from './support/pipelines.js';
 import { ChangeQueueStore, QUEUE_CONFLICT_BACKOFF, QUEUE_UPDATE_ATTEMPTS, queueObjectName, type ChangeQueueObject, type QueueCluster } from '../../shared/pipelines/queue-store.js';
 
 const NAMESPACE = 'seakeeper-system';
-const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2 };
+const CONFIG: QueueConfig = { queue: 'mediawiki/core master', pipeline: 'gate-and-submit', window: 5, windowFloor: 2, windowCeiling: 20 };
 const NAME = queueObjectName(CONFIG.pipeline, CONFIG.queue);
 
 const enqueue = (change: number): QueueEvent => ({ type: 'enqueue', eventId: `comment-added-${change}`, items: [enqueueItem(change, { at: change % 60 })] });
