@@ -64,6 +64,27 @@ export function openParents(change: ChangeInfo, related: readonly RelatedChangeA
     .map((r) => r._change_number!);
 }
 
+/**
+ * The open changes built on the change's current patch set, each after its parents: the chain that waited for
+ * it and may enter the queue behind it (Zuul enqueues the changes behind an approved one the same way). Only
+ * a change whose related patch set is its current one counts; one rebased elsewhere since is not behind it.
+ */
+export function openDescendants(change: ChangeInfo, related: readonly RelatedChangeAndCommitInfo[]): number[] {
+  const known = new Set([currentPatchSet(change).revision]);
+  const taken: number[] = [];
+  const candidates = related.filter((r) => r._change_number !== undefined && r._change_number !== change._number && r.status === 'NEW' && r._revision_number === r._current_revision_number);
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const entry of candidates) {
+      if (taken.includes(entry._change_number!) || !entry.commit.parents.some((parent) => known.has(parent.commit))) continue;
+      taken.push(entry._change_number!);
+      if (entry.commit.commit !== undefined) known.add(entry.commit.commit);
+      grown = true;
+    }
+  }
+  return taken;
+}
+
 export function gateEligibility(candidate: GateCandidate, rules: GateRules): GateEligibility {
   const { change } = candidate;
   const { revision, patchset, ref } = currentPatchSet(change);

@@ -2,8 +2,9 @@
 // event becomes one queue event stored by compare-and-swap (queue-store.ts), and the actions the decision
 // owes are carried out afterwards, each idempotent (docs/architecture.md, "ChangeQueues"):
 //
-//   comment-added with a gate trigger  eligibility (gate-eligibility.ts) → enqueue; not eligible and the
-//                                      author can act: the reason, once per patch set (change Lease)
+//   comment-added with a gate trigger  eligibility (gate-eligibility.ts) → enqueue, with the approved chain
+//                                      built on it that waited for it; not eligible and the author can act:
+//                                      the reason, once per patch set (change Lease)
 //   a gate run finished                 run-finished: succeeded; failed (a step ran and failed); error (the
 //                                      infrastructure's: Argo's Error, a pod evicted, preempted, its node lost);
 //                                      conflict (the checkout's merge conflict) — gate-plan.ts runOutcomeOf
@@ -26,6 +27,7 @@ import { ConflictError, TransientError } from '../errors.js';
 import type { CommentAddedEvent, GerritEvent } from '../events/gerrit-event.js';
 import type { LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
+import type { ChangeInfo, RelatedChangeAndCommitInfo } from '../gerrit/types.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
@@ -39,10 +41,10 @@ import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } fr
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
-import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type ChangeRef, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type ChangeRef, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
-import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openParents, PARENT_OPTIONS } from './gate-eligibility.js';
+import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
 import {
   changeIdOfItem,
   changesText,
@@ -159,8 +161,31 @@ export class Gate {
       const review = eligibility.tellAuthor ? await this.#postRefusal(pipeline, change, eligibility.reason) : undefined;
       return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: eligibility.reason, ...(review ? { review } : {}) };
     }
-    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [eligibility.item] });
+    const behind = await this.#chainBehind(info, related, approvedAt, gateRulesOf(pipeline, trigger.rule));
+    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [eligibility.item, ...behind] });
     return { pipeline: pipeline.name, action: 'enqueue', queue: config.queue, carried };
+  }
+
+  /**
+   * The approved changes built on `root` that waited for it (their open parents were not all approved): they
+   * enter behind it, in order, with the same event. One whose open parents are not all entering is left out
+   * silently; its own approval told its author why when it came.
+   */
+  async #chainBehind(root: ChangeInfo, related: readonly RelatedChangeAndCommitInfo[], approvedAt: string, rules: GateRules): Promise<EnqueueItem[]> {
+    const entering = new Map<number, ChangeInfo>([[root._number, root]]);
+    const items: EnqueueItem[] = [];
+    for (const number of openDescendants(root, related)) {
+      const info = await this.deps.gerrit.getChange(`${root.project}~${number}`, ELIGIBILITY_OPTIONS);
+      const parents = openParents(info, related).map((parent) => entering.get(parent));
+      if (parents.some((parent) => parent === undefined)) continue;
+      const current = info.current_revision === undefined ? undefined : info.revisions?.[info.current_revision]?._number;
+      if (current === undefined) continue;
+      const eligibility = gateEligibility({ change: info, patchset: current, approvedAt, related, parents: parents as ChangeInfo[] }, rules);
+      if (!eligibility.eligible) continue;
+      entering.set(number, info);
+      items.push(eligibility.item);
+    }
+    return items;
   }
 
   /** A finished run of a dependent pipeline: its result into its queue. */

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseGerritJson } from '../../shared/gerrit/rest.js';
 import type { ChangeInfo, RelatedChangeAndCommitInfo, SubmitRequirementResultInfo } from '../../shared/gerrit/types.js';
-import { gateEligibility, gateRulesOf, openParents, type GateCandidate, type GateEligibility, type GateRules } from '../../shared/pipelines/gate-eligibility.js';
+import { gateEligibility, gateRulesOf, openDescendants, openParents, type GateCandidate, type GateEligibility, type GateRules } from '../../shared/pipelines/gate-eligibility.js';
 import { pipeline } from './support/pipelines.js';
 
 const fixture = <T>(name: string): T => parseGerritJson<T>(readFileSync(new URL(`../fixtures/gerrit/${name}`, import.meta.url), 'utf8'), name);
@@ -158,6 +158,31 @@ test('with LABELS only, the label\'s highest vote stands for +2', () => {
   assert.ok(gateEligibility(candidate(labelsOnly, { parents: [approved(PARENT)] }), RULES).eligible);
   const { approved: _approved, ...none } = summary;
   assert.is(refused(gateEligibility(candidate({ ...labelsOnly, labels: { ...labelsOnly.labels, 'Code-Review': none } }), RULES)).code, 'not-approved');
+});
+
+test('the open chain built on a change, each after its parents: its current patch sets only, not the closed or rebased', () => {
+  // As Gerrit lists a parent's related changes: the child first, then the parent itself.
+  assert.equal(openDescendants(approved(PARENT), RELATED), [CHILD._number]);
+  assert.equal(openDescendants(CHILD, RELATED), [], 'nothing is built on the child');
+  const root = PARENT.current_revision!;
+  const entry = (change: number, commit: string, parents: string[], o: Partial<RelatedChangeAndCommitInfo> = {}): RelatedChangeAndCommitInfo => ({
+    commit: { commit, subject: `Change ${change}`, parents: parents.map((p) => ({ commit: p })) },
+    _change_number: change,
+    _revision_number: 1,
+    _current_revision_number: 1,
+    status: 'NEW',
+    ...o,
+  });
+  const chain = [
+    entry(14, 'e', ['d']),
+    entry(13, 'd', ['c', 'b']),
+    entry(12, 'c', [root], { status: 'ABANDONED' }),
+    entry(11, 'b', [root]),
+    entry(15, 'f', ['b'], { _revision_number: 1, _current_revision_number: 2 }),
+    entry(16, 'g', ['f']),
+    entry(PARENT._number, root, ['base']),
+  ];
+  assert.equal(openDescendants(PARENT, chain), [11, 13, 14]);
 });
 
 test('a change read without the options it needs is a bug of the caller, not a verdict', () => {

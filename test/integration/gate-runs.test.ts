@@ -1,0 +1,182 @@
+// What a gate run tests and how its end is read, end to end against the rig (support/pipelines.ts, as
+// gate.test.ts): a stacked chain that waited for its parent enters the queue behind it; a run whose checkout
+// reports a merge conflict is reported "Merge failed … Please rebase" instead of a test failure; runs whose pods
+// the infrastructure took away — one evicted through the real Eviction API (the API server deletes it and Argo's
+// controller marks the step `pod deleted`), one failed as the kubelet's eviction manager fails a pod (the test
+// writes the pod's status as that kubelet would: KWOK, the rig's kubelet, has no memory pressure to act on) —
+// are run again in place, and the runs behind them keep going. Every vote, message and merge is read back from
+// Gerrit.
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { pushChange } from '../../dev/gerrit-chores.js';
+import { GerritRest } from '../../shared/gerrit/rest.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
+import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
+import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
+import { safeText, STOPPED_BECAUSE_ANNOTATION } from '../../shared/runs/workflow.js';
+import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, MESSAGE_ANNOTATION, podsOf, running, type RunPod } from './support/argo.js';
+import { approve, complete, gateRuns, merged, newGateRun, PIPELINE, tested } from './support/gate.js';
+import { rigConnections } from './support/gerrit.js';
+import { botVerified, changeDetail, configuredProject, pipelineMessages, runsOf, startPipelineStack, type PipelineStack } from './support/pipelines.js';
+import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+
+const rig = loadRig();
+const { admin: adminConnection } = rigConnections(rig);
+const adminRest = new GerritRest(adminConnection);
+const suffix = uniqueSuffix();
+const PARENT = `it-${suffix}-gate-runs`;
+const CHAIN = `${PARENT}/chain`;
+const CONFLICT = `${PARENT}/conflict`;
+const INFRA = `${PARENT}/infra`;
+const PROJECTS = [CHAIN, CONFLICT, INFRA];
+
+/** The kubelet's message on a pod it evicts for memory pressure. */
+const EVICTED = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ';
+/** Argo's RECENTLY_STARTED_POD_DURATION, at its default: a pod missing sooner after its start is made again. */
+const ARGO_RECENTLY_STARTED_MS = 10_000;
+
+const CONFLICT_LINE = 'merge conflict: change under test does not merge onto master with the changes ahead of it';
+
+/**
+ * A gate Workflow of one step that, for a change whose subject says `[conflict]`, ends as the checkout ends on
+ * a conflict (config/gate/checkout.sh: exit 3, its line in the termination log), and otherwise succeeds after
+ * `duration`.
+ */
+function gateWorkflow(duration = '1s'): string {
+  const conflicting = `sprig.contains('${safeText('[conflict]')}', workflow.parameters.subject)`;
+  return `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: { generateName: gate- }
+spec:
+  entrypoint: test
+  templates:
+    - name: test
+      metadata:
+        annotations:
+          ${EXIT_CODE_ANNOTATION}: "{{=${conflicting} ? '3' : '0'}}"
+          ${MESSAGE_ANNOTATION}: "${CONFLICT_LINE}"
+          ${DURATION_ANNOTATION}: "${duration}"
+      container: { image: alpine/git, command: [/seakeeper/checkout.sh] }
+`;
+}
+
+const config = (duration?: string) => ({ 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml }\n`, 'ci/gate.yaml': gateWorkflow(duration) });
+
+let stack: PipelineStack;
+
+test.before(async () => {
+  stack = await startPipelineStack(rig, PARENT);
+  await Promise.all([configuredProject(rig, stack, CHAIN, config()), configuredProject(rig, stack, CONFLICT, config()), configuredProject(rig, stack, INFRA, config('300s'))]);
+});
+
+test.after(async () => {
+  await stack?.stop();
+  const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
+  for (const project of PROJECTS) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
+  await deleteNamespacesOf(stack.cluster, PROJECTS);
+  await hideProjects(adminConnection, [PARENT, ...PROJECTS]);
+});
+
+const queueOf = async (project: string) =>
+  stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, `${project} master`));
+
+test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge', async () => {
+  const parent = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c\n' }, 'Add c');
+  const child = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c, used\n' }, 'Use c', 'master', parent.revisions![parent.current_revision!]!.ref);
+  await approve(stack, adminRest, CHAIN, child);
+  const waiting = await changeDetail(stack, CHAIN, child._number);
+  const told = pipelineMessages(waiting, PIPELINE).map((m) => m.message);
+  assert.is(told.length, 1, told.join('\n'));
+  assert.ok(told[0]!.endsWith(`\n\nNot added to the gate-and-submit queue: it is based on change ${parent._number}, which does not carry Code-Review +2.`), told[0]);
+  assert.equal(await runsOf(stack, CHAIN, child._number, PIPELINE), []);
+
+  await approve(stack, adminRest, CHAIN, parent);
+  const [[parentRun], [childRun]] = await Promise.all([gateRuns(stack, CHAIN, parent, 1), gateRuns(stack, CHAIN, child, 1)]);
+  assert.equal(await tested(stack, childRun!), [parent._number, child._number]);
+  await complete(stack, childRun!);
+  await complete(stack, parentRun!);
+  const [parentInfo, childInfo] = await Promise.all([merged(stack, CHAIN, parent), merged(stack, CHAIN, child)]);
+  assert.equal([botVerified(stack, parentInfo), botVerified(stack, childInfo)], [2, 2]);
+  const submitted = (info: typeof parentInfo) => String((info as typeof info & { submitted?: string }).submitted);
+  assert.ok(submitted(parentInfo) < submitted(childInfo), 'the parent first');
+});
+
+test('a merge conflict is reported as a merge failure (Verified -1, rebase) once the change ahead finished, not as a test failure; the change ahead merges', async () => {
+  const ahead = await pushChange(adminConnection, CONFLICT, { 'a.txt': 'a\n' }, 'Add a');
+  const conflicting = await pushChange(adminConnection, CONFLICT, { 'b.txt': 'b\n' }, 'Add b [conflict]');
+  await approve(stack, adminRest, CONFLICT, ahead);
+  await approve(stack, adminRest, CONFLICT, conflicting);
+  const [[aheadRun], [conflictRun]] = await Promise.all([gateRuns(stack, CONFLICT, ahead, 1), gateRuns(stack, CONFLICT, conflicting, 1)]);
+  const done = await complete(stack, conflictRun!);
+  assert.is(done.status?.phase, 'Failed');
+  assert.equal(pipelineMessages(await changeDetail(stack, CONFLICT, conflicting._number), PIPELINE).filter((m) => m.message.includes('Merge failed')), [], 'not before the change ahead finished');
+
+  await complete(stack, aheadRun!);
+  await merged(stack, CONFLICT, ahead);
+  const info = await changeDetail(stack, CONFLICT, conflicting._number);
+  const reports = pipelineMessages(info, PIPELINE).filter((m) => m.message.includes('Merge failed') || m.message.includes('Failed in'));
+  assert.equal(
+    reports.map((m) => m.message),
+    [`Patch Set 1: Verified-1\n\nMerge failed in the gate-and-submit queue: it does not merge onto master with ${ahead._number},1 ahead of it (${CONFLICT_LINE}). Please rebase it and upload a new patch set.`],
+  );
+  assert.is(botVerified(stack, info), -1);
+  assert.is(info.status, 'NEW');
+  assert.is((await queueOf(CONFLICT))?.status?.depth, 0);
+});
+
+test('runs whose pods the infrastructure took (evicted through the API, evicted by the kubelet) run again in place; the run behind keeps going; nothing is reported', async () => {
+  const first = await pushChange(adminConnection, INFRA, { 'p.txt': 'p\n' }, 'Add p');
+  const second = await pushChange(adminConnection, INFRA, { 'q.txt': 'q\n' }, 'Add q');
+  await approve(stack, adminRest, INFRA, first);
+  await approve(stack, adminRest, INFRA, second);
+  const [[firstRun], [secondRun]] = await Promise.all([gateRuns(stack, INFRA, first, 1), gateRuns(stack, INFRA, second, 1)]);
+  const [firstRunning] = await Promise.all([running(stack.cluster, refOfWorkflow(firstRun!)), running(stack.cluster, refOfWorkflow(secondRun!))]);
+  const [[firstPod], [secondPod]] = await Promise.all([podsOf(stack.cluster, refOfWorkflow(firstRun!)), podsOf(stack.cluster, refOfWorkflow(secondRun!))]);
+
+  // The second's pod is failed as the kubelet's eviction manager fails a pod on a node short of memory.
+  const pod = (await stack.cluster.get<RunPod>('v1', 'Pod', secondPod!.metadata.namespace!, secondPod!.metadata.name))!;
+  await stack.cluster.replaceStatus<RunPod>({
+    ...pod,
+    status: { ...pod.status, phase: 'Failed', reason: 'Evicted', message: EVICTED } as RunPod['status'],
+  });
+  // The first's is evicted as a drain or a preemption would: the API server deletes it. Argo's controller makes
+  // a pod deleted in its first 10 s again itself (RECENTLY_STARTED_POD_DURATION): only a later loss reaches us.
+  const started = Date.parse(String(Object.values(firstRunning.status?.nodes ?? {}).find((n) => n.type === 'Pod')?.startedAt));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + ARGO_RECENTLY_STARTED_MS + 1000 - Date.now())));
+  const kc = new KubeConfig();
+  kc.loadFromFile(rig.KUBECONFIG);
+  await kc.makeApiClient(CoreV1Api).createNamespacedPodEviction({
+    name: firstPod!.metadata.name,
+    namespace: firstPod!.metadata.namespace!,
+    body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: firstPod!.metadata.name, namespace: firstPod!.metadata.namespace! } },
+  });
+
+  // Each is re-run at the same speculative state: the second still tests the first under it.
+  const [firstDone, secondDone] = await Promise.all([complete(stack, firstRun!), complete(stack, secondRun!)]);
+  const nodeMessages = (run: typeof firstDone) => Object.values(run.status?.nodes ?? {}).filter((n) => n.type === 'Pod').map((n) => `${n.phase}: ${n.message}`);
+  assert.equal(nodeMessages(firstDone), ['Error: pod deleted']);
+  assert.equal(nodeMessages(secondDone), [`Failed: ${EVICTED}`]);
+  const [firstAgain, secondAgain] = await Promise.all([newGateRun(stack, INFRA, first, [firstRun!]), newGateRun(stack, INFRA, second, [secondRun!])]);
+  assert.equal(await tested(stack, firstAgain), [first._number]);
+  assert.equal(await tested(stack, secondAgain), [first._number, second._number]);
+  const queue = await queueOf(INFRA);
+  assert.equal(
+    queue?.status?.items.map((item) => [item.change, item.run?.name, item.run?.attempt]),
+    [
+      [first._number, firstAgain.metadata.name, 2],
+      [second._number, secondAgain.metadata.name, 2],
+    ],
+  );
+  // Neither re-run stopped the other: the first's re-run was not a reset of the run behind it.
+  const [firstNow, secondNow] = await Promise.all([readWorkflow(stack.cluster, refOfWorkflow(firstAgain)), readWorkflow(stack.cluster, refOfWorkflow(secondAgain))]);
+  assert.equal([firstNow?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION], secondNow?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION]], [undefined, undefined]);
+  for (const change of [first, second]) {
+    const info = await changeDetail(stack, INFRA, change._number);
+    assert.equal(pipelineMessages(info, PIPELINE).filter((m) => !m.message.includes('Starting gate-and-submit jobs')), [], `change ${change._number}`);
+    assert.is.not(botVerified(stack, info), -1);
+  }
+});
+
+test.run();
