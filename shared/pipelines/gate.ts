@@ -29,7 +29,7 @@ import type { LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
 import type { ChangeInfo, RelatedChangeAndCommitInfo } from '../gerrit/types.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
-import type { ClusterApi } from '../k8s/cluster.js';
+import type { ClusterApi, ClusterObject } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
@@ -37,6 +37,7 @@ import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, WOR
 import { heldMarker } from '../reporting/claims.js';
 import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker, type LeaseClaim, type PatchSetIdentity } from '../reporting/leases.js';
 import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from '../reporting/markers.js';
+import { START_PHASE } from '../reporting/report.js';
 import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
@@ -291,6 +292,11 @@ export class Gate {
       `start-run ${action.name} refused`,
       ...(await this.#update(config, pipeline, { type: 'run-finished', name: action.name, result: 'failed', message: why }, seen)),
     ];
+    // Every decision names every running run. One whose start message was posted is made, its ConfigMap too
+    // (startRun makes that first): done, without reading its definition again.
+    const existing = await deps.cluster.get<LiveWorkflow & ClusterObject>(ARGO_API_VERSION, WORKFLOW_KIND, namespaceFor(item.project), action.name);
+    if (existing && markerState(existing, START_MARKER, START_PHASE, this.#now()) === 'done') return [`start-run ${action.name} exists`];
+
     const reader = new EventConfigReader(deps.gerrit, deps.cache);
     const effective = await this.#effective.resolve(item.project, reader);
     if (effective.kind !== 'configured') return refused(`the configuration of ${item.project} is ${effective.kind}`);
@@ -309,10 +315,9 @@ export class Gate {
       ];
     }
 
-    // The subject, for the run's exact text, is read once: when the run is still to be made.
-    const exists = await deps.cluster.get(ARGO_API_VERSION, WORKFLOW_KIND, namespaceFor(item.project), action.name);
-    const subject = exists ? undefined : (await deps.gerrit.getChange(changeIdOfItem(item))).subject;
-    const change = { ...runChangeOf(item, deps.gerritUrl), ...(subject !== undefined ? { subject } : {}) };
+    // The subject, for the run's exact text: its ConfigMap may still be to make even when the run exists.
+    const { subject } = await deps.gerrit.getChange(changeIdOfItem(item));
+    const change = { ...runChangeOf(item, deps.gerritUrl), subject };
     const trigger: Trigger = { pipeline, projectPipeline: entry, rule: 0, event: 'comment-added', change, resources: effective.config.resources };
     const built = buildWorkflow({
       trigger,

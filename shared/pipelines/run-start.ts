@@ -49,13 +49,10 @@ export async function startRun(deps: RunStartDeps, run: RunToStart): Promise<Run
   const object = { ...workflow, metadata: { ...workflow.metadata, annotations: { ...workflow.metadata.annotations, ...claim } } };
   const created = await deps.cluster.create(object as unknown as ClusterObject & LiveWorkflow);
   const made = created.created ? created.object : undefined;
-  const [environment, review] = await Promise.allSettled([
-    createEnvironment(deps, run.environment, made),
-    run.start ? postStart(deps, run.start, ref, made, run.patchset) : undefined,
-  ]);
-  // The run's pods wait for their ConfigMap: without it the event must be redelivered, which makes it.
-  if (environment.status === 'rejected') throw environment.reason;
-  const posted = review.status === 'fulfilled' ? review.value : undefined;
+  // The run's pods wait for their ConfigMap: without it the event must be redelivered, which makes it. It is
+  // made before the start message, so a start message posted means a ConfigMap made (the gate relies on it).
+  await createEnvironment(deps, run.environment, made);
+  const posted = run.start ? await postStart(deps, run.start, ref, made, run.patchset) : undefined;
   return { ref, created: created.created, ...(posted ? { review: posted } : {}) };
 }
 
