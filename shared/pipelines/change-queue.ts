@@ -41,7 +41,7 @@ export interface QueueConfig {
 }
 
 /** A patch set as a run receives it. */
-export interface ChangeRef {
+export interface QueuedChange {
   readonly project: string;
   readonly branch: string;
   readonly change: number;
@@ -52,7 +52,7 @@ export interface ChangeRef {
   readonly revision: string;
 }
 
-export interface EnqueueItem extends ChangeRef {
+export interface EnqueueItem extends QueuedChange {
   /** ISO time of the approval that enqueued it; tells one stay in the queue from another of the same patch set. */
   readonly enqueuedAt: string;
   /** Change numbers that must merge first: its open git parent, Depends-On. */
@@ -100,7 +100,7 @@ export interface Notice {
   /** Deterministic; the shell claims the post on it and answers with `posted`. */
   readonly id: string;
   readonly kind: ReportKind | 'message';
-  readonly item: ChangeRef;
+  readonly item: QueuedChange;
   readonly text: string;
   /** Verified −1 with it; absent: no vote. */
   readonly vote?: -1;
@@ -143,12 +143,12 @@ export type QueueEvent =
 
 export type QueueAction =
   /** Create the run (AlreadyExists is done). `includes`: the items not yet merged, in order, the item last. */
-  | { readonly type: 'start-run'; readonly name: string; readonly item: ChangeRef; readonly includes: readonly ChangeRef[]; readonly attempt: number }
+  | { readonly type: 'start-run'; readonly name: string; readonly item: QueuedChange; readonly includes: readonly QueuedChange[]; readonly attempt: number }
   | { readonly type: 'stop-run'; readonly name: string; readonly reason: string }
   /** Vote Verified +2 and submit through Gerrit, then answer with `submitted`. */
-  | { readonly type: 'submit'; readonly item: ChangeRef; readonly run: string }
-  | { readonly type: 'report'; readonly id: string; readonly item: ChangeRef; readonly kind: ReportKind; readonly message: string; readonly vote?: -1 }
-  | { readonly type: 'message'; readonly id: string; readonly item: ChangeRef; readonly text: string };
+  | { readonly type: 'submit'; readonly item: QueuedChange; readonly run: string }
+  | { readonly type: 'report'; readonly id: string; readonly item: QueuedChange; readonly kind: ReportKind; readonly message: string; readonly vote?: -1 }
+  | { readonly type: 'message'; readonly id: string; readonly item: QueuedChange; readonly text: string };
 
 export interface QueueDecision {
   readonly state: QueueState;
@@ -482,7 +482,7 @@ function stops(before: QueueState, after: QueueState, finished: string | undefin
   return actions;
 }
 
-function refOf(item: ChangeRef): ChangeRef {
+function refOf(item: QueuedChange): QueuedChange {
   return { project: item.project, branch: item.branch, change: item.change, patchset: item.patchset, ref: item.ref, revision: item.revision };
 }
 

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import type { Pipeline } from '../config/pipeline-config.js';
 import type { PipelineConfig } from '../config/project-config.js';
 import { cut, renderTemplate, type ReviewPlan } from '../reporting/messages.js';
-import type { ChangeRef as RunChange, LiveWorkflow } from '../runs/workflow.js';
+import type { ChangeRef, LiveWorkflow } from '../runs/workflow.js';
 import type { GerritEvent } from '../events/gerrit-event.js';
 import { changeUrl } from '../gerrit/refs.js';
-import type { ChangeRef, QueueAction, QueueConfig, QueueEvent, RunResult } from './change-queue.js';
+import type { QueueAction, QueueConfig, QueueEvent, QueuedChange, RunResult } from './change-queue.js';
 
 /** The label a gate run carries: its queue's hash, so that the queue's runs can be listed. */
 export const QUEUE_HASH_LABEL = 'seakeeper.dev/queue-hash';
@@ -97,12 +97,12 @@ export function runOutcomeOf(workflow: Pick<LiveWorkflow, 'status'>): RunOutcome
 }
 
 /** SEAKEEPER_CHANGES: one `project branch ref revision` line per change, in merge order, the change under test last. */
-export function changesText(includes: readonly ChangeRef[]): string {
+export function changesText(includes: readonly QueuedChange[]): string {
   return includes.map((c) => `${c.project} ${c.branch} ${c.ref} ${c.revision}`).join('\n');
 }
 
 /** The change a gate run tests, as a run's builder takes it. */
-export function runChangeOf(item: ChangeRef, gerritUrl: string): RunChange {
+export function runChangeOf(item: QueuedChange, gerritUrl: string): ChangeRef {
   return {
     project: item.project,
     branch: item.branch,
@@ -114,7 +114,7 @@ export function runChangeOf(item: ChangeRef, gerritUrl: string): RunChange {
   };
 }
 
-export const changeIdOfItem = (item: Pick<ChangeRef, 'project' | 'change'>): string => `${item.project}~${item.change}`;
+export const changeIdOfItem = (item: Pick<QueuedChange, 'project' | 'change'>): string => `${item.project}~${item.change}`;
 
 /** A report or message the queue owes: the pipeline's failure notify and tag, its vote when it has one. */
 export function noticeReview(pipeline: Pipeline, action: Extract<QueueAction, { type: 'report' | 'message' }>): ReviewPlan {
@@ -129,7 +129,7 @@ export function noticeReview(pipeline: Pipeline, action: Extract<QueueAction, { 
 }
 
 /** The head passed: the pipeline's success message and votes (Verified +2), then Gerrit submits it. */
-export function successReview(pipeline: Pipeline, item: ChangeRef, run: string): ReviewPlan {
+export function successReview(pipeline: Pipeline, item: QueuedChange, run: string): ReviewPlan {
   const labels = Object.keys(pipeline.success.labels).length > 0 ? { labels: { ...pipeline.success.labels } } : {};
   const message = `${renderTemplate(pipeline.success.message, { pipeline: pipeline.name, change: item.change, patchset: item.patchset })}\n\nRun: ${run}`;
   return {
@@ -141,7 +141,7 @@ export function successReview(pipeline: Pipeline, item: ChangeRef, run: string):
 }
 
 /** The author's message when an approved change cannot enter the queue (gate-eligibility.ts's reason). */
-export function refusalReview(pipeline: Pipeline, item: Pick<ChangeRef, 'project' | 'change' | 'revision'>, reason: string): ReviewPlan {
+export function refusalReview(pipeline: Pipeline, item: Pick<QueuedChange, 'project' | 'change' | 'revision'>, reason: string): ReviewPlan {
   return {
     changeId: changeIdOfItem(item),
     revision: item.revision,

@@ -42,7 +42,7 @@ import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } fr
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
-import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type ChangeRef, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent } from './change-queue.js';
+import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
@@ -374,7 +374,7 @@ export class Gate {
   }
 
   /** A post about a patch set that has no Workflow to carry its claim: claimed on a Lease (`claim`), once. */
-  async #postOnLease(plan: ReviewPlan, on: ChangeRef, claim: (target: PatchSetIdentity) => Promise<LeaseClaim>): Promise<string> {
+  async #postOnLease(plan: ReviewPlan, on: QueuedChange, claim: (target: PatchSetIdentity) => Promise<LeaseClaim>): Promise<string> {
     const posted = await postOnce(
       this.deps.gerrit,
       {
