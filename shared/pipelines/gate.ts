@@ -396,15 +396,33 @@ export class Gate {
     const { item } = action;
     const ref = { namespace: namespaceFor(item.project), name: action.run };
     const plan: ReviewPlan = successReview(pipeline, item, argoWorkflowUrl(this.deps.argoUiUrl, ref.namespace, ref.name));
+    let submitting: Promise<{ result: 'merged' | 'refused'; message: string }> | undefined;
+    const submit = () => {
+      submitting ??= this.#gerritSubmit(changeIdOfItem(item));
+      // Awaited below; until then an early failure must not count as unhandled.
+      submitting.catch(() => undefined);
+      return submitting;
+    };
     const posted: PostResult<unknown> = await postOnce(
       gerrit,
       {
-        claim: () =>
-          heldMarker(cluster, workflowObject(ref), undefined, REPORT_MARKER, (run: LiveWorkflow) => {
+        claim: async () => {
+          const attempt = await heldMarker(cluster, workflowObject(ref), undefined, REPORT_MARKER, (run: LiveWorkflow) => {
             if (liveClaim(run, START_MARKER, this.#now()) !== undefined) return { act: false, reason: START_IN_PROGRESS };
             const state = markerState(run, REPORT_MARKER, 'Succeeded', this.#now());
             return state === 'free' ? { act: true, phase: 'Succeeded', value: undefined } : { act: false, reason: state === 'done' ? 'already-posted' : 'in-progress' };
-          }, this.#now),
+          }, this.#now);
+          // The vote is on the change once the vote path records it done: the submit goes out beside that
+          // record, not after it (the record is what a twin delivery reads; Gerrit's answer is what we need).
+          if (!attempt.claimed) return attempt;
+          return {
+            ...attempt,
+            done: async () => {
+              void submit();
+              await attempt.done();
+            },
+          };
+        },
         plan: () => plan,
         onChange: (messages) => reviewAlreadyPosted(messages, plan, item.patchset),
       },
@@ -412,7 +430,7 @@ export class Gate {
     );
     const vote = reviewField(posted);
     if (vote === START_IN_PROGRESS || vote === 'in-progress') throw new TransientError(`${ref.namespace}/${ref.name}: its ${vote === 'in-progress' ? 'vote' : 'start message'} is being posted; the submit follows it`);
-    const submitted = await this.#gerritSubmit(changeIdOfItem(item));
+    const submitted = await submit();
     return [
       `submit ${item.change},${item.patchset} ${vote} ${submitted.result}`,
       ...(await this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, seen)),
