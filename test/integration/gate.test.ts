@@ -12,29 +12,14 @@ import { pushChange, pushDirect, pushPatchSet } from '../../dev/gerrit-chores.js
 import { CONFIG_REF } from '../../shared/config/project-config.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
-import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
 import { Gate } from '../../shared/pipelines/gate.js';
 import { QUEUE_ANNOTATION, queueConfigOf, queueHash } from '../../shared/pipelines/gate-plan.js';
-import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
-import { findPipeline, loadPipelines } from '../../shared/config/pipeline-config.js';
 import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
-import type { ClusterObject } from '../../shared/k8s/cluster.js';
 import { safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../../shared/runs/workflow.js';
-import { EXIT_CODE_ANNOTATION, finished } from './support/argo.js';
+import * as support from './support/gate.js';
+import { GATE, gateWorkflow, id, ok, PIPELINE, type Approval } from './support/gate.js';
 import { rigConnections } from './support/gerrit.js';
-import {
-  botVerified,
-  changeDetail,
-  completedEvent,
-  configuredProject,
-  deliver,
-  gerritEvent,
-  pipelineMessages,
-  runsOf,
-  startPipelineStack,
-  workflowTouched,
-  type PipelineStack,
-} from './support/pipelines.js';
+import { botVerified, changeDetail, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, type PipelineStack } from './support/pipelines.js';
 import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually } from './support/wait.js';
@@ -49,26 +34,6 @@ const FLAKY = `${PARENT}/flaky`;
 const STRICT = `${PARENT}/strict`;
 const SLOW = `${PARENT}/slow`;
 const REFUSED = `${PARENT}/refused`;
-const PIPELINE = 'gate-and-submit';
-const GATE = findPipeline(loadPipelines(), PIPELINE)!;
-
-/** A gate Workflow whose one step fails (exit 2) for the change numbered `failing`, and succeeds otherwise. */
-function gateWorkflow(failing = 0, duration = '1s'): string {
-  return `apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: { generateName: gate- }
-spec:
-  entrypoint: test
-  templates:
-    - name: test
-      metadata:
-        annotations:
-          ${EXIT_CODE_ANNOTATION}: "{{=workflow.parameters.change == '${failing}' ? '2' : '0'}}"
-          rig.seakeeper.test/message: "tests failed"
-          rig.seakeeper.test/duration: "${duration}"
-      container: { image: example/ci, command: [make, test] }
-`;
-}
 
 const CONFIG = { 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml }\n`, 'ci/gate.yaml': gateWorkflow() };
 
@@ -86,57 +51,18 @@ test.before(async () => {
 test.after(async () => {
   await stack?.stop();
   // The queues this suite made (STRICT's never was: nothing entered it).
-  const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
-  for (const project of [PROJECT, FLAKY, SLOW, REFUSED]) {
-    await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
-  }
+  await support.deleteQueues(stack, [PROJECT, FLAKY, SLOW, REFUSED].map((project) => `${project} master`));
   await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT, SLOW, REFUSED]);
   await hideProjects(adminConnection, [PARENT, PROJECT, FLAKY, STRICT, SLOW, REFUSED]);
 });
 
-const ok = (answer: { status: number; body: string }, what: string) => assert.ok(answer.status >= 200 && answer.status < 300, `${what}: ${answer.status} ${answer.body}`);
-const id = (project: string, change: ChangeInfo) => `${project}~${change._number}`;
-
-type Approval = { type: string; value: string; oldValue?: string };
-const approvesNow = (e: CloudEvent<unknown>) => ((e.data as { approvals?: Approval[] }).approvals ?? []).some((a) => a.type === 'Code-Review' && a.value === '2' && a.oldValue !== undefined && a.oldValue !== '2');
-
-/** Code-Review +2 by the administrator, and its comment-added (as gerrit-webhook sent it) delivered to comment-added. */
-async function approve(project: string, change: ChangeInfo, review: Record<string, unknown> = {}): Promise<CloudEvent<unknown>> {
-  await adminRest.json('POST', `changes/${encodeId(id(project, change))}/revisions/current/review`, { body: { labels: { 'Code-Review': 2 }, notify: 'NONE', ...review } });
-  const event = await gerritEvent(stack, 'gerrit.comment-added', change, 1, approvesNow);
-  ok(await deliver(stack.functions['comment-added'], event), 'comment-added');
-  return event;
-}
-
-/** The change's gate runs, once there are `count`. */
-async function gateRuns(project: string, change: ChangeInfo, count: number): Promise<LiveWorkflow[]> {
-  return eventually(async () => {
-    const runs = await runsOf(stack, project, change._number, PIPELINE);
-    if (runs.length !== count) throw new Error(`change ${change._number} has ${runs.length} gate runs, not ${count}`);
-    return runs;
-  }, 15_000);
-}
-
-/** Argo finishes the run; workflow-watch is told; its workflow.completed goes to workflow-completed. */
-async function complete(run: LiveWorkflow): Promise<LiveWorkflow> {
-  const ref = refOfWorkflow(run);
-  const workflow = await finished(stack.cluster, ref);
-  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(ref)), 'workflow-watch');
-  ok(await deliver(stack.functions['workflow-completed'], await completedEvent(stack, ref)), 'workflow-completed');
-  return workflow;
-}
-
-/** SEAKEEPER_CHANGES as the run's ConfigMap holds it, as change numbers. */
-async function tested(run: LiveWorkflow): Promise<number[]> {
-  const map = await stack.cluster.get<ClusterObject & { data: Record<string, string> }>('v1', 'ConfigMap', run.metadata.namespace!, run.metadata.name);
-  return map!.data.SEAKEEPER_CHANGES!.split('\n').map((line) => Number(line.split(' ')[2]!.split('/')[3]));
-}
-
-const merged = async (project: string, change: ChangeInfo) => eventually(async () => {
-  const info = await changeDetail(stack, project, change._number);
-  if (info.status !== 'MERGED') throw new Error(`change ${change._number} is ${info.status}`);
-  return info;
-}, 15_000);
+// support/gate.ts's helpers, on this suite's stack and as the administrator.
+const approve = (project: string, change: ChangeInfo, review: Record<string, unknown> = {}): Promise<CloudEvent<unknown>> => support.approve(stack, adminRest, project, change, review);
+const gateRuns = (project: string, change: ChangeInfo, count: number): Promise<LiveWorkflow[]> => support.gateRuns(stack, project, change, count);
+const complete = (run: LiveWorkflow): Promise<LiveWorkflow> => support.complete(stack, run);
+const tested = (run: LiveWorkflow): Promise<number[]> => support.tested(stack, run);
+const merged = (project: string, change: ChangeInfo): Promise<ChangeInfo> => support.merged(stack, project, change);
+const readQueue = (queue: string) => support.readQueue(stack, queue);
 
 test('three changes approved in a row in one queue: each tested on those ahead of it, voted Verified +2 and merged in order', async () => {
   const changes = [];
@@ -152,7 +78,7 @@ test('three changes approved in a row in one queue: each tested on those ahead o
     assert.is(run.metadata.annotations?.[QUEUE_ANNOTATION], safeText(`${PROJECT} master`));
     assert.is((run.spec as { podPriorityClassName?: string }).podPriorityClassName, 'seakeeper-gate');
   }
-  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  const queue = await readQueue(config.queue);
   assert.is(queue?.status?.depth, 3);
 
   // The last run's result first: it waits for those ahead; the head's result then submits all three in turn.
@@ -166,7 +92,7 @@ test('three changes approved in a row in one queue: each tested on those ahead o
   }
   const submitted = infos.map((info) => String((info as ChangeInfo & { submitted?: string }).submitted));
   assert.equal([...submitted].sort(), submitted, 'merged in queue order');
-  const after = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  const after = await readQueue(config.queue);
   assert.is(after?.status?.depth, 0);
   assert.equal(after?.status?.owed, []);
 });
@@ -234,7 +160,7 @@ test('a failure reported on a change someone merged meanwhile: Gerrit refuses th
   const info = await changeDetail(stack, FLAKY, x._number);
   assert.is(info.status, 'MERGED');
   const config = queueConfigOf(GATE, `${FLAKY} master`);
-  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, config.queue));
+  const queue = await readQueue(config.queue);
   assert.is(queue?.status?.depth, 0);
   assert.equal(queue?.status?.owed, []);
   assert.is.not(botVerified(stack, info), -1);
@@ -299,8 +225,7 @@ test('a new patch set and an abandoned change leave the queue: their runs stoppe
   ok(await deliver(stack.functions['comment-added'], await gerritEvent(stack, 'gerrit.change-abandoned', i)), 'comment-added (change-abandoned)');
   await stopped(again);
   const config = queueConfigOf(GATE, `${SLOW} master`);
-  const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
-  const queue = await stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, config.queue));
+  const queue = await readQueue(config.queue);
   assert.is(queue?.status?.depth, 0);
 
   // reconcile's pass, as its own ServiceAccount: every queue ticked, nothing failing, nothing left to stop.
