@@ -1,0 +1,99 @@
+// Cross-project dependencies resolved against the rig's real Gerrit (shared/pipelines/dependencies.ts): an
+// extension change that depends on an unmerged core change, a stacked change, a Change-Id open on two
+// branches, a ten-change chain (one query per level, counted), a three-change cycle, and footers that name
+// nothing usable. Read as Seakeeper's bot reads them.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createProject, pushChange, pushPatchSet } from '../../dev/gerrit-chores.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import { changeUrl } from '../../shared/gerrit/refs.js';
+import { GerritClient } from '../../shared/gerrit/client.js';
+import type { ChangeInfo } from '../../shared/gerrit/types.js';
+import { DEPENDENCY_OPTIONS, resolveDependencies } from '../../shared/pipelines/dependencies.js';
+import { rigConnections } from './support/gerrit.js';
+import { hideProjects } from './support/provisioning.js';
+import { loadRig, uniqueSuffix } from './support/rig.js';
+
+const rig = loadRig();
+const { bot: botConnection, admin: adminConnection } = rigConnections(rig);
+const bot = new GerritClient(botConnection);
+const PARENT = `it-${uniqueSuffix()}-deps`;
+const CORE = `${PARENT}/core`;
+const EXTENSION = `${PARENT}/extensions/Foo`;
+
+let queries: string[] = [];
+const counting = { queryChanges: (q: string, o?: Parameters<GerritClient['queryChanges']>[1]) => (queries.push(q), bot.queryChanges(q, o)) };
+
+/** The change's dependencies as the pipelines resolve them, and the queries that took. */
+async function resolve(change: ChangeInfo) {
+  queries = [];
+  const root = await bot.getChange(`${change.project}~${change._number}`, DEPENDENCY_OPTIONS);
+  const resolved = await resolveDependencies(counting, root, rig.GERRIT_URL);
+  return { order: resolved.order?.map((c) => c._number), cycle: resolved.cycle, problems: resolved.problems.map((p) => p.reason), queries: queries.length };
+}
+
+const url = (change: ChangeInfo) => changeUrl(rig.GERRIT_URL, change.project, change._number);
+
+test.before(async () => {
+  await createProject(adminConnection, PARENT);
+  await createProject(adminConnection, CORE, PARENT);
+  await createProject(adminConnection, EXTENSION, PARENT);
+  await new GerritRest(adminConnection).json('PUT', `projects/${encodeId(CORE)}/branches/REL1_43`, { body: { revision: 'master' } });
+});
+
+test.after(async () => {
+  await hideProjects(adminConnection, [PARENT, CORE, EXTENSION]);
+});
+
+test('an extension change depending on an unmerged core change: core first; a stacked change needs its open parent', async () => {
+  const core = await pushChange(adminConnection, CORE, { 'hook.txt': 'hook\n' }, 'Add a hook');
+  const extension = await pushChange(adminConnection, EXTENSION, { 'use.txt': 'use\n' }, `Use the hook\n\nDepends-On: ${url(core)}`);
+  const resolved = await resolve(extension);
+  assert.equal([resolved.order, resolved.cycle, resolved.problems], [[core._number, extension._number], undefined, []]);
+  // The extension's level (its footer, its parent), then the core change's parent, unless that is known by then.
+  assert.ok(resolved.queries >= 1 && resolved.queries <= 2, `${resolved.queries} queries`);
+  const stacked = await pushChange(adminConnection, EXTENSION, { 'more.txt': 'more\n' }, 'Use it more', 'master', extension.revisions![extension.current_revision!]!.ref);
+  assert.equal((await resolve(stacked)).order, [core._number, extension._number, stacked._number]);
+});
+
+test('a Change-Id names every open change that has it: a backport on each branch', async () => {
+  const master = await pushChange(adminConnection, CORE, { 'fix.txt': 'fix\n' }, 'Fix it');
+  const backport = await pushPatchSet(adminConnection, CORE, master.change_id, { 'fix.txt': 'fix, for the release\n' }, 'Fix it', 'REL1_43');
+  const extension = await pushChange(adminConnection, EXTENSION, { 'f.txt': 'f\n' }, `Needs the fix\n\nDepends-On: ${master.change_id}`);
+  const resolved = await resolve(extension);
+  assert.equal([...resolved.order!].sort(), [master._number, backport._number, extension._number].sort());
+  assert.is(resolved.order!.at(-1), extension._number);
+});
+
+test('a chain of ten footers across two projects takes one query per level; ten named side by side take one', async () => {
+  let previous: ChangeInfo | undefined;
+  const chain: ChangeInfo[] = [];
+  for (let i = 0; i < 10; i++) {
+    const project = i % 2 === 0 ? CORE : EXTENSION;
+    previous = await pushChange(adminConnection, project, { [`chain${i}.txt`]: `${i}\n` }, `Chain ${i}${previous ? `\n\nDepends-On: ${url(previous)}` : ''}`);
+    chain.push(previous);
+  }
+  const deep = await resolve(chain.at(-1)!);
+  assert.equal(deep.order, chain.map((c) => c._number));
+  // Nine levels of footers, and the last change's git parent (a branch tip, no change) unless already asked for.
+  assert.ok(deep.queries >= 9 && deep.queries <= 10, `${deep.queries} queries`);
+  const wide = await pushChange(adminConnection, EXTENSION, { 'wide.txt': 'w\n' }, `All of them\n\n${chain.map((c) => `Depends-On: ${url(c)}`).join('\n')}`);
+  const resolved = await resolve(wide);
+  assert.equal(resolved.order, [...chain.map((c) => c._number), wide._number]);
+  assert.ok(resolved.queries <= 3, `${resolved.queries} queries`);
+});
+
+test('a three-change cycle is named, with no order; footers naming nothing usable are problems', async () => {
+  const a = await pushChange(adminConnection, CORE, { 'a.txt': 'a\n' }, 'A');
+  const b = await pushChange(adminConnection, EXTENSION, { 'b.txt': 'b\n' }, `B\n\nDepends-On: ${url(a)}`);
+  const c = await pushChange(adminConnection, CORE, { 'c.txt': 'c\n' }, `C\n\nDepends-On: ${url(b)}`);
+  await pushPatchSet(adminConnection, CORE, a.change_id, { 'a.txt': 'a\n' }, `A\n\nDepends-On: ${url(c)}\nDepends-On: https://review.opendev.org/c/openstack/nova/+/1\nDepends-On: ${rig.GERRIT_URL.replace(/\/?$/, '/')}999999`);
+  const resolved = await resolve(a);
+  assert.is(resolved.order, undefined);
+  assert.equal(resolved.cycle, [a._number, c._number, b._number, a._number]);
+  assert.equal(resolved.problems.length, 2, resolved.problems.join('\n'));
+  assert.match(resolved.problems[0]!, 'another server');
+  assert.match(resolved.problems[1]!, 'Depends-On names change 999999, which does not exist or is not visible to Seakeeper');
+});
+
+test.run();

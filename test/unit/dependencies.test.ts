@@ -1,0 +1,76 @@
+// Cross-project dependencies' pure core (shared/pipelines/dependencies.ts): what a change names, the one query
+// per level, matching Gerrit's answer back, and the merge order or the cycle.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChangeInfo, ChangeStatus } from '../../shared/gerrit/types.js';
+import { levelQuery, matchLevel, mergeOrder, wantedBy } from '../../shared/pipelines/dependencies.js';
+
+const WEB = 'https://gerrit.example.org/';
+const hex = (n: number) => n.toString(16).padStart(40, '0');
+const changeId = (n: number) => `I${hex(n)}`;
+
+function change(number: number, o: { message?: string; parents?: string[]; status?: ChangeStatus; changeId?: string; project?: string } = {}): ChangeInfo {
+  const revision = hex(1000 + number);
+  return {
+    id: `${o.project ?? 'mediawiki/core'}~${number}`,
+    project: o.project ?? 'mediawiki/core',
+    branch: 'master',
+    change_id: o.changeId ?? changeId(number),
+    _number: number,
+    status: o.status ?? 'NEW',
+    current_revision: revision,
+    revisions: { [revision]: { _number: 1, ref: `refs/changes/${String(number % 100).padStart(2, '0')}/${number}/1`, created: '2026-12-03 08:00:00.000000000', commit: { commit: revision, subject: `Change ${number}`, message: o.message ?? `Change ${number}\n`, parents: (o.parents ?? [hex(1)]).map((commit) => ({ commit })) } } },
+  } as ChangeInfo;
+}
+
+test('a change names its footers (not itself) and its git parents; bad footers are its problems', () => {
+  const c = change(7, { message: `Use it\n\nDepends-On: ${WEB}c/mediawiki/core/+/5\nDepends-On: ${changeId(6)}\nDepends-On: ${WEB}7\nDepends-On: ${changeId(7)}\nDepends-On: https://other.example.org/1\n`, parents: [hex(1005)] });
+  const { wanted, problems } = wantedBy(c, WEB);
+  assert.equal(wanted, { numbers: [5], changeIds: [changeId(6)], commits: [hex(1005)] });
+  assert.equal(problems.map((p) => p.change), [7]);
+  assert.match(problems[0]!.reason, 'another server');
+  assert.throws(() => wantedBy({ ...c, revisions: {} }, WEB), /CURRENT_COMMIT/);
+});
+
+test('one query per level: every name not read yet, once, joined with OR; nothing left: none', () => {
+  const known = { numbers: new Set([5]), changeIds: new Set<string>(), commits: new Set([hex(1)]) };
+  const wanted = [
+    { numbers: [5, 8], changeIds: [changeId(6)], commits: [hex(1), hex(1009)] },
+    { numbers: [8], changeIds: [], commits: [hex(1009)] },
+  ];
+  assert.is(levelQuery(wanted, known), `change:8 OR change:${changeId(6)} OR commit:${hex(1009)}`);
+  assert.is(levelQuery([{ numbers: [5], changeIds: [], commits: [hex(1)] }], known), undefined);
+});
+
+test('matching Gerrit\'s answer: open changes are needs; merged ones are not; abandoned or missing ones named by a footer are problems; a Change-Id takes every open change with it', () => {
+  const root = change(10);
+  const read = [change(5), change(6, { status: 'MERGED' }), change(7, { status: 'ABANDONED' }), change(8, { changeId: changeId(88) }), change(9, { changeId: changeId(88), project: 'x' }), change(11, { parents: [hex(1)] })];
+  const wanted = { numbers: [5, 6, 7, 4], changeIds: [changeId(88), changeId(99)], commits: [hex(1011), hex(1), hex(2)] };
+  const { needs, problems } = matchLevel(root, wanted, read);
+  assert.equal(needs.map((c) => c._number), [5, 8, 9, 11]);
+  assert.equal(problems.map((p) => p.reason), [
+    'it depends on change 7, which was abandoned',
+    'Depends-On names change 4, which does not exist or is not visible to Seakeeper',
+    `Depends-On names ${changeId(99)}, which is no change visible to Seakeeper`,
+  ]);
+});
+
+test('merge order: each change after what it needs, the root last; shared needs once; a cycle is named in the order the changes need each other', () => {
+  const graph = new Map([
+    [1, { needs: [3, 2] }],
+    [2, { needs: [4] }],
+    [3, { needs: [4] }],
+    [4, { needs: [] }],
+  ]);
+  assert.equal(mergeOrder(1, graph), { ok: true, order: [4, 2, 3, 1] });
+  assert.equal(mergeOrder(9, new Map()), { ok: true, order: [9] });
+  const cycle = new Map([
+    [1, { needs: [2] }],
+    [2, { needs: [3] }],
+    [3, { needs: [1] }],
+  ]);
+  assert.equal(mergeOrder(1, cycle), { ok: false, cycle: [1, 2, 3, 1] });
+  assert.equal(mergeOrder(1, new Map([[1, { needs: [2] }], [2, { needs: [2] }]])), { ok: false, cycle: [2, 2] });
+});
+
+test.run();
