@@ -25,7 +25,7 @@ import type { EffectiveConfig } from '../config/inheritance.js';
 import { sameQuantity } from '../config/quantity.js';
 import type { ConfigProblem } from '../config/yaml.js';
 import { buildBundle, CONFIG_SOURCE_ANNOTATION, MANAGED_KINDS, namespaceObject } from './bundle.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
+import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, WORKFLOW_KIND } from '../names.js';
 import { describeRef, objectKey, refOf, type KubeObject, type LiveObject, type ObjectRef } from './objects.js';
 
 /** Must equal FIELD_MANAGER in shared/k8s/cluster.ts (a unit test checks). */
@@ -118,7 +118,7 @@ export function planProvision(input: ProvisionInput): ProvisionPlan {
   const prune: ObjectRef[] = [];
   for (const [key, live] of liveByKey) {
     if (desiredKeys.has(key) || live.kind === 'Namespace' || !managedKinds.has(live.kind)) continue;
-    if (!carriesOurLabels(live, hash)) continue;
+    if (!carriesOurLabels(live, hash) || ownedByRun(live)) continue;
     prune.push(refOf(live));
   }
   prune.sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
@@ -140,6 +140,12 @@ export function isNoop(plan: ProvisionPlan | DeprovisionPlan): boolean {
 }
 
 // ---- ownership and comparison ----
+
+/** A run's own object (its change ConfigMap): it goes with the run, whatever the bundle holds. */
+function ownedByRun(obj: LiveObject): boolean {
+  const owners = (obj.metadata.ownerReferences ?? []) as ReadonlyArray<{ apiVersion?: string; kind?: string }>;
+  return owners.some((owner) => owner.apiVersion === ARGO_API_VERSION && owner.kind === WORKFLOW_KIND);
+}
 
 function carriesOurLabels(obj: LiveObject, hash: string): boolean {
   const labels = obj.metadata.labels ?? {};

@@ -149,6 +149,17 @@ test('objects the config no longer asks for are pruned; nothing else is', () => 
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: 'sk-other', labels: { [MANAGED_BY_LABEL]: 'seakeeper', [PROJECT_HASH_LABEL]: hash } } },
     // ours, but of a kind we do not manage
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: NS, labels: { [MANAGED_BY_LABEL]: 'seakeeper', [PROJECT_HASH_LABEL]: hash } } },
+    // a run's change ConfigMap: our labels, owned by its Workflow, which it goes with
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'check-12345-3-0123456789',
+        namespace: NS,
+        labels: { [MANAGED_BY_LABEL]: 'seakeeper', [PROJECT_HASH_LABEL]: hash, 'seakeeper.dev/pipeline': 'check' },
+        ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', name: 'check-12345-3-0123456789', uid: 'u1' }],
+      },
+    },
   ];
   const after = bundle(config('resources: { cpu: "4", memory: 8Gi, pods: 10 }'), policyWithoutArtifacts);
   const plan = sync(planProvision({ project: PROJECT, desired: after, liveNamespace, live: [...live, ...foreign] }));
