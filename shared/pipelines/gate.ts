@@ -429,7 +429,10 @@ export class Gate {
       this.#logger,
     );
     const vote = reviewField(posted);
-    if (vote === START_IN_PROGRESS || vote === 'in-progress') throw new TransientError(`${ref.namespace}/${ref.name}: its ${vote === 'in-progress' ? 'vote' : 'start message'} is being posted; the submit follows it`);
+    // A twin delivery holds the vote: it submits next (and should it die, the claim expires and a later event
+    // or the reconcile tick submits). The start message still being posted: the vote must come after it.
+    if (vote === 'in-progress') return [`submit ${item.change},${item.patchset} in-progress`];
+    if (vote === START_IN_PROGRESS) throw new TransientError(`${ref.namespace}/${ref.name}: its start message is being posted; the vote and the submit follow it`);
     const submitted = await submit();
     return [
       `submit ${item.change},${item.patchset} ${vote} ${submitted.result}`,
