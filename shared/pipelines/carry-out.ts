@@ -22,7 +22,7 @@ import type { EffectiveConfig } from '../config/inheritance.js';
 import { loadPipelines, type Pipeline } from '../config/pipeline-config.js';
 import type { Policy } from '../config/policy.js';
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
-import { httpUrl, loadEnv, type Env } from '../env.js';
+import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
 import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
@@ -30,6 +30,7 @@ import { GERRIT_TYPE_PREFIX } from '../events/gerrit-cloudevents.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
+import { withSlash } from '../gerrit/refs.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
@@ -40,10 +41,11 @@ import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { reviewField, startRun } from './run-start.js';
 import { readDefinition } from './definitions.js';
+import { DEPENDENCY_OPTIONS, queuedChangeOf, resolveDependencies } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
-import { managerFor, planTrigger, type ManagerNeeds, type Plan } from './managers.js';
+import { managerFor, planTrigger, type ManagerNeeds, type Plan, type RunDependencies } from './managers.js';
 import { carryOutStops } from './stop-runs.js';
 import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
 import type { DefinitionInput } from './workflow-policy.js';
@@ -53,7 +55,7 @@ import { listWorkflows } from '../runs/workflow-store.js';
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
 
-export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent'> & PostGerrit;
+export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges'> & PostGerrit;
 export type CarryOutCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
 
 export interface CarryOutDeps {
@@ -65,6 +67,10 @@ export interface CarryOutDeps {
   readonly pipelines: readonly Pipeline[];
   /** ARGO_UI_URL. */
   readonly argoUiUrl: string;
+  /** GERRIT_URL: Depends-On footers name changes by their URL under it. */
+  readonly gerritUrl: string;
+  /** SEAKEEPER_GIT_URL of every run that tests dependencies (GERRIT_GIT_URL, else GERRIT_URL). */
+  readonly gitUrl: string;
   /** Texts read at refs/meta/config commits, shared by every event of the process. */
   readonly cache: RevisionCache;
   /** Effective configs with the commits they were resolved at (made from `policy` when not given). */
@@ -119,7 +125,7 @@ export class CarryOut {
    */
   static fromEnv(env: Env = process.env, shared: SharedParts = {}): CarryOut {
     const [config, gerrit, cluster, policy, pipelines] = loadAll(
-      () => loadEnv({ ARGO_UI_URL: httpUrl(), ...systemNamespaceEnv }, env),
+      () => loadEnv({ ARGO_UI_URL: httpUrl(), GERRIT_URL: httpUrl(), GERRIT_GIT_URL: optional(httpUrl()), ...systemNamespaceEnv }, env),
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
@@ -129,7 +135,8 @@ export class CarryOut {
     const cache = new RevisionCache();
     const effectiveConfigs = new EffectiveConfigCache(policy);
     const gate = Gate.fromEnv(env, { gerrit, cluster, policy }, { cache, effectiveConfigs });
-    return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, cache, effectiveConfigs, gate });
+    const gitUrl = withSlash(config.GERRIT_GIT_URL ?? config.GERRIT_URL);
+    return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, gerritUrl: config.GERRIT_URL, gitUrl, cache, effectiveConfigs, gate });
   }
 
   /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
@@ -197,8 +204,8 @@ export class CarryOut {
   async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader, eventOf: GerritEvent): Promise<PipelineOutcome> {
     const { deps } = this;
     const needs = managerFor(trigger.pipeline).needs(trigger);
-    const [definition, existing] = await Promise.all([this.#definition(trigger, needs, effective, reader), this.#runs(needs)]);
-    const plan = planTrigger({ trigger, eventId, definition, existing, argoUiUrl: deps.argoUiUrl });
+    const [definition, existing, dependencies] = await Promise.all([this.#definition(trigger, needs, effective, reader), this.#runs(needs), this.#dependencies(trigger, needs)]);
+    const plan = planTrigger({ trigger, eventId, definition, existing, argoUiUrl: deps.argoUiUrl, ...(dependencies ? { dependencies } : {}) });
     const pipeline = plan.pipeline;
 
     switch (plan.action) {
@@ -239,6 +246,21 @@ export class CarryOut {
     const wanted = needs.definition;
     if (!wanted) return undefined;
     return readDefinition(this.deps.cluster, trigger.change.project, wanted, effective, reader);
+  }
+
+  /**
+   * The change's open dependencies (Depends-On footers of its current patch set, open git parents), one Gerrit
+   * query per level; the change itself last, at the trigger's patch set.
+   */
+  async #dependencies(trigger: Trigger, needs: ManagerNeeds): Promise<RunDependencies | undefined> {
+    if (!needs.dependencies) return undefined;
+    const { change } = trigger;
+    const root = await this.deps.gerrit.getChange(`${change.project}~${change.number}`, DEPENDENCY_OPTIONS);
+    const resolved = await resolveDependencies(this.deps.gerrit, root, this.deps.gerritUrl);
+    const problems = resolved.problems.map((p) => p.reason);
+    const self = { project: change.project, branch: change.branch, change: change.number, patchset: change.patchset, ref: change.ref, revision: change.revision };
+    const ahead = (resolved.order ?? []).filter((c) => c._number !== change.number).map(queuedChangeOf);
+    return { changes: [...ahead, self], ...(resolved.cycle ? { cycle: resolved.cycle } : {}), problems, gitUrl: this.deps.gitUrl };
   }
 
   /**

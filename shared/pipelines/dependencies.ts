@@ -14,6 +14,7 @@
 import { dependsOnFooters, type DependsOnProblem } from '../gerrit/depends-on.js';
 import type { GerritApi } from '../gerrit/client.js';
 import type { ChangeInfo, ChangeOption } from '../gerrit/types.js';
+import type { QueuedChange } from './change-queue.js';
 
 /** What every change of the graph is read with: its current patch set's commit, message and parents. */
 export const DEPENDENCY_OPTIONS: readonly ChangeOption[] = ['CURRENT_REVISION', 'CURRENT_COMMIT'];
@@ -176,6 +177,13 @@ export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'
   const merged = mergeOrder(root._number, nodes);
   if (!merged.ok) return { cycle: merged.cycle, problems, queries };
   return { order: merged.order.map((n) => nodes.get(n)!.change), problems, queries };
+}
+
+/** A change read with its current revision, as a run's SEAKEEPER_CHANGES names it. */
+export function queuedChangeOf(change: ChangeInfo): QueuedChange {
+  const revision = change.current_revision === undefined ? undefined : change.revisions?.[change.current_revision];
+  if (!revision) throw new Error(`change ${change._number} was read without CURRENT_REVISION`);
+  return { project: change.project, branch: change.branch, change: change._number, patchset: revision._number, ref: revision.ref, revision: change.current_revision! };
 }
 
 function currentCommit(change: ChangeInfo) {

@@ -21,7 +21,9 @@
 //      then throw NotImplementedError.
 import type { ConfigProblem } from '../config/yaml.js';
 import { namespaceFor } from '../names.js';
-import { rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
+import { dependencyCycleReview, rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
+import type { QueuedChange } from './change-queue.js';
+import { changesText, CHANGES_VARIABLE, GIT_URL_VARIABLE } from './gate-plan.js';
 import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
 import { wantedDefinition } from './definitions.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
@@ -36,6 +38,20 @@ export interface ManagerNeeds {
   readonly definition?: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'template'; readonly name: string };
   /** The Workflows to list (label selector, in the namespace) and pass as `existing`. */
   readonly runs?: { readonly namespace: string; readonly selector: string };
+  /** The change's open dependencies (dependencies.ts), resolved and passed as `dependencies`. */
+  readonly dependencies?: boolean;
+}
+
+/** A change's open dependencies as a run tests them. */
+export interface RunDependencies {
+  /** In merge order, the change itself last (its trigger's patch set). */
+  readonly changes: readonly QueuedChange[];
+  /** Set instead when they form a cycle: the changes, the first repeated at the end. */
+  readonly cycle?: readonly number[];
+  /** Footers that were not followed, one sentence each. */
+  readonly problems: readonly string[];
+  /** SEAKEEPER_GIT_URL of the run. */
+  readonly gitUrl: string;
 }
 
 export interface PlanInput {
@@ -48,6 +64,8 @@ export interface PlanInput {
   readonly existing?: readonly LiveWorkflow[];
   /** ARGO_UI_URL, for links in messages. */
   readonly argoUiUrl: string;
+  /** As resolved for needs.dependencies. */
+  readonly dependencies?: RunDependencies;
 }
 
 export type Plan =
@@ -92,8 +110,8 @@ function standardNeeds(trigger: Trigger): ManagerNeeds {
 export const independentManager: PipelineManager = {
   kind: 'independent',
   implemented: true,
-  needs: standardNeeds,
-  plan({ trigger, eventId, definition, existing = [], argoUiUrl }: PlanInput): Plan {
+  needs: (trigger) => ({ ...standardNeeds(trigger), dependencies: true }),
+  plan({ trigger, eventId, definition, existing = [], argoUiUrl, dependencies }: PlanInput): Plan {
     const { pipeline, change } = trigger;
     const newer = newerRun(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset });
     if (newer !== undefined) {
@@ -109,8 +127,15 @@ export const independentManager: PipelineManager = {
       return { action: 'reject', pipeline: pipeline.name, problems: checked.problems, stop: older, review: rejectionReview(pipeline, change, source, checked.problems) };
     }
 
-    const { workflow, environment, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition });
+    if (dependencies?.cycle) {
+      const older = runsToStop(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, name }, { samePatchset: false });
+      return { action: 'reject', pipeline: pipeline.name, problems: [], stop: older, review: dependencyCycleReview(pipeline, change, dependencies.cycle) };
+    }
+    // The checkout (config/gate/checkout.sh) merges what the change depends on, then the change, as in the gate.
+    const speculative = dependencies ? { environment: { [CHANGES_VARIABLE]: changesText(dependencies.changes), [GIT_URL_VARIABLE]: dependencies.gitUrl } } : {};
+    const { workflow, environment, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition, ...speculative });
     const url = argoWorkflowUrl(argoUiUrl, workflow.metadata.namespace, workflow.metadata.name);
+    const tested = (dependencies?.changes ?? []).slice(0, -1).map((c) => `${c.project} change ${c.change}, patch set ${c.patchset}`);
     return {
       action: 'start',
       pipeline: pipeline.name,
@@ -118,7 +143,7 @@ export const independentManager: PipelineManager = {
       environment,
       notes,
       stop: runsToStop(existing, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, name }),
-      start: startReview(pipeline, change, url, notes),
+      start: startReview(pipeline, change, url, notes, { tested, problems: dependencies?.problems ?? [] }),
     };
   },
 };

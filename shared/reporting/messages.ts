@@ -29,6 +29,9 @@ export const NO_VOTE_MERGED_FORMAT = 'The change is merged: this result does not
 /** Put before a review's message when Gerrit refused its vote (403): the message is posted without it. */
 export const VOTE_NOT_PERMITTED_FORMAT = 'Seakeeper may not vote {votes} on this change; the result follows without the vote.';
 export const POLICY_NOTES_HEADER = 'Seakeeper adjusted the workflow definition:';
+export const DEPENDENCIES_HEADER = 'Tested with the changes it depends on, merged first:';
+export const DEPENDENCY_PROBLEMS_HEADER = 'Depends-On footers that were not followed:';
+export const DEPENDENCY_CYCLE_FORMAT = 'Seakeeper cannot run the {pipeline} pipeline: its dependencies form a cycle ({cycle}). Remove a Depends-On footer from one of these changes, then upload a new patch set.';
 export const REJECTION_HEADER_FORMAT = 'Seakeeper cannot run the {pipeline} pipeline: {source} breaks the workflow policy ({count}).';
 export const REJECTION_FOOTER =
   "An owner of the project can fix the definition on refs/meta/config (the config check lists the same problems); then trigger the pipeline again.";
@@ -104,11 +107,24 @@ function reviewOf(action: ReportAction, message: string, tag: string, vote: bool
   return { message, ...labels, tag, notify: action.notify };
 }
 
+/** What a run's start message says about the change's dependencies: those it is tested with, and the footers not followed. */
+export interface StartDependencies {
+  readonly tested: readonly string[];
+  readonly problems: readonly string[];
+}
+
+/** A check the change's dependencies make impossible: the pipeline's failure vote, and the cycle named. */
+export function dependencyCycleReview(pipeline: Pipeline, change: ChangeRef, cycle: readonly number[]): ReviewPlan {
+  const message = fill(DEPENDENCY_CYCLE_FORMAT, { pipeline: pipeline.name, cycle: cycle.join(' → ') });
+  return { changeId: `${change.project}~${change.number}`, revision: change.revision, review: reviewOf(pipeline.failure, message, pipeline.tag, true), submit: false };
+}
+
 /** The review posted when a run starts (once per run: the vote path claims it on the run), or undefined. */
-export function startReview(pipeline: Pipeline, change: ChangeRef, url: string, notes: readonly string[] = []): ReviewPlan | undefined {
+export function startReview(pipeline: Pipeline, change: ChangeRef, url: string, notes: readonly string[] = [], dependencies: StartDependencies = { tested: [], problems: [] }): ReviewPlan | undefined {
   if (!pipeline.start) return undefined;
   let message = renderTemplate(pipeline.start.message, { pipeline: pipeline.name, change: change.number, patchset: change.patchset, url });
-  if (notes.length > 0) message += `\n\n${POLICY_NOTES_HEADER}\n${notes.map((n) => `- ${oneLineText(n, 500)}`).join('\n')}`;
+  const section = (header: string, lines: readonly string[]) => (lines.length > 0 ? `\n\n${header}\n${lines.map((n) => `- ${oneLineText(n, 500)}`).join('\n')}` : '');
+  message += section(DEPENDENCIES_HEADER, dependencies.tested) + section(DEPENDENCY_PROBLEMS_HEADER, dependencies.problems) + section(POLICY_NOTES_HEADER, notes);
   return {
     changeId: `${change.project}~${change.number}`,
     revision: change.revision,

@@ -1,5 +1,7 @@
-// What a gate run tests and how its end is read, end to end against the rig (support/pipelines.ts, as
-// gate.test.ts): a stacked chain that waited for its parent enters the queue behind it; a run whose checkout
+// What a run tests and how a gate run's end is read, end to end against the rig (support/pipelines.ts, as
+// gate.test.ts): a check run of an extension change that depends on an unmerged core change (Depends-On) gets
+// both to merge, and a dependency cycle is refused with one report; a stacked chain that waited for its parent
+// enters the gate queue behind it; a run whose checkout
 // reports a merge conflict is reported "Merge failed … Please rebase" instead of a test failure; runs whose pods
 // the infrastructure took away — one evicted through the real Eviction API (the API server deletes it and Argo's
 // controller marks the step `pod deleted`), one failed as the kubelet's eviction manager fails a pod (the test
@@ -9,16 +11,18 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pushChange } from '../../dev/gerrit-chores.js';
+import type { ChangeInfo } from '../../shared/gerrit/types.js';
+import { changeUrl } from '../../shared/gerrit/refs.js';
+import { pushChange, pushPatchSet } from '../../dev/gerrit-chores.js';
 import { GerritRest } from '../../shared/gerrit/rest.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
 import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import { safeText, STOPPED_BECAUSE_ANNOTATION } from '../../shared/runs/workflow.js';
 import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, MESSAGE_ANNOTATION, podsOf, running, type RunPod } from './support/argo.js';
-import { approve, complete, gateRuns, merged, newGateRun, PIPELINE, tested } from './support/gate.js';
+import { approve, complete, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
 import { rigConnections } from './support/gerrit.js';
-import { botVerified, changeDetail, configuredProject, pipelineMessages, runsOf, startPipelineStack, type PipelineStack } from './support/pipelines.js';
+import { botVerified, changeDetail, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, waitForRuns, type PipelineStack } from './support/pipelines.js';
 import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 
@@ -30,7 +34,8 @@ const PARENT = `it-${suffix}-gate-runs`;
 const CHAIN = `${PARENT}/chain`;
 const CONFLICT = `${PARENT}/conflict`;
 const INFRA = `${PARENT}/infra`;
-const PROJECTS = [CHAIN, CONFLICT, INFRA];
+const EXTENSION = `${PARENT}/extension`;
+const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION];
 
 /** The kubelet's message on a pod it evicts for memory pressure. */
 const EVICTED = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ';
@@ -68,19 +73,65 @@ let stack: PipelineStack;
 
 test.before(async () => {
   stack = await startPipelineStack(rig, PARENT);
-  await Promise.all([configuredProject(rig, stack, CHAIN, config()), configuredProject(rig, stack, CONFLICT, config()), configuredProject(rig, stack, INFRA, config('300s'))]);
+  const check = { ...config('300s'), 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/gate.yaml }\n' };
+  await Promise.all([
+    configuredProject(rig, stack, CHAIN, config()),
+    configuredProject(rig, stack, CONFLICT, config()),
+    configuredProject(rig, stack, INFRA, config('300s')),
+    configuredProject(rig, stack, EXTENSION, check),
+  ]);
 });
 
 test.after(async () => {
   await stack?.stop();
   const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
-  for (const project of PROJECTS) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
+  for (const project of [CHAIN, CONFLICT, INFRA]) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
   await deleteNamespacesOf(stack.cluster, PROJECTS);
   await hideProjects(adminConnection, [PARENT, ...PROJECTS]);
 });
 
 const queueOf = async (project: string) =>
   stack.cluster.get<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, stack.env['comment-added'].SEAKEEPER_NAMESPACE!, queueObjectName(PIPELINE, `${project} master`));
+
+const url = (change: ChangeInfo) => changeUrl(rig.GERRIT_URL, change.project, change._number);
+
+/** The change's patchset-created (as gerrit-webhook sent it) delivered to patchset-created. */
+async function uploaded(change: ChangeInfo, patchset = 1): Promise<void> {
+  ok(await deliver(stack.functions['patchset-created'], await gerritEvent(stack, 'gerrit.patchset-created', change, patchset)), 'patchset-created');
+}
+
+test('check: an extension change that depends on an unmerged change of another project is tested with it merged first; the start message names it', async () => {
+  const core = await pushChange(adminConnection, CHAIN, { 'hook.txt': 'hook\n' }, 'Add a hook');
+  const extension = await pushChange(adminConnection, EXTENSION, { 'use.txt': 'use\n' }, `Use the hook\n\nDepends-On: ${url(core)}`);
+  await uploaded(extension);
+  const [run] = await waitForRuns(stack, EXTENSION, extension._number, 1);
+  const lines = await testedChanges(stack, run!);
+  assert.equal(
+    lines.map((l) => [l.project, l.change, l.ref]),
+    [
+      [CHAIN, core._number, core.revisions![core.current_revision!]!.ref],
+      [EXTENSION, extension._number, extension.revisions![extension.current_revision!]!.ref],
+    ],
+  );
+  const info = await changeDetail(stack, EXTENSION, extension._number);
+  const started = pipelineMessages(info, 'check').map((m) => m.message);
+  assert.is(started.length, 1, started.join('\n'));
+  assert.match(started[0]!, `Tested with the changes it depends on, merged first:\n- ${CHAIN} change ${core._number}, patch set 1`);
+});
+
+test('check: a dependency cycle is refused with one report naming it (Verified -1), and no run', async () => {
+  const a = await pushChange(adminConnection, EXTENSION, { 'a.txt': 'a\n' }, 'A');
+  const b = await pushChange(adminConnection, EXTENSION, { 'b.txt': 'b\n' }, `B\n\nDepends-On: ${url(a)}`);
+  await pushPatchSet(adminConnection, EXTENSION, a.change_id, { 'a.txt': 'a\n' }, `A\n\nDepends-On: ${url(b)}`);
+  await uploaded(a, 2);
+  await uploaded(a, 2);
+  assert.equal(await runsOf(stack, EXTENSION, a._number, 'check'), []);
+  const info = await changeDetail(stack, EXTENSION, a._number);
+  const messages = pipelineMessages(info, 'check').map((m) => m.message);
+  assert.is(messages.length, 1, messages.join('\n'));
+  assert.match(messages[0]!, `its dependencies form a cycle (${a._number} → ${b._number} → ${a._number})`);
+  assert.is(botVerified(stack, info), -1);
+});
 
 test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge', async () => {
   const parent = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c\n' }, 'Add c');
@@ -99,8 +150,6 @@ test('a stacked change approved before its parent waits, told why; the parent\'s
   await complete(stack, parentRun!);
   const [parentInfo, childInfo] = await Promise.all([merged(stack, CHAIN, parent), merged(stack, CHAIN, child)]);
   assert.equal([botVerified(stack, parentInfo), botVerified(stack, childInfo)], [2, 2]);
-  const submitted = (info: typeof parentInfo) => String((info as typeof info & { submitted?: string }).submitted);
-  assert.ok(submitted(parentInfo) < submitted(childInfo), 'the parent first');
 });
 
 test('a merge conflict is reported as a merge failure (Verified -1, rebase) once the change ahead finished, not as a test failure; the change ahead merges', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { independentManager, planTrigger, type Plan } from '../../shared/pipelines/managers.js';
+import { independentManager, planTrigger, type Plan, type RunDependencies } from '../../shared/pipelines/managers.js';
 import { closedChangeStops, newerRun, runsToStop } from '../../shared/pipelines/runs.js';
 import { changeRunsSelector, runSelector, type LiveWorkflow } from '../../shared/runs/workflow.js';
 import { workflowName } from '../../shared/pipelines/workflow-builder.js';
@@ -12,7 +12,7 @@ const EVENT_ID = 'patchset-created-aaaa';
 const running = (patchset: number, eventId = `ps${patchset}`, extra: Parameters<typeof liveWorkflow>[0] = {}): LiveWorkflow =>
   liveWorkflow({ patchset, eventId, status: { phase: 'Running' }, ...extra });
 
-function plan(options: { text?: string | undefined; existing?: LiveWorkflow[]; patchset?: number; eventId?: string } = {}): Plan {
+function plan(options: { text?: string | undefined; existing?: LiveWorkflow[]; patchset?: number; eventId?: string; dependencies?: RunDependencies } = {}): Plan {
   const trigger = firstTrigger(patchsetCreated({ patchSet: { number: options.patchset ?? 3 } }));
   return planTrigger({
     trigger,
@@ -20,6 +20,7 @@ function plan(options: { text?: string | undefined; existing?: LiveWorkflow[]; p
     definition: { kind: 'file', file: 'ci/check.yaml', text: 'text' in options ? options.text : BENIGN_WORKFLOW },
     existing: options.existing ?? [],
     argoUiUrl: ARGO,
+    ...(options.dependencies ? { dependencies: options.dependencies } : {}),
   });
 }
 
@@ -28,6 +29,7 @@ test('what the independent manager needs fetched', () => {
   assert.equal(independentManager.needs(trigger), {
     definition: { kind: 'file', path: 'ci/check.yaml' },
     runs: { namespace: namespaceFor('mediawiki/core'), selector: runSelector('mediawiki/core', 'check', 12345) },
+    dependencies: true,
   });
   assert.is(
     runSelector('mediawiki/core', 'check', 12345),
@@ -54,6 +56,33 @@ test('submit: the Workflow, the start message with its link, nothing to stop', (
     },
     submit: false,
   });
+});
+
+const CORE_CHANGE = { project: 'mediawiki/core', branch: 'master', change: 777, patchset: 2, ref: 'refs/changes/77/777/2', revision: 'a'.repeat(40) };
+const SELF = { project: 'mediawiki/core', branch: 'master', change: 12345, patchset: 3, ref: 'refs/changes/45/12345/3', revision: '0123456789abcdef0123456789abcdef01234567' };
+
+test('with dependencies: the run gets them, then the change, as SEAKEEPER_CHANGES; the start message names them and the footers not followed', () => {
+  const p = plan({ dependencies: { changes: [CORE_CHANGE, SELF], problems: ['Depends-On: T1 is neither a change\'s URL nor a Change-Id'], gitUrl: 'https://gerrit.example.org/' } });
+  assert.is(p.action, 'start');
+  if (p.action !== 'start') return;
+  assert.is(p.environment.data.SEAKEEPER_CHANGES, 'mediawiki/core master refs/changes/77/777/2 ' + 'a'.repeat(40) + '\nmediawiki/core master refs/changes/45/12345/3 0123456789abcdef0123456789abcdef01234567');
+  assert.is(p.environment.data.SEAKEEPER_GIT_URL, 'https://gerrit.example.org/');
+  assert.match(
+    p.start!.review.message!,
+    /\n\nTested with the changes it depends on, merged first:\n- mediawiki\/core change 777, patch set 2\n\nDepends-On footers that were not followed:\n- Depends-On: T1 is neither a change's URL nor a Change-Id$/,
+  );
+  // Without dependencies the run has no SEAKEEPER_CHANGES.
+  const alone = plan();
+  assert.is(alone.action === 'start' && alone.environment.data.SEAKEEPER_CHANGES, undefined);
+});
+
+test('dependencies in a cycle: no run; the pipeline\'s failure vote with the cycle named; older runs stopped', () => {
+  const p = plan({ existing: [running(2)], dependencies: { changes: [SELF], cycle: [12345, 777, 12345], problems: [], gitUrl: 'https://gerrit.example.org/' } });
+  assert.is(p.action, 'reject');
+  if (p.action !== 'reject') return;
+  assert.equal(p.stop.map((o) => o.name), [running(2).metadata.name]);
+  assert.is(p.review.review.message, 'Seakeeper cannot run the check pipeline: its dependencies form a cycle (12345 → 777 → 12345). Remove a Depends-On footer from one of these changes, then upload a new patch set.');
+  assert.equal(p.review.review.labels, { Verified: -1 });
 });
 
 test('a new patchset stops the running runs of older patchsets (and an older run of its own), only those', () => {
