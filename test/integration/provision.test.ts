@@ -190,6 +190,33 @@ test('the same event again (a redelivery, a re-run) writes nothing: every object
   assert.equal(await ourObjects(namespaceFor(CORE)), before);
 });
 
+test('a run\'s change ConfigMap (our labels, owned by its Workflow) outlives a provisioning pass: it goes with its run', async () => {
+  const namespace = namespaceFor(CORE);
+  const name = `check-1-1-${suffix.slice(0, 10)}`;
+  const run = await admin.create({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, namespace },
+    spec: { entrypoint: 'wait', activeDeadlineSeconds: 60, templates: [{ name: 'wait', suspend: {} }] },
+  } as unknown as ClusterObject);
+  if (!run.created) throw new Error(`${namespace}/${name} exists already`);
+  try {
+    const owner = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', name, uid: run.object.metadata.uid! };
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, labels: { ...managedLabels(CORE), 'seakeeper.dev/pipeline': 'check' }, ownerReferences: [owner] },
+      data: { SEAKEEPER_SUBJECT: 'Fix it' },
+    } as unknown as ClusterObject);
+    const fields = await handler.handle(metaConfigUpdated(CORE, '0'.repeat(40), (await bot.getBranchRevision(CORE, CONFIG_REF))!, SOURCE));
+    assert.is(fields.result, 'unchanged');
+    assert.ok(await admin.get('v1', 'ConfigMap', namespace, name), 'the run\'s ConfigMap is still there');
+  } finally {
+    await admin.delete('argoproj.io/v1alpha1', 'Workflow', namespace, name);
+    await admin.delete('v1', 'ConfigMap', namespace, name);
+  }
+});
+
 /** What RBAC answers `user` (in `groups`) asking to `verb` the argoproj.io `resource` in `namespace`. */
 async function allowed(user: string, groups: string[], namespace: string, verb: string, resource = 'workflows'): Promise<boolean> {
   const review = await admin.create({
