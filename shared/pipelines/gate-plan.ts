@@ -96,6 +96,32 @@ export function runOutcomeOf(workflow: Pick<LiveWorkflow, 'status'>): RunOutcome
   return { result: 'failed', ...(runMessage ? { message: runMessage } : {}) };
 }
 
+/** A change an item depends on (Depends-On, transitively), with the queue its project gates it in, if any. */
+export interface QueuedDependency {
+  readonly change: number;
+  readonly project: string;
+  /** Undefined: its project does not run the pipeline. */
+  readonly queue: string | undefined;
+}
+
+/**
+ * Whether an approved change's dependencies let it into `queue`: each must be gated in the same queue (the
+ * queue then says whether it is ahead: change-queue.ts unmetNeed), and they must not form a cycle. Zuul refuses
+ * the same ("depends on a change in a different queue"). The needs, or the reason for the author.
+ */
+export function dependencyNeeds(pipeline: string, queue: string, dependencies: readonly QueuedDependency[], cycle?: readonly number[]): { ok: true; needs: number[] } | { ok: false; reason: string } {
+  const refused = (why: string) => ({ ok: false as const, reason: `Not added to the ${pipeline} queue: ${why}.` });
+  if (cycle) return refused(`its dependencies form a cycle (${cycle.join(' → ')}); remove a Depends-On footer from one of these changes`);
+  for (const dependency of dependencies) {
+    const named = `change ${dependency.change} of ${dependency.project}`;
+    if (dependency.queue === undefined) return refused(`it depends on ${named}, which the ${pipeline} pipeline does not test; merge it first`);
+    if (dependency.queue !== queue) {
+      return refused(`it depends on ${named}, which is in a different queue (${dependency.queue}); changes in different queues cannot be tested together: merge ${dependency.change} first, or let both projects share a queue (queue: in seakeeper.yaml)`);
+    }
+  }
+  return { ok: true, needs: dependencies.map((d) => d.change) };
+}
+
 /** SEAKEEPER_CHANGES: one `project branch ref revision` line per change, in merge order, the change under test last. */
 export function changesText(includes: readonly QueuedChange[]): string {
   return includes.map((c) => `${c.project} ${c.branch} ${c.ref} ${c.revision}`).join('\n');

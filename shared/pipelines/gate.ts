@@ -45,11 +45,13 @@ import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
+import { resolveDependencies } from './dependencies.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
 import {
   changeIdOfItem,
   changesText,
   CHANGES_VARIABLE,
+  dependencyNeeds,
   dequeueOf,
   GIT_URL_VARIABLE,
   noticeReview,
@@ -73,7 +75,7 @@ import { buildWorkflow } from './workflow-builder.js';
 import { checkDefinition } from './workflow-policy.js';
 import type { ProjectConfig } from '../config/project-config.js';
 
-export type GateGerrit = Pick<GerritApi, 'getChange' | 'getRelatedChanges' | 'postReview' | 'submit'> & ConfigSourceGerrit;
+export type GateGerrit = Pick<GerritApi, 'getChange' | 'getRelatedChanges' | 'postReview' | 'queryChanges' | 'submit'> & ConfigSourceGerrit;
 export type GateCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch' | 'replaceStatus'>;
 
 export const gateEnv = {
@@ -162,9 +164,33 @@ export class Gate {
       const review = eligibility.tellAuthor ? await this.#postRefusal(pipeline, change, eligibility.reason) : undefined;
       return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: eligibility.reason, ...(review ? { review } : {}) };
     }
+    const dependencies = await this.#dependencies(pipeline, config.queue, info);
+    if (!dependencies.ok) {
+      const review = await this.#postRefusal(pipeline, change, dependencies.reason);
+      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: dependencies.reason, review };
+    }
+    const item = { ...eligibility.item, needs: [...new Set([...eligibility.item.needs, ...dependencies.needs])] };
     const behind = await this.#chainBehind(info, related, approvedAt, gateRulesOf(pipeline, trigger.rule));
-    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [eligibility.item, ...behind] });
+    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [item, ...behind] });
     return { pipeline: pipeline.name, action: 'enqueue', queue: config.queue, carried };
+  }
+
+  /**
+   * The change's open dependencies (Depends-On, transitively; dependencies.ts), each in the queue its project
+   * gates it in, judged by dependencyNeeds. `change` was read with ELIGIBILITY_OPTIONS, which holds its commit.
+   */
+  async #dependencies(pipeline: Pipeline, queue: string, change: ChangeInfo): Promise<ReturnType<typeof dependencyNeeds>> {
+    const resolved = await resolveDependencies(this.deps.gerrit, change, this.deps.gerritUrl);
+    const ahead = (resolved.order ?? []).filter((c) => c._number !== change._number);
+    const reader = new EventConfigReader(this.deps.gerrit, this.deps.cache);
+    const dependencies = await Promise.all(
+      ahead.map(async (dependency) => {
+        const effective = await this.#effective.resolve(dependency.project, reader);
+        const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
+        return { change: dependency._number, project: dependency.project, queue: entry ? queueName(dependency.project, dependency.branch, entry) : undefined };
+      }),
+    );
+    return dependencyNeeds(pipeline.name, queue, dependencies, resolved.cycle);
   }
 
   /**

@@ -35,7 +35,11 @@ const CHAIN = `${PARENT}/chain`;
 const CONFLICT = `${PARENT}/conflict`;
 const INFRA = `${PARENT}/infra`;
 const EXTENSION = `${PARENT}/extension`;
-const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION];
+/** Two projects whose gate shares one queue, as MediaWiki core and its extensions do. */
+const SHARED_CORE = `${PARENT}/shared-core`;
+const SHARED_EXTENSION = `${PARENT}/shared-extension`;
+const SHARED_QUEUE = `${PARENT}-mediawiki`;
+const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION, SHARED_CORE, SHARED_EXTENSION];
 
 /** The kubelet's message on a pod it evicts for memory pressure. */
 const EVICTED = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ';
@@ -79,13 +83,14 @@ test.before(async () => {
     configuredProject(rig, stack, CONFLICT, config()),
     configuredProject(rig, stack, INFRA, config('300s')),
     configuredProject(rig, stack, EXTENSION, check),
+    ...[SHARED_CORE, SHARED_EXTENSION].map((project) => configuredProject(rig, stack, project, { ...config(), 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml, queue: ${SHARED_QUEUE} }\n` })),
   ]);
 });
 
 test.after(async () => {
   await stack?.stop();
   const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
-  for (const project of [CHAIN, CONFLICT, INFRA]) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${project} master`));
+  for (const queue of [CHAIN, CONFLICT, INFRA, SHARED_QUEUE]) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${queue} master`));
   await deleteNamespacesOf(stack.cluster, PROJECTS);
   await hideProjects(adminConnection, [PARENT, ...PROJECTS]);
 });
@@ -131,6 +136,33 @@ test('check: a dependency cycle is refused with one report naming it (Verified -
   assert.is(messages.length, 1, messages.join('\n'));
   assert.match(messages[0]!, `its dependencies form a cycle (${a._number} → ${b._number} → ${a._number})`);
   assert.is(botVerified(stack, info), -1);
+});
+
+test('gate: a change that depends on a change of another project in its shared queue is tested behind it, and both merge; one in another queue is refused, told why', async () => {
+  const core = await pushChange(adminConnection, SHARED_CORE, { 'api.txt': 'api\n' }, 'Add an API');
+  const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'use.txt': 'use\n' }, `Use the API\n\nDepends-On: ${url(core)}`);
+  const elsewhere = await pushChange(adminConnection, CHAIN, { 'other.txt': 'other\n' }, 'Another queue\'s change');
+  const stranded = await pushChange(adminConnection, SHARED_EXTENSION, { 'stranded.txt': 's\n' }, `Needs another queue\n\nDepends-On: ${url(elsewhere)}`);
+  await approve(stack, adminRest, SHARED_CORE, core);
+  await approve(stack, adminRest, SHARED_EXTENSION, extension);
+  await approve(stack, adminRest, SHARED_EXTENSION, stranded);
+  const [[coreRun], [extensionRun]] = await Promise.all([gateRuns(stack, SHARED_CORE, core, 1), gateRuns(stack, SHARED_EXTENSION, extension, 1)]);
+  assert.equal(
+    (await testedChanges(stack, extensionRun!)).map((c) => [c.project, c.change]),
+    [
+      [SHARED_CORE, core._number],
+      [SHARED_EXTENSION, extension._number],
+    ],
+  );
+  await complete(stack, extensionRun!);
+  await complete(stack, coreRun!);
+  const [coreInfo, extensionInfo] = await Promise.all([merged(stack, SHARED_CORE, core), merged(stack, SHARED_EXTENSION, extension)]);
+  assert.equal([botVerified(stack, coreInfo), botVerified(stack, extensionInfo)], [2, 2]);
+
+  assert.equal(await runsOf(stack, SHARED_EXTENSION, stranded._number, PIPELINE), []);
+  const told = pipelineMessages(await changeDetail(stack, SHARED_EXTENSION, stranded._number), PIPELINE).map((m) => m.message);
+  assert.is(told.length, 1, told.join('\n'));
+  assert.match(told[0]!, `Not added to the gate-and-submit queue: it depends on change ${elsewhere._number} of ${CHAIN}, which is in a different queue (${CHAIN} master)`);
 });
 
 test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge', async () => {

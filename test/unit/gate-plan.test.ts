@@ -10,6 +10,7 @@ import {
   changesText,
   dequeueOf,
   noticeReview,
+  dependencyNeeds,
   queueConfigOf,
   queueHash,
   queueName,
@@ -35,6 +36,25 @@ test('a change is queued by its project\'s queue: (or its name) and its branch; 
   const hash = queueHash({ pipeline: 'gate-and-submit', queue: 'mediawiki master' });
   assert.ok(/^[0-9a-f]{40}$/.test(hash), hash);
   assert.is.not(hash, queueHash({ pipeline: 'gate-and-submit', queue: 'mediawiki wmf/1.42' }));
+});
+
+test('dependencies let a change into its queue only when each is gated in the same queue, and not in a cycle', () => {
+  const dep = (change: number, queue: string | undefined) => ({ change, project: `p${change}`, queue });
+  assert.equal(dependencyNeeds('gate-and-submit', 'mediawiki master', [dep(1, 'mediawiki master'), dep(2, 'mediawiki master')]), { ok: true, needs: [1, 2] });
+  assert.equal(dependencyNeeds('gate-and-submit', 'mediawiki master', []), { ok: true, needs: [] });
+  assert.equal(dependencyNeeds('gate-and-submit', 'mediawiki master', [dep(1, 'mediawiki master'), dep(2, 'p2 master')]), {
+    ok: false,
+    reason:
+      'Not added to the gate-and-submit queue: it depends on change 2 of p2, which is in a different queue (p2 master); changes in different queues cannot be tested together: merge 2 first, or let both projects share a queue (queue: in seakeeper.yaml).',
+  });
+  assert.equal(dependencyNeeds('gate-and-submit', 'q', [dep(3, undefined)]), {
+    ok: false,
+    reason: 'Not added to the gate-and-submit queue: it depends on change 3 of p3, which the gate-and-submit pipeline does not test; merge it first.',
+  });
+  assert.equal(dependencyNeeds('gate-and-submit', 'q', [dep(1, 'q')], [5, 1, 5]), {
+    ok: false,
+    reason: 'Not added to the gate-and-submit queue: its dependencies form a cycle (5 → 1 → 5); remove a Depends-On footer from one of these changes.',
+  });
 });
 
 type Node = { type: string; phase: string; message?: string; children?: string[] };
