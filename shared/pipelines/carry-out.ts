@@ -25,12 +25,13 @@ import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.j
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
-import { parseGerritEvent, type GerritEvent } from '../events/gerrit-event.js';
+import { parseGerritEvent, type GerritEvent, type PatchsetCreatedEvent } from '../events/gerrit-event.js';
+import type { ChangeInfo } from '../gerrit/types.js';
 import { GERRIT_TYPE_PREFIX } from '../events/gerrit-cloudevents.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
-import { withSlash } from '../gerrit/refs.js';
+import { changeUrl, withSlash } from '../gerrit/refs.js';
 import type { ClusterApi } from '../k8s/cluster.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
@@ -41,7 +42,7 @@ import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { reviewField, startRun } from './run-start.js';
 import { readDefinition } from './definitions.js';
-import { DEPENDENCY_OPTIONS, queuedChangeOf, resolveDependencies } from './dependencies.js';
+import { DEPENDENCY_OPTIONS, dependentsQuery, dependsOnChange, queuedChangeOf, resolveDependencies } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
@@ -141,7 +142,30 @@ export class CarryOut {
 
   /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
   async handle(event: InboundEvent): Promise<LogFields> {
-    return this.run(event.id, gerritEventOf(event, TRIGGERING_TYPES));
+    const gerrit = gerritEventOf(event, TRIGGERING_TYPES);
+    const fields = await this.run(event.id, gerrit);
+    if (gerrit.kind !== 'patchset-created') return fields;
+    const dependents = await this.#rerunDependents(event.id, gerrit);
+    return dependents.length > 0 ? { ...fields, dependents } : fields;
+  }
+
+  /**
+   * A new patch set of a change that others name in Depends-On footers: their checks tested the one before, so
+   * each open dependent's current patch set is checked again, as if just uploaded (Zuul does the same); the run
+   * of the old state is stopped as superseded, and so never reported. Direct dependents only: a dependent's
+   * own dependents are not run again for it.
+   */
+  async #rerunDependents(eventId: string, event: PatchsetCreatedEvent): Promise<LogFields[]> {
+    const { gerrit, gerritUrl } = this.deps;
+    const changed = { project: event.project, _number: event.change.number, change_id: event.change.id ?? '' };
+    const candidates = (await gerrit.queryChanges(dependentsQuery(changed, gerritUrl), { options: DEPENDENCY_OPTIONS })).changes;
+    const dependents = candidates.filter((candidate) => candidate.status === 'NEW' && dependsOnChange(candidate, changed, gerritUrl));
+    const settled = await Promise.allSettled(
+      dependents.map(async (dependent) => ({ change: dependent._number, ...(await this.run(`${eventId}~dependent-${dependent._number}`, uploadedAgain(dependent, event, gerritUrl))) })),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   }
 
   /** comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped). */
@@ -316,4 +340,28 @@ function summary(outcomes: readonly PipelineOutcome[], failures: readonly unknow
   if (actions.has('not-implemented')) return 'not-implemented';
   if (actions.has('enqueue')) return 'gate';
   return 'skipped';
+}
+
+/** The patchset-created Gerrit would send for `change`'s current patch set, dated as the event that caused it. */
+function uploadedAgain(change: ChangeInfo, cause: PatchsetCreatedEvent, gerritUrl: string): PatchsetCreatedEvent {
+  const { patchset, ref, revision } = queuedChangeOf(change);
+  return {
+    kind: 'patchset-created',
+    type: 'patchset-created',
+    eventCreatedOn: cause.eventCreatedOn,
+    project: change.project,
+    raw: {},
+    change: {
+      project: change.project,
+      branch: change.branch,
+      id: change.change_id,
+      number: change._number,
+      subject: change.subject,
+      url: changeUrl(gerritUrl, change.project, change._number),
+      status: change.status,
+      ...(change.work_in_progress ? { wip: true } : {}),
+      ...(change.is_private ? { private: true } : {}),
+    },
+    patchSet: { number: patchset, revision, ref },
+  };
 }

@@ -179,6 +179,24 @@ export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'
   return { order: merged.order.map((n) => nodes.get(n)!.change), problems, queries };
 }
 
+/**
+ * The query for the open changes whose commit message may name `change` in a Depends-On footer: its URL forms
+ * as phrases (Gerrit's message search is by words), its Change-Id. It finds more than it should (the words
+ * elsewhere in a message): dependsOnChange tells the dependents from the rest.
+ */
+export function dependentsQuery(change: Pick<ChangeInfo, 'project' | '_number' | 'change_id'>, webUrl: string): string {
+  const web = new URL(webUrl.endsWith('/') ? webUrl : `${webUrl}/`);
+  const forms = [`${change.project}/+/${change._number}`, `${web.host}${web.pathname}${change._number}`, `c/${change._number}`];
+  return `status:open (${[...forms.map((form) => `message:"${form.replaceAll('"', '')}"`), `message:${change.change_id}`].join(' OR ')})`;
+}
+
+/** Whether `candidate` (read with DEPENDENCY_OPTIONS) names `change` in a Depends-On footer of its current patch set. */
+export function dependsOnChange(candidate: ChangeInfo, change: Pick<ChangeInfo, '_number' | 'change_id'>, webUrl: string): boolean {
+  if (candidate._number === change._number) return false;
+  const { wanted } = wantedBy(candidate, webUrl);
+  return wanted.numbers.includes(change._number) || wanted.changeIds.includes(change.change_id);
+}
+
 /** A change read with its current revision, as a run's SEAKEEPER_CHANGES names it. */
 export function queuedChangeOf(change: ChangeInfo): QueuedChange {
   const revision = change.current_revision === undefined ? undefined : change.revisions?.[change.current_revision];

@@ -18,13 +18,14 @@ import { GerritRest } from '../../shared/gerrit/rest.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
 import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
-import { safeText, STOPPED_BECAUSE_ANNOTATION } from '../../shared/runs/workflow.js';
+import { safeText, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION } from '../../shared/runs/workflow.js';
 import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, MESSAGE_ANNOTATION, podsOf, running, type RunPod } from './support/argo.js';
 import { approve, complete, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
 import { rigConnections } from './support/gerrit.js';
 import { botVerified, changeDetail, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, waitForRuns, type PipelineStack } from './support/pipelines.js';
 import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
+import { eventually } from './support/wait.js';
 
 const rig = loadRig();
 const { admin: adminConnection } = rigConnections(rig);
@@ -122,6 +123,30 @@ test('check: an extension change that depends on an unmerged change of another p
   const started = pipelineMessages(info, 'check').map((m) => m.message);
   assert.is(started.length, 1, started.join('\n'));
   assert.match(started[0]!, `Tested with the changes it depends on, merged first:\n- ${CHAIN} change ${core._number}, patch set 1`);
+});
+
+test('check: a new patch set of the dependency checks the dependent again on it; the run of the old state is stopped unreported', async () => {
+  const core = await pushChange(adminConnection, CHAIN, { 'base.txt': 'base\n' }, 'Add a base');
+  const extension = await pushChange(adminConnection, EXTENSION, { 'on-base.txt': 'x\n' }, `Build on the base\n\nDepends-On: ${core.change_id}`);
+  await uploaded(extension);
+  const [first] = await waitForRuns(stack, EXTENSION, extension._number, 1);
+  const again = await pushPatchSet(adminConnection, CHAIN, core.change_id, { 'base.txt': 'base, again\n' }, 'Add a base');
+  await uploaded(again, 2);
+  const runs = await waitForRuns(stack, EXTENSION, extension._number, 2);
+  const second = runs.find((run) => run.metadata.name !== first!.metadata.name)!;
+  assert.equal(
+    (await testedChanges(stack, second)).map((c) => [c.change, c.ref]),
+    [
+      [core._number, again.revisions![again.current_revision!]!.ref],
+      [extension._number, extension.revisions![extension.current_revision!]!.ref],
+    ],
+  );
+  const old = await eventually(async () => {
+    const now = await readWorkflow(stack.cluster, refOfWorkflow(first!));
+    if (now?.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION] === undefined) throw new Error('the old run is not superseded');
+    return now;
+  }, 10_000);
+  assert.is(old.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION], second.metadata.name);
 });
 
 test('check: a dependency cycle is refused with one report naming it (Verified -1), and no run', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChangeInfo, ChangeStatus } from '../../shared/gerrit/types.js';
-import { levelQuery, matchLevel, mergeOrder, wantedBy } from '../../shared/pipelines/dependencies.js';
+import { dependentsQuery, dependsOnChange, levelQuery, matchLevel, mergeOrder, wantedBy } from '../../shared/pipelines/dependencies.js';
 
 const WEB = 'https://gerrit.example.org/';
 const hex = (n: number) => n.toString(16).padStart(40, '0');
@@ -71,6 +71,19 @@ test('merge order: each change after what it needs, the root last; shared needs 
   ]);
   assert.equal(mergeOrder(1, cycle), { ok: false, cycle: [1, 2, 3, 1] });
   assert.equal(mergeOrder(1, new Map([[1, { needs: [2] }], [2, { needs: [2] }]])), { ok: false, cycle: [2, 2] });
+});
+
+test('the dependents of a change: one query for every way a footer names it; only a footer of the candidate\'s current patch set makes it one', () => {
+  const target = change(5, { project: 'mediawiki/core' });
+  assert.is(
+    dependentsQuery(target, 'https://gerrit.example.org/r'),
+    `status:open (message:"mediawiki/core/+/5" OR message:"gerrit.example.org/r/5" OR message:"c/5" OR message:${changeId(5)})`,
+  );
+  const byUrl = change(6, { message: `x\n\nDepends-On: ${WEB}c/mediawiki/core/+/5\n` });
+  const byId = change(7, { message: `x\n\nDepends-On: ${changeId(5)}\n` });
+  const mentions = change(8, { message: `Follows up ${WEB}c/mediawiki/core/+/5 (see there)\n` });
+  const other = change(9, { message: `x\n\nDepends-On: ${WEB}c/mediawiki/core/+/55\n` });
+  assert.equal([byUrl, byId, mentions, other, target].map((c) => dependsOnChange(c, target, WEB)), [true, true, false, false, false]);
 });
 
 test.run();
