@@ -21,6 +21,7 @@ export const STEP_MESSAGE_FORMAT = ' — {message}';
 /** One line per artifact, under its step. */
 export const ARTIFACT_LINE_FORMAT = '  - {name}: {url}';
 export const RUN_MESSAGE_FORMAT = 'Argo: {message}';
+export const RUN_DEPENDENCIES_FORMAT = 'Tested with the changes it depends on: {dependencies}';
 export const OMITTED_STEPS_FORMAT = '- … {count} more steps that succeeded or were skipped: see the Argo UI';
 export const OMITTED_FAILURES_FORMAT = '- … {count} more failed steps: see the Argo UI';
 export const NO_VOTE_SUPERSEDED_FORMAT = 'Patchset {newer} has replaced patchset {patchset}: this result does not vote.';

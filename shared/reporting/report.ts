@@ -42,6 +42,7 @@ import {
   renderTemplate,
   resultName,
   RUN_LINE_FORMAT,
+  RUN_DEPENDENCIES_FORMAT,
   RUN_MESSAGE_FORMAT,
   STEP_LINE_FORMAT,
   STEP_MESSAGE_FORMAT,
@@ -300,6 +301,7 @@ export function buildReport(workflow: LiveWorkflow, pipeline: Pipeline, options:
   const head = [renderTemplate(action.message, { pipeline: pipeline.name, change: run.change, patchset: run.patchset, url, duration, result })];
   if (options.note) head.push(options.note);
   const runLines = [fill(RUN_LINE_FORMAT, { url, result, duration })];
+  if (run.dependencies) runLines.push(fill(RUN_DEPENDENCIES_FORMAT, { dependencies: oneLineText(run.dependencies, 1000) }));
   const argoMessage = text(workflow.status?.message);
   if (!succeeded && argoMessage) runLines.push(fill(RUN_MESSAGE_FORMAT, { message: oneLineText(argoMessage, 1000) }));
   const top = `${head.join('\n\n')}\n\n${runLines.join('\n')}`;

@@ -43,6 +43,8 @@ export const CHANGE_URL_ANNOTATION = 'seakeeper.dev/change-url';
 export const EVENT_ID_ANNOTATION = 'seakeeper.dev/event-id';
 export const DEFINITION_ANNOTATION = 'seakeeper.dev/definition';
 export const POLICY_NOTES_ANNOTATION = 'seakeeper.dev/policy-notes';
+/** The changes a run tests merged before its own (Depends-On), `<project> <change>,<patchset>` joined by `; `, in its safe form. */
+export const DEPENDENCIES_ANNOTATION = 'seakeeper.dev/dependencies';
 /** Set, with `spec.shutdown: Terminate`, on a run a newer one replaced: it is never reported. */
 export const SUPERSEDED_BY_ANNOTATION = 'seakeeper.dev/superseded-by';
 /** Set, with `spec.shutdown: Terminate`, on a run whose change was merged or abandoned: it is never reported. */
@@ -124,6 +126,8 @@ export interface RunInfo {
   readonly branch: string | undefined;
   readonly changeUrl: string | undefined;
   readonly eventId: string | undefined;
+  /** The changes it tests merged before its own (DEPENDENCIES_ANNOTATION), as text. */
+  readonly dependencies?: string | undefined;
   /** '' while the controller has not picked it up. */
   readonly phase: string;
   /** `spec.shutdown` (Stop or Terminate), when someone stopped it. */
@@ -171,6 +175,7 @@ export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
     branch: optionalText(annotations[BRANCH_ANNOTATION]),
     changeUrl: optionalText(annotations[CHANGE_URL_ANNOTATION]),
     eventId: optionalText(annotations[EVENT_ID_ANNOTATION]),
+    dependencies: optionalText(annotations[DEPENDENCIES_ANNOTATION]),
     phase: typeof workflow.status?.phase === 'string' ? workflow.status.phase : '',
     shutdown: typeof shutdown === 'string' && shutdown !== '' ? shutdown : undefined,
     supersededBy: annotations[SUPERSEDED_BY_ANNOTATION],

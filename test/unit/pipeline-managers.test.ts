@@ -67,6 +67,7 @@ test('with dependencies: the run gets them, then the change, as SEAKEEPER_CHANGE
   if (p.action !== 'start') return;
   assert.is(p.environment.data.SEAKEEPER_CHANGES, 'mediawiki/core master refs/changes/77/777/2 ' + 'a'.repeat(40) + '\nmediawiki/core master refs/changes/45/12345/3 0123456789abcdef0123456789abcdef01234567');
   assert.is(p.environment.data.SEAKEEPER_GIT_URL, 'https://gerrit.example.org/');
+  assert.is(p.workflow.metadata.annotations['seakeeper.dev/dependencies'], 'mediawiki/core%20777%2C2');
   assert.match(
     p.start!.review.message!,
     /\n\nTested with the changes it depends on, merged first:\n- mediawiki\/core change 777, patch set 2\n\nDepends-On footers that were not followed:\n- Depends-On: T1 is neither a change's URL nor a Change-Id$/,

@@ -150,6 +150,14 @@ test("a failure: Verified -1, Argo's message, the failed step with its message; 
   );
 });
 
+test('a run tested with its dependencies names them under its result line', () => {
+  const w = finished('Failed', { annotations: { 'seakeeper.dev/dependencies': 'mediawiki/vendor%20777%2C2%3B%20mediawiki/skins/Vector%2012%2C1' } });
+  const lines = buildReport(w, pipeline('check'), { argoUiUrl: `${ARGO}/` }).review.message!.split('\n');
+  const at = lines.findIndex((line) => line.startsWith(`${url(w)} : FAILURE`));
+  assert.is(lines[at + 1], 'Tested with the changes it depends on: mediawiki/vendor 777,2; mediawiki/skins/Vector 12,1');
+  assert.not.ok(buildReport(finished('Failed'), pipeline('check'), { argoUiUrl: `${ARGO}/` }).review.message!.includes('Tested with'));
+});
+
 test('Error is a failure too', () => {
   const plan = buildReport(finished('Error'), pipeline('check'), { argoUiUrl: ARGO });
   assert.equal(plan.review.labels, { Verified: -1 });
