@@ -190,6 +190,27 @@ test('gate: a change that depends on a change of another project in its shared q
   assert.match(told[0]!, `Not added to the gate-and-submit queue: it depends on change ${elsewhere._number} of ${CHAIN}, which is in a different queue (${CHAIN} master)`);
 });
 
+test('gate: when a dependency fails, the change that depends on it leaves the queue with it, told which; its run stopped', async () => {
+  const core = await pushChange(adminConnection, SHARED_CORE, { 'break.txt': 'b\n' }, 'Break the API [conflict]');
+  const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'follow.txt': 'f\n' }, `Follow the API\n\nDepends-On: ${url(core)}`);
+  await approve(stack, adminRest, SHARED_CORE, core);
+  await approve(stack, adminRest, SHARED_EXTENSION, extension);
+  const [[coreRun], [extensionRun]] = await Promise.all([gateRuns(stack, SHARED_CORE, core, 1), gateRuns(stack, SHARED_EXTENSION, extension, 1)]);
+  await complete(stack, coreRun!);
+  const stoppedRun = await eventually(async () => {
+    const now = await readWorkflow(stack.cluster, refOfWorkflow(extensionRun!));
+    if (now?.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] === undefined) throw new Error('the dependent\'s run is not stopped');
+    return now;
+  }, 10_000);
+  assert.ok(stoppedRun);
+  const info = await changeDetail(stack, SHARED_EXTENSION, extension._number);
+  const removed = pipelineMessages(info, PIPELINE).filter((m) => m.message.includes('Removed from the gate-and-submit queue'));
+  assert.is(removed.length, 1, pipelineMessages(info, PIPELINE).map((m) => m.message).join('\n'));
+  assert.match(removed[0]!.message, `change ${core._number}, which it needs merged first, failed in the queue`);
+  assert.equal([info.status, (await changeDetail(stack, SHARED_CORE, core._number)).status], ['NEW', 'NEW']);
+  assert.equal(await runsOf(stack, SHARED_EXTENSION, extension._number, PIPELINE).then((runs) => runs.length), 1, 'not tested again without it');
+});
+
 test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge', async () => {
   const parent = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c\n' }, 'Add c');
   const child = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c, used\n' }, 'Use c', 'master', parent.revisions![parent.current_revision!]!.ref);
