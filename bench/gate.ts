@@ -61,7 +61,8 @@ import { refOfWorkflow } from '../shared/runs/workflow-store.js';
 import { namespaceFor } from '../shared/names.js';
 import { FRAMEWORK_MAIN, freePort, nodeFlagsOf, waitForListening } from '../dev/serve-function.js';
 import { pushChange } from '../dev/gerrit-chores.js';
-import { EXIT_CODE_ANNOTATION, finished } from '../test/integration/support/argo.js';
+import { finished } from '../test/integration/support/argo.js';
+import { outcomeWorkflow } from '../test/integration/support/gate.js';
 import { rigConnections } from '../test/integration/support/gerrit.js';
 import { ARGO_UI_URL, CLUSTER_URL, configuredProject, deliver as deliverEvent, gerritEvent, runsOf, startPipelineStack, type PipelineStack } from '../test/integration/support/pipelines.js';
 import type { PipelineAccount } from '../test/integration/support/pipeline-rbac.js';
@@ -95,19 +96,7 @@ const PIPELINE = 'gate-and-submit';
 const GATE = findPipeline(loadPipelines(), PIPELINE)!;
 
 /** The gate Workflow: one step whose pod the rig's KWOK ends after 1 s with exit code 0. */
-const GATE_WORKFLOW = `apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: { generateName: gate- }
-spec:
-  entrypoint: test
-  templates:
-    - name: test
-      metadata:
-        annotations:
-          ${EXIT_CODE_ANNOTATION}: "0"
-          rig.seakeeper.test/duration: "1s"
-      container: { image: example/ci, command: [make, test] }
-`;
+const GATE_WORKFLOW = outcomeWorkflow('0', '1s');
 const CONFIG = { 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml }\n`, 'ci/gate.yaml': GATE_WORKFLOW };
 
 // --- bare HTTP to Gerrit, as the bot, kept alive ---------------------------------------------------------------

@@ -19,8 +19,8 @@ import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipeli
 import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import { safeText, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION } from '../../shared/runs/workflow.js';
-import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, MESSAGE_ANNOTATION, podsOf, running, type RunPod } from './support/argo.js';
-import { approve, complete, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
+import { podsOf, running, type RunPod } from './support/argo.js';
+import { approve, complete, outcomeWorkflow, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
 import { rigConnections } from './support/gerrit.js';
 import { botVerified, changeDetail, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, waitForRuns, type PipelineStack } from './support/pipelines.js';
 import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
@@ -55,22 +55,9 @@ const CONFLICT_LINE = 'merge conflict: change under test does not merge onto mas
  * `duration`.
  */
 function gateWorkflow(duration = '1s'): string {
-  const conflicting = `sprig.contains('${safeText('[conflict]')}', workflow.parameters.subject)`;
-  return `apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: { generateName: gate- }
-spec:
-  entrypoint: test
-  templates:
-    - name: test
-      metadata:
-        annotations:
-          ${EXIT_CODE_ANNOTATION}: "{{=${conflicting} ? '3' : '0'}}"
-          ${MESSAGE_ANNOTATION}: "${CONFLICT_LINE}"
-          ${DURATION_ANNOTATION}: "${duration}"
-      container: { image: alpine/git, command: [/seakeeper/checkout.sh] }
-`;
+  return outcomeWorkflow(`{{=sprig.contains('${safeText('[conflict]')}', workflow.parameters.subject) ? '3' : '0'}}`, duration, CONFLICT_LINE);
 }
+
 
 const config = (duration?: string) => ({ 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml }\n`, 'ci/gate.yaml': gateWorkflow(duration) });
 

@@ -20,8 +20,11 @@ import { eventually } from './wait.js';
 export const PIPELINE = 'gate-and-submit';
 export const GATE: Pipeline = findPipeline(loadPipelines(), PIPELINE)!;
 
-/** A gate Workflow of one step whose pod ends as the Argo expression `exitCode` says, after `duration`. */
-function outcomeWorkflow(exitCode: string, duration: string): string {
+/**
+ * A gate Workflow of one step whose pod ends as the Argo expression `exitCode` says, after `duration`, with
+ * `message` as its termination message when it fails.
+ */
+export function outcomeWorkflow(exitCode: string, duration: string, message = 'tests failed'): string {
   return `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: { generateName: gate- }
@@ -32,7 +35,7 @@ spec:
       metadata:
         annotations:
           ${EXIT_CODE_ANNOTATION}: "${exitCode}"
-          ${MESSAGE_ANNOTATION}: "tests failed"
+          ${MESSAGE_ANNOTATION}: "${message}"
           ${DURATION_ANNOTATION}: "${duration}"
       container: { image: example/ci, command: [make, test] }
 `;
