@@ -44,10 +44,12 @@ layers: install
 test-unit: install typecheck layers
 	tsx test/run.ts unit
 
+# Integration files marked `// rig: parallel` two at a time, after the others one by one (test/run.ts's header).
 test-integration: install rig-up
-	tsx test/run.ts integration
+	tsx test/run.ts integration --jobs=2
 
-# The rig starts while the unit files run (two at a time); the integration files wait for it.
+# The rig starts while the unit files run (two at a time); the integration files wait for it, then run as in
+# test-integration.
 test: install typecheck layers prerequisites
 	tsx test/run.ts unit integration --jobs=2 --start-rig
 

@@ -1,14 +1,27 @@
 // Runs the uvu suites named on the command line (`unit`, `integration`), one process per test file so that
 // a file crashing on import is seen as a failure instead of vanishing from the count, echoes uvu's output,
-// and closes with the line `N passed, N failed, N skipped` that CI reads.
+// notes each file's wall time (`# FILE: N s`), and closes with the line `N passed, N failed, N skipped` that CI
+// reads.
 //
 //   --filter=REGEX  only the files whose path matches
-//   --jobs=N        run N unit files at a time, each file's output printed whole when it ends (integration
-//                   files share one rig and always run one at a time)
+//   --jobs=N        run N files at a time, each file's output printed whole when it ends. Integration files share
+//                   one rig, so only those marked `// rig: parallel` overlap (below); the others run alone
 //   --start-rig     start the rig (`test/rig/rig.sh up`, its output in .rig-up.log) while the unit files run,
 //                   and wait for it before the integration files: its ~50 s of start-up overlap the unit suite
+//
+// Integration files and the rig. With --jobs=N, an integration file runs beside others only if its header (the
+// comment lines it starts with) has the line `// rig: parallel`. Without it a file is exclusive: it runs alone,
+// nothing else on the rig at the same time; the exclusive files run first, one by one in name order, then the
+// marked ones N at a time. A file may carry the marker only if everything it does to the rig is to objects of
+// its own (names made unique by uniqueSuffix, in namespaces, projects and accounts of its own) or is an
+// idempotent apply of what every run applies alike (knative/ manifests, config/crds), and nothing it asserts
+// depends on what else is on the rig. A file stays exclusive if it acts on cluster-wide or rig-wide state:
+// a pass over every namespace, queue, project or Lease (reconcile, missed reports, Gate.tick, the Lease pruner),
+// the dev stack, cluster-scoped objects others see (RBAC bindings, a default StorageClass, admission policies
+// or CRDs that are not of its own), Gerrit's global config, fixed names, a node's capacity. Unmarked is the
+// safe default: a new file runs alone until someone has read it and marked it.
 import { spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mapWithConcurrency } from '../shared/concurrency.js';
@@ -36,6 +49,18 @@ export function parseUvuSummary(output: string): { total: number; passed: number
   return { total, passed, skipped: number('Skipped') ?? 0 };
 }
 
+/** The header line that lets an integration file overlap other marked files on the rig (see the top). */
+const PARALLEL_MARKER = /^\/\/ rig: parallel\b/;
+
+/** Whether a test file's header (the comment and blank lines it starts with) carries `// rig: parallel`. */
+export function rigParallel(source: string): boolean {
+  for (const line of source.split('\n')) {
+    if (PARALLEL_MARKER.test(line)) return true;
+    if (line.trim() !== '' && !line.startsWith('//')) return false;
+  }
+  return false;
+}
+
 async function suiteFiles(suite: string, filter: RegExp | undefined): Promise<string[]> {
   const dir = path.join(testRoot, suite);
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -48,6 +73,7 @@ async function suiteFiles(suite: string, filter: RegExp | undefined): Promise<st
 
 function runFile(file: string, buffered = false): Promise<FileResult> {
   return new Promise((resolve) => {
+    const started = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +86,9 @@ function runFile(file: string, buffered = false): Promise<FileResult> {
     child.stdout.on('data', echo(process.stdout));
     child.stderr.on('data', echo(process.stderr));
     child.on('close', (code) => {
-      if (buffered) process.stdout.write(`\n# ${path.relative(testRoot, file)}\n${output}`);
+      const name = path.relative(testRoot, file);
+      const took = `# ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`;
+      process.stdout.write(buffered ? `\n# ${name}\n${output}${took}` : took);
       const summary = parseUvuSummary(output);
       if (!summary) {
         resolve({ file, total: 1, passed: 0, skipped: 0, crashed: true });
@@ -71,6 +99,12 @@ function runFile(file: string, buffered = false): Promise<FileResult> {
       resolve({ file, ...summary, total: summary.total + (lateCrash ? 1 : 0), crashed: lateCrash });
     });
   });
+}
+
+/** One file with nothing else running: its output echoed as it comes. */
+function runAlone(file: string): Promise<FileResult> {
+  console.log(`\n# ${path.relative(testRoot, file)}`);
+  return runFile(file);
 }
 
 /** `test/rig/rig.sh up` in the background; resolves when it ends, with its output (also in .rig-up.log). */
@@ -109,11 +143,16 @@ async function main(): Promise<number> {
         break;
       }
     }
-    if (suite === 'integration' || jobs === 1) {
-      for (const file of files) {
-        console.log(`\n# ${path.relative(testRoot, file)}`);
-        results.push(await runFile(file));
-      }
+    if (jobs === 1) {
+      for (const file of files) results.push(await runAlone(file));
+    } else if (suite === 'integration') {
+      // Exclusive files alone first, live; then the marked ones `jobs` at a time (see the top).
+      const marked = await Promise.all(files.map(async (file) => rigParallel(await readFile(file, 'utf8'))));
+      const exclusive = files.filter((_, i) => !marked[i]);
+      const parallel = files.filter((_, i) => marked[i]);
+      console.log(`\n# integration: ${exclusive.length} alone, then ${parallel.length} marked \`// rig: parallel\` ${jobs} at a time`);
+      for (const file of exclusive) results.push(await runAlone(file));
+      results.push(...(await mapWithConcurrency(parallel, jobs, (file) => runFile(file, true))));
     } else {
       results.push(...(await mapWithConcurrency(files, jobs, (file) => runFile(file, true))));
     }

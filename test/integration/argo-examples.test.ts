@@ -4,6 +4,7 @@
 // not do are in REFUSED, with the rules that refuse them and why; every other one must pass. A file holding
 // several documents is checked one document at a time (a definition is one document). Also: the labels and
 // annotations the policy reserves under workflows.argoproj.io/ are exactly the ones Argo's source defines.
+// rig: parallel (test/run.ts): reads Argo's module only, nothing on the rig
 import { execFileSync } from 'node:child_process';
 import { globSync, readFileSync } from 'node:fs';
 import path from 'node:path';

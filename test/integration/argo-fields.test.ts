@@ -1,6 +1,7 @@
 // config/argo-fields.json is Argo's own schema, reduced: made again here from the Go module at the Argo version
 // the rig runs and the deployment installs (the Makefile's ARGO_VERSION), through the module proxy, it must be
 // what is committed. A new Argo version means `ARGO_VERSION=vX npm run argo-schema`.
+// rig: parallel (test/run.ts): reads Argo's module only, nothing on the rig
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -2,6 +2,7 @@
 // runs as a local process (`sh config/gate/checkout.sh`) with the environment a gate run's step gets, fetching
 // over Gerrit's git-over-HTTP as the bot, with credentials in git's own configuration (http.extraHeader through
 // GIT_CONFIG_*), as a run would get them. Input checks alone are test/unit/checkout-input.test.ts's.
+// rig: parallel (test/run.ts): projects of its own, git in a directory of its own
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';

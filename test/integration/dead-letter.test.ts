@@ -1,5 +1,6 @@
 // dead-letter against the rig's real kube-apiserver: a dead event becomes one Warning Event in the namespace,
 // a redelivery adds none, and a cluster that does not answer is a TransientError (so Knative redelivers).
+// rig: parallel (test/run.ts): a namespace of its own
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TransientError } from '../../shared/errors.js';

@@ -2,6 +2,7 @@
 // recovery) and real kube-apiserver (the checkpoint ConfigMap); the sink is the Broker STAND-IN of
 // support/broker.ts. The adapter streams as an account of its own in the rig's "Seakeeper CI" group (which
 // holds the Stream Events capability), so that closing its SSH sessions disturbs no other test.
+// rig: parallel (test/run.ts): an account, project and namespace of its own; it closes its own account's SSH sessions only
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -1,6 +1,7 @@
 // gerrit-webhook served by the functions-framework CLI (as in production), with the rig's real Gerrit
 // delivering through its webhooks plugin (the rig's stand-in, test/rig/gerrit/webhooks/) configured in
 // webhooks.config on a parent project of our own; the sink is the Broker STAND-IN of support/broker.ts.
+// rig: parallel (test/run.ts): a parent project (its webhooks.config) and projects of its own
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';

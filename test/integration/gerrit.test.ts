@@ -1,5 +1,6 @@
 // GerritClient against the rig's real Gerrit: a bot account that may vote Verified and read refs/meta/config,
 // and an admin that creates projects, pushes changes with git, approves and submits.
+// rig: parallel (test/run.ts): projects of its own
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Secret } from '../../shared/env.js';

@@ -1,6 +1,7 @@
 // The cluster client contract against the rig's real kube-apiserver (RBAC on, Argo CRDs installed): every case
 // runs over both clients, ClusterClient (requests through @kubernetes/client-node) and HttpCluster (node:http),
 // each in a namespace of its own.
+// rig: parallel (test/run.ts): namespaces and a CRD group of its own
 import { execFile } from 'node:child_process';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { suite } from 'uvu';

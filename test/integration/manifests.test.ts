@@ -5,6 +5,7 @@
 // and each workload's environment against its code's own start-up check (support/function-env.ts).
 // Fixtures under test/fixtures/manifests/ prove each check fails when it should. The dry-run stands in for a
 // real Knative data plane, which cannot run here: it proves the objects are accepted, not that they serve.
+// rig: parallel (test/run.ts): server-side dry runs only
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -3,6 +3,7 @@
 // CloudEvent gerrit-webhook makes of Gerrit's patchset-created delivered to patchset-created — each refused
 // with Verified -1 and a review that names the rule and the field, and no Workflow submitted. Also where a
 // definition comes from: an inherited seakeeper.yaml (its file named `<source>:<path>`) and WorkflowTemplates.
+// rig: parallel (test/run.ts): a parent project, namespaces and change Leases of its own; no pass over all runs or queues
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapWithConcurrency } from '../../shared/concurrency.js';

@@ -15,6 +15,7 @@
 //     retry's and stop's writes, a Workflow of 200 templates, judged well within the API server's CEL limits,
 //     and every one of Argo's examples that the workflow policy accepts (admission must not refuse a run
 //     Seakeeper's own check let through).
+// rig: parallel (test/run.ts): a namespace of its own; its CRDs and policy copies are in an API group of its own
 import { execFileSync } from 'node:child_process';
 import { globSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

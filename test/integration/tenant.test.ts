@@ -11,6 +11,7 @@
 //     (seakeeper-project-workflows: no podSpecPatch, resource, http or plugin templates, cluster-scoped refs).
 //   - Pods Argo makes from an owner's Workflow meet the pod policy (seakeeper-project-pods: no system
 //     PriorityClass, no probe or hook naming a host), and volumes it claims meet the namespace's storage quota.
+// rig: parallel (test/run.ts): namespaces and projects of its own
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
