@@ -31,10 +31,21 @@ const SUITE_FILE = /\.test\.ts$/;
 
 interface FileResult {
   file: string;
+  /** The tests that ran (uvu's Total: a skipped test is not among them), and one more for a crash. */
   total: number;
   passed: number;
   skipped: number;
   crashed: boolean;
+}
+
+/**
+ * A file's count from uvu's summary and its exit code. uvu's Total leaves skipped tests out, so what failed is
+ * Total − Passed. uvu exits non-zero on any failed test; a non-zero exit with every test passed means the file
+ * died late (an error after its tests), which counts as one more failure.
+ */
+export function fileOutcome(summary: { total: number; passed: number; skipped: number }, code: number | null): Omit<FileResult, 'file'> {
+  const lateCrash = code !== 0 && summary.passed === summary.total;
+  return { ...summary, total: summary.total + (lateCrash ? 1 : 0), crashed: lateCrash };
 }
 
 export function parseUvuSummary(output: string): { total: number; passed: number; skipped: number } | undefined {
@@ -94,9 +105,7 @@ function runFile(file: string, buffered = false): Promise<FileResult> {
         resolve({ file, total: 1, passed: 0, skipped: 0, crashed: true });
         return;
       }
-      // uvu exits non-zero on any failed test; a non-zero exit with every test passed means the file died late.
-      const lateCrash = code !== 0 && summary.passed === summary.total - summary.skipped;
-      resolve({ file, ...summary, total: summary.total + (lateCrash ? 1 : 0), crashed: lateCrash });
+      resolve({ file, ...fileOutcome(summary, code) });
     });
   });
 }
@@ -159,7 +168,7 @@ async function main(): Promise<number> {
   }
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const skipped = results.reduce((n, r) => n + r.skipped, 0);
-  const failed = results.reduce((n, r) => n + (r.total - r.passed - r.skipped), 0);
+  const failed = results.reduce((n, r) => n + (r.total - r.passed), 0);
   for (const r of results.filter((r) => r.crashed)) {
     console.log(`CRASHED: ${path.relative(testRoot, r.file)} ended without a uvu summary or with a late error`);
   }

@@ -2,6 +2,7 @@
 // extension change that depends on an unmerged core change, a stacked change, a Change-Id open on two
 // branches, a ten-change chain (one query per level, counted), a three-change cycle, and footers that name
 // nothing usable. Read as Seakeeper's bot reads them.
+// rig: parallel (test/run.ts): Gerrit projects of its own
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createProject, pushChange, pushPatchSet } from '../../dev/gerrit-chores.js';

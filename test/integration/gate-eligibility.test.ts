@@ -1,6 +1,7 @@
 // Whether an approved change enters the gate queue (shared/pipelines/gate-eligibility.ts), on changes of the rig's
 // real Gerrit 3.10.2 read as the bot reads them: the change with ELIGIBILITY_OPTIONS, the related changes of its
 // current patch set, and each open parent with PARENT_OPTIONS. The administrator pushes, votes and abandons.
+// rig: parallel (test/run.ts): a Gerrit project of its own
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createProject, pushChange } from '../../dev/gerrit-chores.js';

@@ -8,6 +8,7 @@
 // writes the pod's status as that kubelet would: KWOK, the rig's kubelet, has no memory pressure to act on) —
 // are run again in place, and the runs behind them keep going. Every vote, message and merge is read back from
 // Gerrit.
+// rig: parallel (test/run.ts): projects, namespaces and gate queues of its own; no tick, no pass over others
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
