@@ -231,7 +231,7 @@ export class Gate {
     if (workflow.metadata.annotations?.[STOPPED_BECAUSE_ANNOTATION] !== undefined) return { result: 'stopped', workflow: name };
     const outcome = runOutcomeOf(workflow);
     if (!outcome) return { result: 'not-finished', workflow: name };
-    const carried = await this.#update(config, pipeline, { type: 'run-finished', name: run.name, ...outcome });
+    const carried = await this.#update(config, pipeline, { type: 'run-finished', name: run.name, ...outcome }, carrying(workflow));
     return { result: `gate-${outcome.result}`, workflow: name, queue, carried };
   }
 
@@ -265,7 +265,7 @@ export class Gate {
       const config = queueConfigOf(pipeline, object.spec.queue);
       try {
         const update = await this.deps.store.update(config, { type: 'tick' });
-        await this.#carryOut(config, pipeline, update.decision.actions, new Set());
+        await this.#carryOut(config, pipeline, update.decision.actions, carrying());
         const live = new Set(liveRunNames(update.decision.state));
         stopped += (await this.#stop(config, (name) => !live.has(name), `not in the ${pipeline.name} queue any more`)).length;
       } catch (err) {
@@ -277,25 +277,25 @@ export class Gate {
   }
 
   /** Stores `event`'s decision and carries out its actions. */
-  async #update(config: QueueConfig, pipeline: Pipeline, event: QueueEvent, seen = new Set<string>()): Promise<string[]> {
+  async #update(config: QueueConfig, pipeline: Pipeline, event: QueueEvent, work: Carrying = carrying()): Promise<string[]> {
     const update = await this.deps.store.update(config, event);
-    return this.#carryOut(config, pipeline, update.decision.actions, seen);
+    return this.#carryOut(config, pipeline, update.decision.actions, work);
   }
 
-  /** Each action once per event (`seen`); every failure is thrown after the others were tried. */
-  async #carryOut(config: QueueConfig, pipeline: Pipeline, actions: readonly QueueAction[], seen: Set<string>): Promise<string[]> {
-    const todo = actions.filter((action) => !seen.has(actionKey(action)));
-    for (const action of todo) seen.add(actionKey(action));
-    const settled = await Promise.allSettled(todo.map((action) => this.#act(config, pipeline, action, seen)));
+  /** Each action once per event (`work.seen`); every failure is thrown after the others were tried. */
+  async #carryOut(config: QueueConfig, pipeline: Pipeline, actions: readonly QueueAction[], work: Carrying): Promise<string[]> {
+    const todo = actions.filter((action) => !work.seen.has(actionKey(action)));
+    for (const action of todo) work.seen.add(actionKey(action));
+    const settled = await Promise.allSettled(todo.map((action) => this.#act(config, pipeline, action, work)));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     return settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
   }
 
-  async #act(config: QueueConfig, pipeline: Pipeline, action: QueueAction, seen: Set<string>): Promise<string[]> {
+  async #act(config: QueueConfig, pipeline: Pipeline, action: QueueAction, work: Carrying): Promise<string[]> {
     switch (action.type) {
       case 'start-run':
-        return this.#startRun(config, pipeline, action, seen);
+        return this.#startRun(config, pipeline, action, work);
       case 'stop-run': {
         const stopped = await this.#stop(config, (name) => name === action.name, action.reason);
         return stopped.map((name) => `stop-run ${name}`);
@@ -304,19 +304,19 @@ export class Gate {
       case 'message': {
         const posted = await this.#postNotice(pipeline, action);
         if (posted === 'in-progress') return [`${action.type} ${action.id} in-progress`];
-        return [`${action.type} ${action.id} ${posted}`, ...(await this.#update(config, pipeline, { type: 'posted', id: action.id }, seen))];
+        return [`${action.type} ${action.id} ${posted}`, ...(await this.#update(config, pipeline, { type: 'posted', id: action.id }, work))];
       }
       case 'submit':
-        return this.#submit(config, pipeline, action, seen);
+        return this.#submit(config, pipeline, action, work);
     }
   }
 
-  async #startRun(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'start-run' }>, seen: Set<string>): Promise<string[]> {
+  async #startRun(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'start-run' }>, work: Carrying): Promise<string[]> {
     const { deps } = this;
     const { item } = action;
     const refused = async (why: string) => [
       `start-run ${action.name} refused`,
-      ...(await this.#update(config, pipeline, { type: 'run-finished', name: action.name, result: 'failed', message: why }, seen)),
+      ...(await this.#update(config, pipeline, { type: 'run-finished', name: action.name, result: 'failed', message: why }, work)),
     ];
     // Every decision names every running run. One whose start message was posted is made, its ConfigMap too
     // (startRun makes that first): done, without reading its definition again.
@@ -417,7 +417,7 @@ export class Gate {
    * The head passed: Verified +2 (claimed on its run, after its start message), then Gerrit submits it; the
    * answer goes back into the queue (merged, or refused with Gerrit's reason).
    */
-  async #submit(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'submit' }>, seen: Set<string>): Promise<string[]> {
+  async #submit(config: QueueConfig, pipeline: Pipeline, action: Extract<QueueAction, { type: 'submit' }>, work: Carrying): Promise<string[]> {
     const { gerrit, cluster } = this.deps;
     const { item } = action;
     const ref = { namespace: namespaceFor(item.project), name: action.run };
@@ -433,7 +433,7 @@ export class Gate {
       gerrit,
       {
         claim: async () => {
-          const attempt = await heldMarker(cluster, workflowObject(ref), undefined, REPORT_MARKER, (run: LiveWorkflow) => {
+          const attempt = await heldMarker(cluster, workflowObject(ref), work.read.get(action.run), REPORT_MARKER, (run: LiveWorkflow) => {
             if (liveClaim(run, START_MARKER, this.#now()) !== undefined) return { act: false, reason: START_IN_PROGRESS };
             const state = markerState(run, REPORT_MARKER, 'Succeeded', this.#now());
             return state === 'free' ? { act: true, phase: 'Succeeded', value: undefined } : { act: false, reason: state === 'done' ? 'already-posted' : 'in-progress' };
@@ -462,7 +462,7 @@ export class Gate {
     const submitted = await submit();
     return [
       `submit ${item.change},${item.patchset} ${vote} ${submitted.result}`,
-      ...(await this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, seen)),
+      ...(await this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, work)),
     ];
   }
 
@@ -486,6 +486,17 @@ export class Gate {
   get #logger(): Logger {
     return this.deps.logger ?? processLog;
   }
+}
+
+/** What carrying out one event's actions shares: the actions done (each once per event), the runs it read. */
+interface Carrying {
+  readonly seen: Set<string>;
+  /** By name: a run this event read already (its claims start from it instead of reading it again). */
+  readonly read: ReadonlyMap<string, LiveWorkflow>;
+}
+
+function carrying(...read: LiveWorkflow[]): Carrying {
+  return { seen: new Set(), read: new Map(read.map((run) => [run.metadata.name, run])) };
 }
 
 function actionKey(action: QueueAction): string {
