@@ -16,7 +16,7 @@
 // SEAKEEPER_CHANGES and SEAKEEPER_GIT_URL in its change ConfigMap and the queue's hash as a label, created
 // (AlreadyExists = done) with its start message (run-start.ts); stop-run → Terminate; report / message →
 // postOnce claimed on a Lease named by the notice, then `posted`; submit → Verified +2 through postOnce
-// claimed on the run, then Gerrit's submit, then `submitted`. What an update returns is carried out in turn,
+// claimed on a Lease named by the run, Gerrit's submit before the claim is recorded done, then `submitted`. What an update returns is carried out in turn,
 // each action once per event.
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
@@ -34,14 +34,13 @@ import { systemNamespaceEnv } from '../k8s/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { ARGO_API_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, WORKFLOW_KIND } from '../names.js';
-import { heldMarker } from '../reporting/claims.js';
-import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker, type LeaseClaim, type PatchSetIdentity } from '../reporting/leases.js';
-import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from '../reporting/markers.js';
+import { ChangeLeases, GATE_NOTICE_LEASE, GATE_REFUSAL_LEASE, GATE_SUBMIT_LEASE, NOTICE_MARKER, REJECTION_LEASE, refusalMarker, rejectionMarker, SUBMIT_MARKER, type LeaseClaim, type PatchSetIdentity } from '../reporting/leases.js';
+import { liveClaim, markerState, START_MARKER } from '../reporting/markers.js';
 import { START_PHASE } from '../reporting/report.js';
 import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
 import { postOnce, type PostResult } from '../reporting/post-once.js';
 import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
-import { listWorkflows, workflowObject } from '../runs/workflow-store.js';
+import { listWorkflows, readWorkflow } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
@@ -425,26 +424,28 @@ export class Gate {
     let submitting: Promise<{ result: 'merged' | 'refused'; message: string }> | undefined;
     const submit = () => {
       submitting ??= this.#gerritSubmit(changeIdOfItem(item));
-      // Awaited below; until then an early failure must not count as unhandled.
-      submitting.catch(() => undefined);
       return submitting;
     };
     const posted: PostResult<unknown> = await postOnce(
       gerrit,
       {
         claim: async () => {
-          const attempt = await heldMarker(cluster, workflowObject(ref), work.read.get(action.run), REPORT_MARKER, (run: LiveWorkflow) => {
-            if (liveClaim(run, START_MARKER, this.#now()) !== undefined) return { act: false, reason: START_IN_PROGRESS };
-            const state = markerState(run, REPORT_MARKER, 'Succeeded', this.#now());
-            return state === 'free' ? { act: true, phase: 'Succeeded', value: undefined } : { act: false, reason: state === 'done' ? 'already-posted' : 'in-progress' };
-          }, this.#now);
-          // The vote is on the change once the vote path records it done: the submit goes out beside that
-          // record, not after it (the record is what a twin delivery reads; Gerrit's answer is what we need).
+          // The start message comes first: a run whose start is still being posted waits for it.
+          const run = work.read.get(action.run) ?? (await readWorkflow(cluster, ref));
+          if (run && liveClaim(run, START_MARKER, this.#now()) !== undefined) return { claimed: false, reason: START_IN_PROGRESS };
+          // Claimed on a Lease named by the run (a create, where the run's own marker is a read and a patch).
+          const target = { project: item.project, change: item.change, revision: item.revision };
+          const attempt = await this.deps.leases.claim(GATE_SUBMIT_LEASE, SUBMIT_MARKER, target, this.#now, action.run);
+          // The vote is posted when the vote path records it done: the submit goes first, so that a twin finds
+          // the claim held until Gerrit has answered it, and never submits beside it.
           if (!attempt.claimed) return attempt;
           return {
             ...attempt,
             done: async () => {
-              void submit();
+              await submit().then(
+                () => undefined,
+                () => undefined,
+              );
               await attempt.done();
             },
           };

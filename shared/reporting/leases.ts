@@ -28,7 +28,9 @@ export const REJECTION_LEASE: LeasePurpose = { component: 'rejection' };
 export const GATE_REFUSAL_LEASE: LeasePurpose = { component: 'gate-refusal' };
 /** A report or message a gate queue owes, one Lease per notice, named by its id (gate.ts). */
 export const GATE_NOTICE_LEASE: LeasePurpose = { component: 'gate-notice' };
-const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE, GATE_REFUSAL_LEASE, GATE_NOTICE_LEASE];
+/** The vote that passes a gate queue's head, one Lease per run, named by it (gate.ts). */
+export const GATE_SUBMIT_LEASE: LeasePurpose = { component: 'gate-submit' };
+const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE, GATE_REFUSAL_LEASE, GATE_NOTICE_LEASE, GATE_SUBMIT_LEASE];
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
 
@@ -39,6 +41,7 @@ export function rejectionMarker(pipeline: string): MarkerKeys {
 
 /** A gate queue's notice (its Lease is the notice's own). */
 export const NOTICE_MARKER: MarkerKeys = { claim: 'seakeeper.dev/notice-claim', done: 'seakeeper.dev/notice' };
+export const SUBMIT_MARKER: MarkerKeys = { claim: 'seakeeper.dev/submit-vote-claim', done: 'seakeeper.dev/submit-vote' };
 
 /** Why a change did not enter a pipeline's queue, claimed per pipeline on the change's gate-refusal Lease. */
 export function refusalMarker(pipeline: string): MarkerKeys {
