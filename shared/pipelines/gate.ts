@@ -277,7 +277,8 @@ export class Gate {
 
   /** Stores `event`'s decision and carries out its actions. */
   async #update(config: QueueConfig, pipeline: Pipeline, event: QueueEvent, work: Carrying = carrying()): Promise<string[]> {
-    const update = await this.deps.store.update(config, event);
+    const update = await this.deps.store.update(config, event, work.queues.get(config.queue));
+    if (update.stored) work.queues.set(config.queue, update.stored);
     return this.#carryOut(config, pipeline, update.decision.actions, work);
   }
 
@@ -422,6 +423,7 @@ export class Gate {
     const ref = { namespace: namespaceFor(item.project), name: action.run };
     const plan: ReviewPlan = successReview(pipeline, item, argoWorkflowUrl(this.deps.argoUiUrl, ref.namespace, ref.name));
     let submitting: Promise<{ result: 'merged' | 'refused'; message: string }> | undefined;
+    let recording: Promise<void> | undefined;
     const submit = () => {
       submitting ??= this.#gerritSubmit(changeIdOfItem(item));
       return submitting;
@@ -446,7 +448,9 @@ export class Gate {
                 () => undefined,
                 () => undefined,
               );
-              await attempt.done();
+              // Recorded beside the queue's own update below, and awaited before this delivery answers.
+              recording = attempt.done();
+              recording.catch(() => undefined);
             },
           };
         },
@@ -461,10 +465,12 @@ export class Gate {
     if (vote === 'in-progress') return [`submit ${item.change},${item.patchset} in-progress`];
     if (vote === START_IN_PROGRESS) throw new TransientError(`${ref.namespace}/${ref.name}: its start message is being posted; the vote and the submit follow it`);
     const submitted = await submit();
-    return [
-      `submit ${item.change},${item.patchset} ${vote} ${submitted.result}`,
-      ...(await this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, work)),
-    ];
+    const [carried] = await Promise.all([
+      this.#update(config, pipeline, { type: 'submitted', change: item.change, ...submitted }, work),
+      // Posted: a twin finds the claim until it expires, then the tagged message on the change.
+      recording?.catch((err: unknown) => this.#logger.error({ fn: 'gate', change: changeIdOfItem(item), err }, 'voted, but the vote was not recorded done')),
+    ]);
+    return [`submit ${item.change},${item.patchset} ${vote} ${submitted.result}`, ...carried];
   }
 
   async #gerritSubmit(changeId: string): Promise<{ result: 'merged' | 'refused'; message: string }> {
@@ -494,10 +500,12 @@ interface Carrying {
   readonly seen: Set<string>;
   /** By name: a run this event read already (its claims start from it instead of reading it again). */
   readonly read: ReadonlyMap<string, LiveWorkflow>;
+  /** By queue: the ChangeQueue as this event's last update left it (the next update starts from it). */
+  readonly queues: Map<string, ChangeQueueObject>;
 }
 
 function carrying(...read: LiveWorkflow[]): Carrying {
-  return { seen: new Set(), read: new Map(read.map((run) => [run.metadata.name, run])) };
+  return { seen: new Set(), read: new Map(read.map((run) => [run.metadata.name, run])), queues: new Map() };
 }
 
 function actionKey(action: QueueAction): string {

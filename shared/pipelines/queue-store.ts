@@ -36,6 +36,8 @@ export interface QueueUpdate {
   readonly retries: number;
   /** False when the decision left the state as it was, and nothing was written. */
   readonly written: boolean;
+  /** The object as it now stands (absent when there is none): a later update of the same caller may start from it. */
+  readonly stored?: ChangeQueueObject;
 }
 
 export interface QueueStoreOptions {
@@ -97,19 +99,25 @@ export class ChangeQueueStore {
   /**
    * Decides `event` on the stored state and stores the next one by compare-and-swap; on a conflict reads
    * again and decides again, up to the attempts, then a TransientError. The object is created on the first
-   * decision that changes anything.
+   * decision that changes anything. `from`, the object as the caller's previous update left it, saves the
+   * first read; when it is out of date the write conflicts and the queue is read again at once.
    */
-  async update(config: QueueConfig, event: QueueEvent): Promise<QueueUpdate> {
+  async update(config: QueueConfig, event: QueueEvent, from?: ChangeQueueObject): Promise<QueueUpdate> {
     let retries = 0;
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.#get(config);
+      const assumed = attempt === 1 && from !== undefined;
+      const stored = assumed ? from : await this.#get(config);
       const state = stored?.status ?? emptyQueue(config);
       const decision = decide(state, event, config);
-      if (isDeepStrictEqual(decision.state, state)) return { decision, retries, written: false };
+      if (isDeepStrictEqual(decision.state, state)) {
+        // Nothing to write on what the caller assumed: only the stored state may say so.
+        if (assumed) continue;
+        return { decision, retries, written: false, ...(stored ? { stored } : {}) };
+      }
       try {
         const object = stored ?? (await this.#create(config));
-        await this.#cluster.replaceStatus<ChangeQueueObject>({ ...object, status: decision.state });
-        return { decision, retries, written: true };
+        const written = await this.#cluster.replaceStatus<ChangeQueueObject>({ ...object, status: decision.state });
+        return { decision, retries, written: true, stored: written };
       } catch (err) {
         // Another write came first (a conflict, a create of the same object), or the object went: read again.
         if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
@@ -118,7 +126,8 @@ export class ChangeQueueStore {
           throw new TransientError(`${this.#describe(config)}: another write came first each of ${attempt} times; the event is to be retried`, { cause: err });
         }
       }
-      await this.#sleep(backoffDelay(attempt - 1, this.#backoff, this.#random));
+      // An object the caller assumed was only out of date: no one to make room for.
+      if (!assumed) await this.#sleep(backoffDelay(attempt - 1, this.#backoff, this.#random));
     }
   }
 

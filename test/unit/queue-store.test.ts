@@ -184,6 +184,36 @@ test('an object whose spec names another queue is refused, not shared', async ()
   assert.match(String((err as Error).message), 'holds queue "a-b" of pipeline "gate"');
 });
 
+test('starting from the object a previous update stored saves the read; out of date, the write conflicts and the queue is read again at once; a no-op on it is checked against the stored state', async () => {
+  const cluster = new FakeCluster();
+  const slept: number[] = [];
+  const first = await store(cluster, slept).update(CONFIG, enqueue(101));
+  cluster.calls.length = 0;
+  const second = await store(cluster, slept).update(CONFIG, enqueue(102), first.stored);
+  assert.equal(cluster.calls, [`replaceStatus ${NAME}`], 'no read');
+  assert.equal(second.stored!.status!.items.map((i) => i.change), [101, 102]);
+
+  // Someone else wrote meanwhile: the assumed object is out of date.
+  await store(cluster).update(CONFIG, enqueue(103));
+  cluster.calls.length = 0;
+  const third = await store(cluster, slept).update(CONFIG, enqueue(104), second.stored);
+  assert.equal(cluster.calls, [`replaceStatus ${NAME}`, `get ${NAME}`, `replaceStatus ${NAME}`]);
+  assert.equal([third.retries, slept], [1, []], 'no wait: nobody to make room for');
+  assert.equal(cluster.objects.get(NAME)!.status!.items.map((i) => i.change), [101, 102, 103, 104]);
+
+  // 103's enqueue is new to the out-of-date object, old to the stored one: decided on the stored state, nothing is written.
+  cluster.calls.length = 0;
+  const again = await store(cluster, slept).update(CONFIG, enqueue(103), first.stored);
+  assert.equal(cluster.calls, [`replaceStatus ${NAME}`, `get ${NAME}`]);
+  assert.is(again.written, false);
+  // An event that changes nothing on the out-of-date object is decided again on the stored one.
+  cluster.calls.length = 0;
+  const posted = await store(cluster, slept).update(CONFIG, { type: 'dequeue', change: 104, reason: 'abandoned' }, first.stored);
+  assert.equal(cluster.calls, [`get ${NAME}`, `replaceStatus ${NAME}`]);
+  assert.is(posted.written, true);
+  assert.equal(cluster.objects.get(NAME)!.status!.items.map((i) => i.change), [101, 102, 103]);
+});
+
 test('read: the stored state; an empty queue when there is no object, and nothing is created', async () => {
   const cluster = new FakeCluster();
   assert.equal(await store(cluster).read(CONFIG), emptyQueue(CONFIG));
