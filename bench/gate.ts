@@ -16,9 +16,9 @@
 //    empty otherwise, and creates its gate run; Argo's controller runs both runs to Succeeded. Then three timed
 //    steps, 0.5 s of quiet before each, in turn (each first, second and last as often as the others):
 //    - SERVED, the figure: from the POST of the run's workflow.completed to workflow-completed, through its
-//      answer (the handler reads the run, stores run-finished in the queue, claims the run's `reported` marker,
-//      votes Verified +2, marks it done, asks Gerrit to submit, stores `submitted` in the queue), to the answer
-//      of a GET of the change that says MERGED.
+//      answer (the handler reads the run, stores run-finished in the queue, claims the vote on a Lease named by
+//      the run, votes Verified +2, asks Gerrit to submit, then records the claim done beside storing
+//      `submitted` in the queue), to the answer of a GET of the change that says MERGED.
 //    - IN-PROCESS, for the breakdown: workflow-completed's handler built as startWorkflowCompleted builds it, in
 //      this process, over clients that time each cluster and Gerrit call where it is made; its event handled,
 //      then the same GET. Not the figure (this process has the full JIT, the Services' flags do not).
@@ -497,12 +497,12 @@ async function main(): Promise<void> {
       const submit = made.findIndex((c) => c.what === 'gerrit submit');
       const sum = (from: number, to: number) => made.slice(from, to).reduce((t, c) => t + c.ms, 0);
       const parts: [string, number][] = [
-        ['before the vote: read the run, store run-finished (GET, PUT), claim (GET, PATCH)', sum(0, vote)],
+        ['before the vote: read the run, store run-finished (GET, PUT), claim (Lease CREATE)', sum(0, vote)],
         ['the vote (review POST)', sum(vote, vote + 1)],
-        ['between: the done marker (PATCH)', sum(vote + 1, submit)],
+        ['between the vote and the submit', sum(vote + 1, submit)],
         ['the submit (POST)', sum(submit, submit + 1)],
-        ["after: the queue's follow-up update (GET, PUT)", sum(submit + 1, made.length)],
-        ['all calls', sum(0, made.length)],
+        ["after, side by side: the claim recorded done (Lease PATCH), the queue's update (PUT; summed)", sum(submit + 1, made.length)],
+        ['all calls (summed, though some overlap)', sum(0, made.length)],
       ];
       for (const [what, value] of parts) phases.set(what, [...(phases.get(what) ?? []), value]);
     }
