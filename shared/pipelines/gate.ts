@@ -253,9 +253,13 @@ export class Gate {
     return outcomes;
   }
 
-  /** The reconcile pass: every queue ticked (what a crash left undone is done), and the runs it no longer names stopped. */
-  async tick(): Promise<LogFields> {
-    const queues = await this.deps.cluster.list<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, this.deps.namespace);
+  /**
+   * The reconcile pass: every queue ticked (what a crash left undone is done), and the runs it no longer names
+   * stopped. `which` picks queues by name (reconcile takes them all).
+   */
+  async tick(which: (queue: string) => boolean = () => true): Promise<LogFields> {
+    const all = await this.deps.cluster.list<ChangeQueueObject>(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, this.deps.namespace);
+    const queues = all.filter((object) => typeof object.spec?.queue === 'string' && which(object.spec.queue));
     let failed = 0;
     let stopped = 0;
     for (const object of queues) {

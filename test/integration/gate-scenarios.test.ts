@@ -11,8 +11,8 @@
 // their changes are made while the functions start, every change is approved on Gerrit at once, and the
 // approvals that open each test's scenario are delivered, so that the first runs of every queue go side by
 // side while the tests before run. The queue only learns how a run ended when a test delivers its completion
-// (a reconcile pass of another suite running on the same rig meanwhile would deliver it itself: CI runs one
-// integration file at a time).
+// (a reconcile pass of another suite would deliver it itself: the suites that run such passes run alone).
+// rig: parallel (test/run.ts): projects, namespaces and queues of its own; its reconcile tick only over its queue
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createProject, pushChange, pushDirect } from '../../dev/gerrit-chores.js';
@@ -408,8 +408,8 @@ test('a function that stopped between storing its queue and acting: no run, unti
   assert.equal(stored?.items.map((i) => [i.change, i.run?.name]), [[change._number, (owed[0] as { name: string }).name]]);
   assert.equal(await runsOf(stack, SOLO, change._number, PIPELINE), []);
 
-  // reconcile's pass, as its own ServiceAccount.
-  await Gate.fromEnv({ ...stack.env['comment-added'], KUBECONFIG: stack.kubeconfigs.reconcile }).tick();
+  // reconcile's pass, as its own ServiceAccount, over this queue (other suites' run beside it).
+  await Gate.fromEnv({ ...stack.env['comment-added'], KUBECONFIG: stack.kubeconfigs.reconcile }).tick((queue) => queue === `${SOLO} master`);
   const run = await onlyRun(SOLO, change);
   assert.is(run.metadata.name, (owed[0] as { name: string }).name);
   assert.equal(await tested(run), [change._number]);
