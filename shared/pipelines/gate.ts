@@ -44,7 +44,7 @@ import { listWorkflows, readWorkflow } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
-import { resolveDependencies } from './dependencies.js';
+import { DEPENDENCY_OPTIONS, dependentsQuery, dependsOnChange, resolveDependencies } from './dependencies.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
 import {
   changeIdOfItem,
@@ -151,27 +151,69 @@ export class Gate {
 
   /** A gate trigger (Code-Review +2): the change enters its queue if Gerrit says it may. */
   async enqueue(trigger: Trigger, eventId: string, event: CommentAddedEvent): Promise<GateOutcome> {
-    const { gerrit } = this.deps;
     const { pipeline, change } = trigger;
     const config = queueConfigOf(pipeline, queueName(change.project, change.branch, trigger.projectPipeline));
-    const id = `${change.project}~${change.number}`;
-    const [info, related] = await Promise.all([gerrit.getChange(id, ELIGIBILITY_OPTIONS), gerrit.getRelatedChanges(id)]);
-    const parents = await Promise.all(openParents(info, related).map((parent) => gerrit.getChange(`${change.project}~${parent}`, PARENT_OPTIONS)));
     const approvedAt = new Date(event.eventCreatedOn * 1000).toISOString();
-    const eligibility = gateEligibility({ change: info, patchset: change.patchset, approvedAt, related, parents }, gateRulesOf(pipeline, trigger.rule));
-    if (!eligibility.eligible) {
-      const review = eligibility.tellAuthor ? await this.#postRefusal(pipeline, change, eligibility.reason) : undefined;
-      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: eligibility.reason, ...(review ? { review } : {}) };
+    const rules = gateRulesOf(pipeline, trigger.rule);
+    const admitted = await this.#admit(pipeline, rules, config.queue, change.project, change.number, change.patchset, approvedAt);
+    if (!admitted.ok) {
+      const review = admitted.tellAuthor ? await this.#postRefusal(pipeline, change, admitted.reason) : undefined;
+      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: admitted.reason, ...(review ? { review } : {}) };
     }
-    const dependencies = await this.#dependencies(pipeline, config.queue, info);
-    if (!dependencies.ok) {
-      const review = await this.#postRefusal(pipeline, change, dependencies.reason);
-      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: dependencies.reason, review };
-    }
-    const item = { ...eligibility.item, needs: [...new Set([...eligibility.item.needs, ...dependencies.needs])] };
-    const behind = await this.#chainBehind(info, related, approvedAt, gateRulesOf(pipeline, trigger.rule));
-    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [item, ...behind] });
+    const behind = await this.#chainBehind(admitted.info, admitted.related, approvedAt, rules);
+    const entering = new Set([admitted.item, ...behind].map((item) => item.change));
+    const dependents = await this.#dependentsBehind(pipeline, rules, config.queue, admitted.info, approvedAt, entering);
+    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [admitted.item, ...behind, ...dependents] });
     return { pipeline: pipeline.name, action: 'enqueue', queue: config.queue, carried };
+  }
+
+  /**
+   * Whether a change may enter `queue` as Gerrit has it now (gate-eligibility.ts, then its Depends-On:
+   * dependencyNeeds): the item, with what was read for it, or why not. `patchset`: the one the approval named,
+   * or `current` for a change that enters behind another.
+   */
+  async #admit(
+    pipeline: Pipeline,
+    rules: GateRules,
+    queue: string,
+    project: string,
+    number: number,
+    patchset: number | 'current',
+    approvedAt: string,
+  ): Promise<{ ok: true; item: EnqueueItem; info: ChangeInfo; related: RelatedChangeAndCommitInfo[] } | { ok: false; reason: string; tellAuthor: boolean }> {
+    const { gerrit } = this.deps;
+    const id = `${project}~${number}`;
+    const [info, related] = await Promise.all([gerrit.getChange(id, ELIGIBILITY_OPTIONS), gerrit.getRelatedChanges(id)]);
+    const parents = await Promise.all(openParents(info, related).map((parent) => gerrit.getChange(`${project}~${parent}`, PARENT_OPTIONS)));
+    const current = info.current_revision === undefined ? undefined : info.revisions?.[info.current_revision]?._number;
+    const eligibility = gateEligibility({ change: info, patchset: patchset === 'current' ? (current ?? 0) : patchset, approvedAt, related, parents }, rules);
+    if (!eligibility.eligible) return { ok: false, reason: eligibility.reason, tellAuthor: eligibility.tellAuthor };
+    const dependencies = await this.#dependencies(pipeline, queue, info);
+    if (!dependencies.ok) return { ok: false, reason: dependencies.reason, tellAuthor: true };
+    const item = { ...eligibility.item, needs: [...new Set([...eligibility.item.needs, ...dependencies.needs])] };
+    return { ok: true, item, info, related };
+  }
+
+  /**
+   * The approved open changes that name `root` in a Depends-On footer and gate in the same queue: they waited
+   * for it (their approval found it outside the queue) and enter behind it with the same event, as Zuul enqueues
+   * the changes behind an approved one. One that may not enter is left out silently: its own approval told its
+   * author why when it came.
+   */
+  async #dependentsBehind(pipeline: Pipeline, rules: GateRules, queue: string, root: ChangeInfo, approvedAt: string, entering: ReadonlySet<number>): Promise<EnqueueItem[]> {
+    const { gerrit, gerritUrl } = this.deps;
+    const candidates = (await gerrit.queryChanges(dependentsQuery(root, gerritUrl), { options: DEPENDENCY_OPTIONS })).changes;
+    const dependents = candidates.filter((c) => c.status === 'NEW' && !entering.has(c._number) && dependsOnChange(c, root, gerritUrl)).sort((a, b) => a._number - b._number);
+    const reader = new EventConfigReader(gerrit, this.deps.cache);
+    const items: EnqueueItem[] = [];
+    for (const dependent of dependents) {
+      const effective = await this.#effective.resolve(dependent.project, reader);
+      const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
+      if (!entry || queueName(dependent.project, dependent.branch, entry) !== queue) continue;
+      const admitted = await this.#admit(pipeline, rules, queue, dependent.project, dependent._number, 'current', approvedAt);
+      if (admitted.ok) items.push(admitted.item);
+    }
+    return items;
   }
 
   /**

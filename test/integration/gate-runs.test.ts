@@ -178,6 +178,24 @@ test('gate: a change that depends on a change of another project in its shared q
   assert.match(told[0]!, `Not added to the gate-and-submit queue: it depends on change ${elsewhere._number} of ${CHAIN}, which is in a different queue (${CHAIN} master)`);
 });
 
+test('gate: a change approved before the change it depends on waits, told why; that one\'s approval brings it in behind, and both merge', async () => {
+  const core = await pushChange(adminConnection, SHARED_CORE, { 'point.txt': 'p\n' }, 'Add a hook point');
+  const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'at.txt': 'a\n' }, `Hook in at the point\n\nDepends-On: ${url(core)}`);
+  await approve(stack, adminRest, SHARED_EXTENSION, extension);
+  const told = pipelineMessages(await changeDetail(stack, SHARED_EXTENSION, extension._number), PIPELINE).map((m) => m.message);
+  assert.is(told.length, 1, told.join('\n'));
+  assert.match(told[0]!, `it needs change ${core._number}, which is neither merged nor in the queue`);
+  assert.equal(await runsOf(stack, SHARED_EXTENSION, extension._number, PIPELINE), []);
+
+  await approve(stack, adminRest, SHARED_CORE, core);
+  const [[coreRun], [extensionRun]] = await Promise.all([gateRuns(stack, SHARED_CORE, core, 1), gateRuns(stack, SHARED_EXTENSION, extension, 1)]);
+  assert.equal(await tested(stack, extensionRun!), [core._number, extension._number]);
+  await complete(stack, coreRun!);
+  await complete(stack, extensionRun!);
+  const [coreInfo, extensionInfo] = await Promise.all([merged(stack, SHARED_CORE, core), merged(stack, SHARED_EXTENSION, extension)]);
+  assert.equal([botVerified(stack, coreInfo), botVerified(stack, extensionInfo)], [2, 2]);
+});
+
 test('gate: when a dependency fails, the change that depends on it leaves the queue with it, told which', async () => {
   const core = await pushChange(adminConnection, SHARED_CORE, { 'break.txt': 'b\n' }, 'Break the API [conflict]');
   const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'follow.txt': 'f\n' }, `Follow the API\n\nDepends-On: ${url(core)}`);
