@@ -42,7 +42,7 @@ import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { reviewField, startRun } from './run-start.js';
 import { readDefinition } from './definitions.js';
-import { DEPENDENCY_OPTIONS, dependentsQuery, dependsOnChange, queuedChangeOf, resolveDependencies } from './dependencies.js';
+import { DEPENDENCY_OPTIONS, openDependents, queuedChangeOf, resolveDependencies } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
@@ -158,8 +158,7 @@ export class CarryOut {
   async #rerunDependents(eventId: string, event: PatchsetCreatedEvent): Promise<LogFields[]> {
     const { gerrit, gerritUrl } = this.deps;
     const changed = { project: event.project, _number: event.change.number, change_id: event.change.id ?? '' };
-    const candidates = (await gerrit.queryChanges(dependentsQuery(changed, gerritUrl), { options: DEPENDENCY_OPTIONS })).changes;
-    const dependents = candidates.filter((candidate) => candidate.status === 'NEW' && dependsOnChange(candidate, changed, gerritUrl));
+    const dependents = await openDependents(gerrit, changed, gerritUrl);
     const settled = await Promise.allSettled(
       dependents.map(async (dependent) => ({ change: dependent._number, ...(await this.run(`${eventId}~dependent-${dependent._number}`, uploadedAgain(dependent, event, gerritUrl))) })),
     );

@@ -197,6 +197,12 @@ export function dependsOnChange(candidate: ChangeInfo, change: Pick<ChangeInfo, 
   return wanted.numbers.includes(change._number) || wanted.changeIds.includes(change.change_id);
 }
 
+/** The open changes that name `change` in a Depends-On footer of their current patch set: one query, their footers decide. */
+export async function openDependents(gerrit: Pick<GerritApi, 'queryChanges'>, change: Pick<ChangeInfo, 'project' | '_number' | 'change_id'>, webUrl: string): Promise<ChangeInfo[]> {
+  const { changes } = await gerrit.queryChanges(dependentsQuery(change, webUrl), { options: DEPENDENCY_OPTIONS });
+  return changes.filter((candidate) => candidate.status === 'NEW' && dependsOnChange(candidate, change, webUrl));
+}
+
 /** A change read with its current revision, as a run's SEAKEEPER_CHANGES names it. */
 export function queuedChangeOf(change: ChangeInfo): QueuedChange {
   const revision = change.current_revision === undefined ? undefined : change.revisions?.[change.current_revision];

@@ -44,7 +44,7 @@ import { listWorkflows, readWorkflow } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
-import { DEPENDENCY_OPTIONS, dependentsQuery, dependsOnChange, resolveDependencies } from './dependencies.js';
+import { openDependents, resolveDependencies } from './dependencies.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
 import {
   changeIdOfItem,
@@ -202,14 +202,11 @@ export class Gate {
    */
   async #dependentsBehind(pipeline: Pipeline, rules: GateRules, queue: string, root: ChangeInfo, approvedAt: string, entering: ReadonlySet<number>): Promise<EnqueueItem[]> {
     const { gerrit, gerritUrl } = this.deps;
-    const candidates = (await gerrit.queryChanges(dependentsQuery(root, gerritUrl), { options: DEPENDENCY_OPTIONS })).changes;
-    const dependents = candidates.filter((c) => c.status === 'NEW' && !entering.has(c._number) && dependsOnChange(c, root, gerritUrl)).sort((a, b) => a._number - b._number);
+    const dependents = (await openDependents(gerrit, root, gerritUrl)).filter((c) => !entering.has(c._number)).sort((a, b) => a._number - b._number);
     const reader = new EventConfigReader(gerrit, this.deps.cache);
     const items: EnqueueItem[] = [];
     for (const dependent of dependents) {
-      const effective = await this.#effective.resolve(dependent.project, reader);
-      const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
-      if (!entry || queueName(dependent.project, dependent.branch, entry) !== queue) continue;
+      if ((await this.#queueOf(pipeline, dependent, reader)) !== queue) continue;
       const admitted = await this.#admit(pipeline, rules, queue, dependent.project, dependent._number, 'current', approvedAt);
       if (admitted.ok) items.push(admitted.item);
     }
@@ -225,13 +222,16 @@ export class Gate {
     const ahead = (resolved.order ?? []).filter((c) => c._number !== change._number);
     const reader = new EventConfigReader(this.deps.gerrit, this.deps.cache);
     const dependencies = await Promise.all(
-      ahead.map(async (dependency) => {
-        const effective = await this.#effective.resolve(dependency.project, reader);
-        const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
-        return { change: dependency._number, project: dependency.project, queue: entry ? queueName(dependency.project, dependency.branch, entry) : undefined };
-      }),
+      ahead.map(async (dependency) => ({ change: dependency._number, project: dependency.project, queue: await this.#queueOf(pipeline, dependency, reader) })),
     );
     return dependencyNeeds(pipeline.name, queue, dependencies, resolved.cycle);
+  }
+
+  /** The queue `change`'s project gates it in, in `pipeline`; undefined when the project does not run it. */
+  async #queueOf(pipeline: Pipeline, change: Pick<ChangeInfo, 'project' | 'branch'>, reader: EventConfigReader): Promise<string | undefined> {
+    const effective = await this.#effective.resolve(change.project, reader);
+    const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
+    return entry ? queueName(change.project, change.branch, entry) : undefined;
   }
 
   /**
