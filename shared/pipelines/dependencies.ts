@@ -15,6 +15,7 @@ import { dependsOnFooters, type DependsOnProblem } from '../gerrit/depends-on.js
 import type { GerritApi } from '../gerrit/client.js';
 import type { ChangeInfo, ChangeOption } from '../gerrit/types.js';
 import type { QueuedChange } from './change-queue.js';
+import { openDescendants } from './gate-eligibility.js';
 
 /** What every change of the graph is read with: its current patch set's commit, message and parents. */
 export const DEPENDENCY_OPTIONS: readonly ChangeOption[] = ['CURRENT_REVISION', 'CURRENT_COMMIT'];
@@ -87,13 +88,13 @@ export function matchLevel(change: ChangeInfo, wanted: Wanted, read: readonly Ch
   };
   for (const number of wanted.numbers) {
     const info = read.find((c) => c._number === number);
-    if (!info) problems.push({ change: change._number, reason: `Depends-On names change ${number}, which does not exist or is not visible to Seakeeper` });
+    if (!info) problems.push({ change: change._number, reason: `Depends-On names change ${number}, which does not exist or which you cannot see` });
     else if (info.status === 'ABANDONED') problems.push({ change: change._number, reason: `it depends on change ${number}, which was abandoned` });
     else take(info);
   }
   for (const changeId of wanted.changeIds) {
     const named = read.filter((c) => c.change_id === changeId);
-    if (named.length === 0) problems.push({ change: change._number, reason: `Depends-On names ${changeId}, which is no change visible to Seakeeper` });
+    if (named.length === 0) problems.push({ change: change._number, reason: `Depends-On names ${changeId}, which is no change you can see` });
     else if (named.every((c) => c.status === 'ABANDONED')) problems.push({ change: change._number, reason: `it depends on ${changeId}, which was abandoned` });
     named.forEach(take);
   }
@@ -129,8 +130,21 @@ export function mergeOrder(root: number, nodes: ReadonlyMap<number, { readonly n
 }
 
 /**
+ * What restricts every query of `root`'s graph to the changes its owner and the uploader of its current patch
+ * set may see (Gerrit's `visibleto:`): Seakeeper's account sees every project, and a footer must not bring a
+ * change of a project they cannot read into their run (its code lands in their project's namespace). A change
+ * hidden from them is "not visible", as a change that does not exist.
+ */
+export function visibleToAuthors(root: ChangeInfo): string {
+  const revision = root.current_revision === undefined ? undefined : root.revisions?.[root.current_revision];
+  const accounts = new Set([root.owner._account_id, revision?.uploader?._account_id].filter((id): id is number => id !== undefined));
+  return [...accounts].map((id) => `visibleto:${id}`).join(' ');
+}
+
+/**
  * The open dependencies of `root` (read with DEPENDENCY_OPTIONS), in merge order, with one Gerrit query per
- * level of the graph; `maxChanges` bounds how many it reads (a footer chain is the author's to make long).
+ * level of the graph, among the changes its authors may see (visibleToAuthors); `maxChanges` bounds how many
+ * it reads (a footer chain is the author's to make long).
  */
 export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'>, root: ChangeInfo, webUrl: string, maxChanges = 100): Promise<Dependencies> {
   const nodes = new Map<number, DependencyNode>();
@@ -139,6 +153,7 @@ export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'
   const problems: DependencyProblem[] = [];
   let frontier: ChangeInfo[] = [root];
   let queries = 0;
+  const audience = visibleToAuthors(root);
   while (frontier.length > 0) {
     const asked = frontier.map((change) => {
       const { wanted, problems: own } = wantedBy(change, webUrl);
@@ -151,7 +166,7 @@ export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'
     );
     if (query !== undefined) {
       queries += 1;
-      const { changes } = await gerrit.queryChanges(query, { options: DEPENDENCY_OPTIONS });
+      const { changes } = await gerrit.queryChanges(`(${query}) ${audience}`.trim(), { options: DEPENDENCY_OPTIONS });
       for (const info of changes) if (!read.some((c) => c._number === info._number)) read.push(info);
       for (const a of asked) {
         a.wanted.numbers.forEach((n) => known.numbers.add(n));
@@ -179,15 +194,20 @@ export async function resolveDependencies(gerrit: Pick<GerritApi, 'queryChanges'
   return { order: merged.order.map((n) => nodes.get(n)!.change), problems, queries };
 }
 
+type Named = Pick<ChangeInfo, 'project' | '_number' | 'change_id'>;
+
 /**
- * The query for the open changes whose commit message may name `change` in a Depends-On footer: its URL forms
- * as phrases (Gerrit's message search is by words), its Change-Id. It finds more than it should (the words
- * elsewhere in a message): dependsOnChange tells the dependents from the rest.
+ * The query for the open changes whose commit message may name one of `changes` in a Depends-On footer: their URL
+ * forms as phrases (Gerrit's message search is by words), their Change-Ids. It finds more than it should (the
+ * words elsewhere in a message): dependsOnChange tells the dependents from the rest.
  */
-export function dependentsQuery(change: Pick<ChangeInfo, 'project' | '_number' | 'change_id'>, webUrl: string): string {
+export function dependentsQuery(changes: readonly Named[], webUrl: string): string {
   const web = new URL(webUrl.endsWith('/') ? webUrl : `${webUrl}/`);
-  const forms = [`${change.project}/+/${change._number}`, `${web.host}${web.pathname}${change._number}`, `c/${change._number}`];
-  return `status:open (${[...forms.map((form) => `message:"${form.replaceAll('"', '')}"`), `message:${change.change_id}`].join(' OR ')})`;
+  const terms = changes.flatMap((change) => {
+    const forms = [`${change.project}/+/${change._number}`, `${web.host}${web.pathname}${change._number}`, `c/${change._number}`];
+    return [...forms.map((form) => `message:"${form.replaceAll('"', '')}"`), `message:${change.change_id}`];
+  });
+  return `status:open (${terms.join(' OR ')})`;
 }
 
 /** Whether `candidate` (read with DEPENDENCY_OPTIONS) names `change` in a Depends-On footer of its current patch set. */
@@ -197,10 +217,61 @@ export function dependsOnChange(candidate: ChangeInfo, change: Pick<ChangeInfo, 
   return wanted.numbers.includes(change._number) || wanted.changeIds.includes(change.change_id);
 }
 
-/** The open changes that name `change` in a Depends-On footer of their current patch set: one query, their footers decide. */
-export async function openDependents(gerrit: Pick<GerritApi, 'queryChanges'>, change: Pick<ChangeInfo, 'project' | '_number' | 'change_id'>, webUrl: string): Promise<ChangeInfo[]> {
-  const { changes } = await gerrit.queryChanges(dependentsQuery(change, webUrl), { options: DEPENDENCY_OPTIONS });
-  return changes.filter((candidate) => candidate.status === 'NEW' && dependsOnChange(candidate, change, webUrl));
+/** The open changes that name one of `changes` in a Depends-On footer of their current patch set: one query, their footers decide. */
+export async function openDependents(gerrit: Pick<GerritApi, 'queryChanges'>, changes: readonly Named[], webUrl: string): Promise<ChangeInfo[]> {
+  if (changes.length === 0) return [];
+  const { changes: candidates } = await gerrit.queryChanges(dependentsQuery(changes, webUrl), { options: DEPENDENCY_OPTIONS });
+  return candidates.filter((candidate) => candidate.status === 'NEW' && changes.some((change) => dependsOnChange(candidate, change, webUrl)));
+}
+
+/** How many changes one new patch set may send back to be checked again (a bound, not an expectation). */
+export const MAX_TESTED_WITH = 50;
+
+export interface TestedWith {
+  /** The open changes, each once, nearest first. */
+  readonly changes: readonly ChangeInfo[];
+  /** More than the bound depended on it: the rest are left out. */
+  readonly truncated: boolean;
+  /** Gerrit requests made. */
+  readonly requests: number;
+}
+
+/**
+ * Every open change whose check tests `change` merged in: the changes that name it in a Depends-On footer, the
+ * changes that name those, and so on, and with each of them the open changes stacked on it (their tree holds
+ * it). A new patch set of `change` makes all their runs stale, not only those of its direct dependents. One
+ * query per level for the footers, one related-changes read per dependent and one query per level for the
+ * changes stacked on them. A change stacked on `change` itself is not in it: it holds `change`'s old patch set in
+ * its own history, and a new patch set of it is its author's to upload.
+ */
+export async function testedWith(gerrit: Pick<GerritApi, 'queryChanges' | 'getRelatedChanges'>, change: Named, webUrl: string, max = MAX_TESTED_WITH): Promise<TestedWith> {
+  const found = new Map<number, ChangeInfo>();
+  let requests = 0;
+  let frontier: readonly Named[] = [change];
+  const add = (infos: readonly ChangeInfo[]): ChangeInfo[] => {
+    const fresh = infos.filter((info, i) => info._number !== change._number && !found.has(info._number) && infos.findIndex((other) => other._number === info._number) === i);
+    for (const info of fresh) found.set(info._number, info);
+    return fresh;
+  };
+  while (frontier.length > 0 && found.size <= max) {
+    requests += 1;
+    const named = add(await openDependents(gerrit, frontier, webUrl));
+    const stackedNumbers = new Set<number>();
+    for (const dependent of named) {
+      requests += 1;
+      const related = await gerrit.getRelatedChanges(`${dependent.project}~${dependent._number}`);
+      for (const number of openDescendants(dependent, related)) if (!found.has(number) && number !== change._number) stackedNumbers.add(number);
+    }
+    let stacked: ChangeInfo[] = [];
+    if (stackedNumbers.size > 0) {
+      requests += 1;
+      const query = [...stackedNumbers].map((n) => `change:${n}`).join(' OR ');
+      stacked = add((await gerrit.queryChanges(query, { options: DEPENDENCY_OPTIONS })).changes.filter((c) => c.status === 'NEW' && stackedNumbers.has(c._number)));
+    }
+    frontier = [...named, ...stacked];
+  }
+  const changes = [...found.values()];
+  return { changes: changes.slice(0, max), truncated: changes.length > max, requests };
 }
 
 /** A change read with its current revision, as a run's SEAKEEPER_CHANGES names it. */

@@ -1,7 +1,7 @@
 // Cross-project dependencies resolved against the rig's real Gerrit (shared/pipelines/dependencies.ts): an
 // extension change that depends on an unmerged core change, a stacked change, a Change-Id open on two
 // branches, a ten-change chain (one query per level, counted), a three-change cycle, and footers that name
-// nothing usable. Read as Seakeeper's bot reads them.
+// nothing usable, and a footer naming a change its author may not read. Read as Seakeeper's bot reads them.
 // rig: parallel (test/run.ts): Gerrit projects of its own
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +11,8 @@ import { changeUrl } from '../../shared/gerrit/refs.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
 import { DEPENDENCY_OPTIONS, resolveDependencies } from '../../shared/pipelines/dependencies.js';
-import { rigConnections } from './support/gerrit.js';
+import { Secret } from '../../shared/env.js';
+import { createAccount, rigConnections } from './support/gerrit.js';
 import { hideProjects } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 
@@ -94,7 +95,30 @@ test('a three-change cycle is named, with no order; footers naming nothing usabl
   assert.equal(resolved.cycle, [a._number, c._number, b._number, a._number]);
   assert.equal(resolved.problems.length, 2, resolved.problems.join('\n'));
   assert.match(resolved.problems[0]!, 'another server');
-  assert.match(resolved.problems[1]!, 'Depends-On names change 999999, which does not exist or is not visible to Seakeeper');
+  assert.match(resolved.problems[1]!, 'Depends-On names change 999999, which does not exist or which you cannot see');
+});
+
+test('a footer naming a change its author cannot see is not followed: the change is "not visible", never read into the graph (the bot sees it)', async () => {
+  const secretProject = `${PARENT}/secret`;
+  await createProject(adminConnection, secretProject, PARENT);
+  const admin = new GerritRest(adminConnection);
+  const groups = await admin.json<Record<string, { id: string }>>('GET', 'groups/');
+  const only = { read: { exclusive: true, rules: Object.fromEntries(['Administrators', 'Service Users'].map((g) => [decodeURIComponent(groups[g]!.id), { action: 'ALLOW' }])) } };
+  await admin.json('POST', `projects/${encodeId(secretProject)}/access`, { body: { add: { 'refs/*': { permissions: only }, 'refs/heads/*': { permissions: only } } } });
+  const secret = await pushChange(adminConnection, secretProject, { 'key.txt': 'secret\n' }, 'A secret');
+  assert.ok(await bot.getChange(`${secretProject}~${secret._number}`), 'Seakeeper\'s account sees it');
+  const username = `dev-${uniqueSuffix()}`;
+  await createAccount(adminConnection, { username, httpPassword: 'a-developer-password' });
+  const developer = { ...adminConnection, username, password: new Secret('a-developer-password') };
+  const visible = await pushChange(adminConnection, CORE, { 'open.txt': 'o\n' }, 'Open to all');
+  const stealing = await pushChange(developer, EXTENSION, { 'steal.txt': 's\n' }, `Take it\n\nDepends-On: ${url(secret)}\nDepends-On: ${url(visible)}`);
+  const resolved = await resolve(stealing);
+  assert.equal(resolved.order, [visible._number, stealing._number]);
+  assert.equal(resolved.problems, [`Depends-On names change ${secret._number}, which does not exist or which you cannot see`]);
+  // The same footer in the administrator's change is followed: it is the author's sight that counts.
+  const allowed = await pushChange(adminConnection, EXTENSION, { 'use-key.txt': 'u\n' }, `Use it\n\nDepends-On: ${url(secret)}`);
+  assert.equal((await resolve(allowed)).order, [secret._number, allowed._number]);
+  await hideProjects(adminConnection, [secretProject]);
 });
 
 test.run();

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChangeInfo, ChangeStatus } from '../../shared/gerrit/types.js';
-import { dependentsQuery, dependsOnChange, levelQuery, matchLevel, mergeOrder, wantedBy } from '../../shared/pipelines/dependencies.js';
+import { dependentsQuery, dependsOnChange, levelQuery, matchLevel, mergeOrder, visibleToAuthors, wantedBy } from '../../shared/pipelines/dependencies.js';
 
 const WEB = 'https://gerrit.example.org/';
 const hex = (n: number) => n.toString(16).padStart(40, '0');
@@ -50,8 +50,8 @@ test('matching Gerrit\'s answer: open changes are needs; merged ones are not; ab
   assert.equal(needs.map((c) => c._number), [5, 8, 9, 11]);
   assert.equal(problems.map((p) => p.reason), [
     'it depends on change 7, which was abandoned',
-    'Depends-On names change 4, which does not exist or is not visible to Seakeeper',
-    `Depends-On names ${changeId(99)}, which is no change visible to Seakeeper`,
+    'Depends-On names change 4, which does not exist or which you cannot see',
+    `Depends-On names ${changeId(99)}, which is no change you can see`,
   ]);
 });
 
@@ -76,14 +76,31 @@ test('merge order: each change after what it needs, the root last; shared needs 
 test('the dependents of a change: one query for every way a footer names it; only a footer of the candidate\'s current patch set makes it one', () => {
   const target = change(5, { project: 'mediawiki/core' });
   assert.is(
-    dependentsQuery(target, 'https://gerrit.example.org/r'),
+    dependentsQuery([target], 'https://gerrit.example.org/r'),
     `status:open (message:"mediawiki/core/+/5" OR message:"gerrit.example.org/r/5" OR message:"c/5" OR message:${changeId(5)})`,
+  );
+  // A level of the graph at once: every form of each change in one query.
+  assert.is(
+    dependentsQuery([target, change(12, { project: 'a "quoted" name' })], 'https://gerrit.example.org/'),
+    `status:open (message:"mediawiki/core/+/5" OR message:"gerrit.example.org/5" OR message:"c/5" OR message:${changeId(5)} OR message:"a quoted name/+/12" OR message:"gerrit.example.org/12" OR message:"c/12" OR message:${changeId(12)})`,
   );
   const byUrl = change(6, { message: `x\n\nDepends-On: ${WEB}c/mediawiki/core/+/5\n` });
   const byId = change(7, { message: `x\n\nDepends-On: ${changeId(5)}\n` });
   const mentions = change(8, { message: `Follows up ${WEB}c/mediawiki/core/+/5 (see there)\n` });
   const other = change(9, { message: `x\n\nDepends-On: ${WEB}c/mediawiki/core/+/55\n` });
   assert.equal([byUrl, byId, mentions, other, target].map((c) => dependsOnChange(c, target, WEB)), [true, true, false, false, false]);
+});
+
+test('the graph is read as the change\'s owner and its patch set\'s uploader would see it: both, once each', () => {
+  const base = change(5);
+  const uploadedBy = (owner: number, uploader?: number): ChangeInfo => ({
+    ...base,
+    owner: { _account_id: owner },
+    revisions: { [base.current_revision!]: { ...base.revisions![base.current_revision!]!, ...(uploader ? { uploader: { _account_id: uploader } } : {}) } },
+  });
+  assert.is(visibleToAuthors(uploadedBy(1000007, 1000009)), 'visibleto:1000007 visibleto:1000009');
+  assert.is(visibleToAuthors(uploadedBy(1000007, 1000007)), 'visibleto:1000007');
+  assert.is(visibleToAuthors(uploadedBy(1000007)), 'visibleto:1000007');
 });
 
 test.run();
