@@ -42,7 +42,7 @@ import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { reviewField, startRun } from './run-start.js';
 import { readDefinition } from './definitions.js';
-import { DEPENDENCY_OPTIONS, openDependents, queuedChangeOf, resolveDependencies } from './dependencies.js';
+import { DEPENDENCY_OPTIONS, MAX_TESTED_WITH, queuedChangeOf, resolveDependencies, testedWith } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
@@ -56,7 +56,7 @@ import { listWorkflows } from '../runs/workflow-store.js';
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
 
-export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges'> & PostGerrit;
+export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges' | 'getRelatedChanges'> & PostGerrit;
 export type CarryOutCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
 
 export interface CarryOutDeps {
@@ -150,21 +150,23 @@ export class CarryOut {
   }
 
   /**
-   * A new patch set of a change that others name in Depends-On footers: their checks tested the one before, so
-   * each open dependent's current patch set is checked again, as if just uploaded (Zuul does the same); the run
-   * of the old state is stopped as superseded, and so never reported. Direct dependents only: a dependent's
-   * own dependents are not run again for it.
+   * A new patch set of a change that others depend on: their checks tested the one before, so each open change
+   * whose check has it merged in (testedWith: its dependents through Depends-On, transitively, and the changes
+   * stacked on those) is checked again on its current patch set, as if just uploaded (Zuul does the same); the
+   * run of the old state is stopped as superseded, and so never reported. Past MAX_TESTED_WITH changes the rest
+   * are left to the report's guard (a run whose dependencies moved on is not reported) and logged.
    */
   async #rerunDependents(eventId: string, event: PatchsetCreatedEvent): Promise<LogFields[]> {
     const { gerrit, gerritUrl } = this.deps;
     const changed = { project: event.project, _number: event.change.number, change_id: event.change.id ?? '' };
-    const dependents = await openDependents(gerrit, changed, gerritUrl);
+    const dependents = await testedWith(gerrit, changed, gerritUrl);
     const settled = await Promise.allSettled(
-      dependents.map(async (dependent) => ({ change: dependent._number, ...(await this.run(`${eventId}~dependent-${dependent._number}`, uploadedAgain(dependent, event, gerritUrl))) })),
+      dependents.changes.map(async (dependent) => ({ change: dependent._number, ...(await this.run(`${eventId}~dependent-${dependent._number}`, uploadedAgain(dependent, event, gerritUrl))) })),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const rerun: LogFields[] = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    return dependents.truncated ? [...rerun, { result: 'truncated', limit: MAX_TESTED_WITH }] : rerun;
   }
 
   /** comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped). */

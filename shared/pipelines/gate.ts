@@ -44,7 +44,7 @@ import { listWorkflows, readWorkflow } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
-import { openDependents, resolveDependencies } from './dependencies.js';
+import { MAX_TESTED_WITH, openDependents, resolveDependencies } from './dependencies.js';
 import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, openParents, PARENT_OPTIONS, type GateRules } from './gate-eligibility.js';
 import {
   changeIdOfItem,
@@ -160,10 +160,10 @@ export class Gate {
       const review = admitted.tellAuthor ? await this.#postRefusal(pipeline, change, admitted.reason) : undefined;
       return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: admitted.reason, ...(review ? { review } : {}) };
     }
-    const behind = await this.#chainBehind(admitted.info, admitted.related, approvedAt, rules);
-    const entering = new Set([admitted.item, ...behind].map((item) => item.change));
-    const dependents = await this.#dependentsBehind(pipeline, rules, config.queue, admitted.info, approvedAt, entering);
-    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items: [admitted.item, ...behind, ...dependents] });
+    const behind = await this.#chainBehind(pipeline, config.queue, admitted.info, admitted.related, approvedAt, rules);
+    const dependents = await this.#dependentsBehind(pipeline, rules, config.queue, [admitted.info, ...behind.map((b) => b.info)], approvedAt);
+    const items = [admitted.item, ...behind.map((b) => b.item), ...dependents];
+    const carried = await this.#update(config, pipeline, { type: 'enqueue', eventId, items });
     return { pipeline: pipeline.name, action: 'enqueue', queue: config.queue, carried };
   }
 
@@ -195,20 +195,32 @@ export class Gate {
   }
 
   /**
-   * The approved open changes that name `root` in a Depends-On footer and gate in the same queue: they waited
-   * for it (their approval found it outside the queue) and enter behind it with the same event, as Zuul enqueues
+   * The approved open changes that name one of `entering` in a Depends-On footer and gate in the same queue,
+   * then those that name them, and so on, each with the approved chain stacked on it: they waited (their
+   * approval found what they need outside the queue) and enter behind it with the same event, as Zuul enqueues
    * the changes behind an approved one. One that may not enter is left out silently: its own approval told its
-   * author why when it came.
+   * author why when it came. One query per level, then each dependent's own reads (#admit).
    */
-  async #dependentsBehind(pipeline: Pipeline, rules: GateRules, queue: string, root: ChangeInfo, approvedAt: string, entering: ReadonlySet<number>): Promise<EnqueueItem[]> {
+  async #dependentsBehind(pipeline: Pipeline, rules: GateRules, queue: string, entering: readonly ChangeInfo[], approvedAt: string): Promise<EnqueueItem[]> {
     const { gerrit, gerritUrl } = this.deps;
-    const dependents = (await openDependents(gerrit, root, gerritUrl)).filter((c) => !entering.has(c._number)).sort((a, b) => a._number - b._number);
     const reader = new EventConfigReader(gerrit, this.deps.cache);
+    const taken = new Set(entering.map((c) => c._number));
     const items: EnqueueItem[] = [];
-    for (const dependent of dependents) {
-      if ((await this.#queueOf(pipeline, dependent, reader)) !== queue) continue;
-      const admitted = await this.#admit(pipeline, rules, queue, dependent.project, dependent._number, 'current', approvedAt);
-      if (admitted.ok) items.push(admitted.item);
+    for (let level: readonly ChangeInfo[] = entering; level.length > 0 && items.length < MAX_TESTED_WITH; ) {
+      const dependents = (await openDependents(gerrit, level, gerritUrl)).filter((c) => !taken.has(c._number)).sort((a, b) => a._number - b._number);
+      const next: ChangeInfo[] = [];
+      for (const dependent of dependents) {
+        if (taken.has(dependent._number) || (await this.#queueOf(pipeline, dependent, reader)) !== queue) continue;
+        const admitted = await this.#admit(pipeline, rules, queue, dependent.project, dependent._number, 'current', approvedAt);
+        if (!admitted.ok) continue;
+        const chain = (await this.#chainBehind(pipeline, queue, admitted.info, admitted.related, approvedAt, rules)).filter((c) => !taken.has(c.item.change));
+        for (const entered of [admitted, ...chain]) {
+          taken.add(entered.item.change);
+          items.push(entered.item);
+          next.push(entered.info);
+        }
+      }
+      level = next;
     }
     return items;
   }
@@ -236,12 +248,19 @@ export class Gate {
 
   /**
    * The approved changes built on `root` that waited for it (their open parents were not all approved): they
-   * enter behind it, in order, with the same event. One whose open parents are not all entering is left out
-   * silently; its own approval told its author why when it came.
+   * enter behind it, in order, with the same event. One whose open parents are not all entering, or whose own
+   * Depends-On keeps it out of `queue`, is left out silently; its own approval told its author why when it came.
    */
-  async #chainBehind(root: ChangeInfo, related: readonly RelatedChangeAndCommitInfo[], approvedAt: string, rules: GateRules): Promise<EnqueueItem[]> {
+  async #chainBehind(
+    pipeline: Pipeline,
+    queue: string,
+    root: ChangeInfo,
+    related: readonly RelatedChangeAndCommitInfo[],
+    approvedAt: string,
+    rules: GateRules,
+  ): Promise<{ item: EnqueueItem; info: ChangeInfo }[]> {
     const entering = new Map<number, ChangeInfo>([[root._number, root]]);
-    const items: EnqueueItem[] = [];
+    const behind: { item: EnqueueItem; info: ChangeInfo }[] = [];
     for (const number of openDescendants(root, related)) {
       const info = await this.deps.gerrit.getChange(`${root.project}~${number}`, ELIGIBILITY_OPTIONS);
       const parents = openParents(info, related).map((parent) => entering.get(parent));
@@ -250,10 +269,12 @@ export class Gate {
       if (current === undefined) continue;
       const eligibility = gateEligibility({ change: info, patchset: current, approvedAt, related, parents: parents as ChangeInfo[] }, rules);
       if (!eligibility.eligible) continue;
+      const dependencies = await this.#dependencies(pipeline, queue, info);
+      if (!dependencies.ok) continue;
       entering.set(number, info);
-      items.push(eligibility.item);
+      behind.push({ item: { ...eligibility.item, needs: [...new Set([...eligibility.item.needs, ...dependencies.needs])] }, info });
     }
-    return items;
+    return behind;
   }
 
   /** A finished run of a dependent pipeline: its result into its queue. */
