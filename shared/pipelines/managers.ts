@@ -30,7 +30,7 @@ import { newerRun, runsToStop, type StopOrder } from './runs.js';
 import type { Trigger } from './triggers.js';
 import { buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
 import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
-import { argoWorkflowUrl, DEPENDENCIES_ANNOTATION, runSelector, safeText, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
+import { argoWorkflowUrl, DEPENDENCIES_ANNOTATION, dependenciesAnnotation, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
 
 /** What the shell fetches for a trigger before asking for a plan. */
 export interface ManagerNeeds {
@@ -136,7 +136,7 @@ export const independentManager: PipelineManager = {
     const ahead = (dependencies?.changes ?? []).slice(0, -1);
     const tested = ahead.map((c) => `${c.project} change ${c.change}, patch set ${c.patchset}`);
     // The report names them too: the run carries them, as its other texts, in their safe form.
-    const named = ahead.length > 0 ? { annotations: { [DEPENDENCIES_ANNOTATION]: safeText(ahead.map((c) => `${c.project} ${c.change},${c.patchset}`).join('; ')) } } : {};
+    const named = ahead.length > 0 ? { annotations: { [DEPENDENCIES_ANNOTATION]: dependenciesAnnotation(ahead) } } : {};
     const { workflow, environment, notes } = buildWorkflow({ trigger, eventId, definition: checked.definition, ...speculative, ...named });
     const url = argoWorkflowUrl(argoUiUrl, workflow.metadata.namespace, workflow.metadata.name);
     return {

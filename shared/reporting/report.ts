@@ -22,7 +22,7 @@
 // count; then failures lose theirs, then the last failures are folded. Failures are the last to go.
 import type { ChangeInfo, ChangeStatus, NotifyHandling, ReviewInput } from '../gerrit/types.js';
 import type { Pipeline, ReportAction } from '../config/pipeline-config.js';
-import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type WorkflowNode } from '../runs/workflow.js';
+import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type TestedDependency, type WorkflowNode } from '../runs/workflow.js';
 import type { ClaimDecision } from './claims.js';
 import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from './markers.js';
 import {
@@ -79,6 +79,7 @@ export function reportPending(workflow: LiveWorkflow, now: Date): ReportDecision
   if (!run) return { report: false, reason: 'not-seakeeper', detail: `${workflow.metadata.name} is not a Seakeeper run` };
   if (!isCompletedPhase(run.phase)) return { report: false, reason: 'not-completed', detail: `phase ${JSON.stringify(run.phase)}` };
   if (run.supersededBy !== undefined) return { report: false, reason: 'superseded', detail: `superseded by ${run.supersededBy}` };
+  if (run.staleBecause !== undefined) return { report: false, reason: 'superseded', detail: run.staleBecause };
   if (run.shutdown !== undefined) return { report: false, reason: 'stopped', detail: `stopped (spec.shutdown ${run.shutdown})` };
   const marker = markerState(workflow, REPORT_MARKER, run.phase, now);
   if (marker === 'done') return { report: false, reason: 'already-reported', detail: `${run.phase} already reported` };
@@ -104,6 +105,21 @@ export function startDecision(workflow: LiveWorkflow, now: Date): ClaimDecision<
   const marker = markerState(workflow, START_MARKER, START_PHASE, now);
   if (marker !== 'free') return { act: false, reason: marker === 'done' ? 'already-posted' : 'in-progress' };
   return { act: true, phase: START_PHASE, value: undefined };
+}
+
+/**
+ * The dependencies a run was tested with that have a newer patch set now, one sentence each; `current` is
+ * Gerrit's answer for them (read with CURRENT_REVISION). A merged or abandoned one has not moved on, and one
+ * Gerrit no longer answers for is not judged.
+ */
+export function movedDependencies(tested: readonly TestedDependency[], current: readonly ChangeInfo[]): string[] {
+  return tested.flatMap((dependency) => {
+    const info = current.find((c) => c._number === dependency.change);
+    const patchset = info?.current_revision === undefined ? undefined : info.revisions?.[info.current_revision]?._number;
+    return patchset !== undefined && patchset > dependency.patchset
+      ? [`it was tested with change ${dependency.change} patch set ${dependency.patchset}, which has patch set ${patchset} now`]
+      : [];
+  });
 }
 
 /** Whether and how to report a Workflow. `change` is undefined when Gerrit no longer has the change. */

@@ -15,19 +15,20 @@ import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { loadAll } from '../config/policy-env.js';
 import { NotFoundError, NotImplementedError, PermanentError, TransientError } from '../errors.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
+import type { GerritApi } from '../gerrit/client.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ChangeInfo } from '../gerrit/types.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
-import { argoWorkflowUrl, changeIdOf, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
-import { readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
+import { argoWorkflowUrl, changeIdOf, runOf, safeText, STALE_BECAUSE_ANNOTATION, testedDependencies, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
+import { patchWorkflow, readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
 import { heldMarker } from './claims.js';
 import { WORKFLOW_COMPLETED_TYPE, workflowRefOf } from './completed-event.js';
 import { liveClaim, REPORT_MARKER, START_MARKER } from './markers.js';
 import { fill, resultName, RUN_LINE_FORMAT, type PostedMessage } from './messages.js';
 import { postOnce, type PostGerrit } from './post-once.js';
-import { buildReport, changeStateOf, reportPending, shouldReport, type ChangeState, type Votes } from './report.js';
+import { buildReport, changeStateOf, movedDependencies, reportPending, shouldReport, type ChangeState, type Votes } from './report.js';
 
 export const reporterEnv = {
   /** The Argo UI, for the links in reports. */
@@ -36,7 +37,7 @@ export const reporterEnv = {
   ARTIFACT_BASE_URL: optional(httpUrl()),
 };
 
-export type ReporterGerrit = PostGerrit;
+export type ReporterGerrit = PostGerrit & Pick<GerritApi, 'queryChanges'>;
 
 const START_IN_PROGRESS = 'start-message-in-progress';
 
@@ -104,6 +105,8 @@ export class Reporter {
     const pending = reportPending(read, now());
     if (!pending.report) return { result: pending.reason, workflow };
     const { run } = pending;
+    const stale = await this.#stale(read, run);
+    if (stale) return { result: 'dependencies-moved', workflow, detail: stale };
 
     const change = await changeState(gerrit, changeIdOf(run));
     const decision = shouldReport(read, change, now());
@@ -149,6 +152,23 @@ export class Reporter {
 
   get #logger(): Logger {
     return this.deps.logger ?? processLog;
+  }
+
+  /**
+   * Why the run's result speaks for a state that is gone (movedDependencies: a dependency it was tested with has
+   * a newer patch set), recorded on the Workflow so that no later delivery asks again; undefined when it has
+   * no dependencies or none moved on. One query for all of them.
+   */
+  async #stale(workflow: LiveWorkflow, run: RunInfo): Promise<string | undefined> {
+    const tested = testedDependencies(run.dependencies);
+    if (tested.length === 0) return undefined;
+    const query = tested.map((d) => `change:${d.change}`).join(' OR ');
+    const { changes } = await this.deps.gerrit.queryChanges(query, { options: ['CURRENT_REVISION'] });
+    const moved = movedDependencies(tested, changes);
+    if (moved.length === 0) return undefined;
+    const why = `${moved.join('; ')}: the new patch set checks this change again`;
+    await patchWorkflow(this.deps.cluster, refOfWorkflow(workflow), { metadata: { annotations: { [STALE_BECAUSE_ANNOTATION]: safeText(why) } } }, workflow.metadata.resourceVersion ?? '');
+    return why;
   }
 }
 

@@ -45,6 +45,11 @@ export const DEFINITION_ANNOTATION = 'seakeeper.dev/definition';
 export const POLICY_NOTES_ANNOTATION = 'seakeeper.dev/policy-notes';
 /** The changes a run tests merged before its own (Depends-On), `<project> <change>,<patchset>` joined by `; `, in its safe form. */
 export const DEPENDENCIES_ANNOTATION = 'seakeeper.dev/dependencies';
+/**
+ * Set on a finished check run whose dependencies got new patch sets while it ran: why (in its safe form). Its
+ * result speaks for a state that is gone, so it is never reported; the dependencies' new patch sets check it again.
+ */
+export const STALE_BECAUSE_ANNOTATION = 'seakeeper.dev/stale-because';
 /** Set, with `spec.shutdown: Terminate`, on a run a newer one replaced: it is never reported. */
 export const SUPERSEDED_BY_ANNOTATION = 'seakeeper.dev/superseded-by';
 /** Set, with `spec.shutdown: Terminate`, on a run whose change was merged or abandoned: it is never reported. */
@@ -134,9 +139,32 @@ export interface RunInfo {
   readonly shutdown: string | undefined;
   /** The run that replaced it, when Seakeeper stopped it for a newer one. */
   readonly supersededBy: string | undefined;
+  /** Why its result speaks for a state that is gone (STALE_BECAUSE_ANNOTATION). */
+  readonly staleBecause?: string | undefined;
 }
 
 const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));
+
+/** A change a run tests merged before its own, as DEPENDENCIES_ANNOTATION names it. */
+export interface TestedDependency {
+  readonly project: string;
+  readonly change: number;
+  readonly patchset: number;
+}
+
+/** DEPENDENCIES_ANNOTATION's value for `changes`, in its safe form. */
+export function dependenciesAnnotation(changes: readonly TestedDependency[]): string {
+  return safeText(changes.map((c) => `${c.project} ${c.change},${c.patchset}`).join('; '));
+}
+
+/** The changes a run's DEPENDENCIES_ANNOTATION names (its decoded text); entries not in its form are left out. */
+export function testedDependencies(text: string | undefined): TestedDependency[] {
+  if (!text) return [];
+  return text.split('; ').flatMap((entry) => {
+    const match = /^(.+) ([1-9][0-9]{0,9}),([1-9][0-9]{0,4})$/.exec(entry);
+    return match ? [{ project: match[1]!, change: Number(match[2]), patchset: Number(match[3]) }] : [];
+  });
+}
 
 const positive = (text: string | undefined): number | undefined =>
   text !== undefined && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : undefined;
@@ -179,6 +207,7 @@ export function runOf(workflow: LiveWorkflow): RunInfo | undefined {
     phase: typeof workflow.status?.phase === 'string' ? workflow.status.phase : '',
     shutdown: typeof shutdown === 'string' && shutdown !== '' ? shutdown : undefined,
     supersededBy: annotations[SUPERSEDED_BY_ANNOTATION],
+    staleBecause: optionalText(annotations[STALE_BECAUSE_ANNOTATION]),
   };
 }
 

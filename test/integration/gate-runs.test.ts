@@ -19,11 +19,11 @@ import { GerritRest } from '../../shared/gerrit/rest.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND } from '../../shared/pipelines/change-queue.js';
 import { queueObjectName, type ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { readWorkflow, refOfWorkflow } from '../../shared/runs/workflow-store.js';
-import { isCompletedPhase, safeText, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION } from '../../shared/runs/workflow.js';
+import { isCompletedPhase, safeText, STALE_BECAUSE_ANNOTATION, STOPPED_BECAUSE_ANNOTATION, SUPERSEDED_BY_ANNOTATION } from '../../shared/runs/workflow.js';
 import { podsOf, running, type RunPod } from './support/argo.js';
-import { approve, complete, outcomeWorkflow, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
+import { approve, complete, completeInOrder, outcomeWorkflow, gateRuns, merged, newGateRun, ok, PIPELINE, tested, testedChanges } from './support/gate.js';
 import { rigConnections } from './support/gerrit.js';
-import { botVerified, changeDetail, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, waitForRuns, type PipelineStack } from './support/pipelines.js';
+import { botVerified, changeDetail, completedEvent, configuredProject, deliver, gerritEvent, pipelineMessages, runsOf, startPipelineStack, waitForRuns, type PipelineStack } from './support/pipelines.js';
 import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually } from './support/wait.js';
@@ -37,11 +37,13 @@ const CHAIN = `${PARENT}/chain`;
 const CONFLICT = `${PARENT}/conflict`;
 const INFRA = `${PARENT}/infra`;
 const EXTENSION = `${PARENT}/extension`;
+/** A check that ends in a second. */
+const QUICK = `${PARENT}/quick`;
 /** Two projects whose gate shares one queue, as MediaWiki core and its extensions do. */
 const SHARED_CORE = `${PARENT}/shared-core`;
 const SHARED_EXTENSION = `${PARENT}/shared-extension`;
 const SHARED_QUEUE = `${PARENT}-mediawiki`;
-const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION, SHARED_CORE, SHARED_EXTENSION];
+const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION, QUICK, SHARED_CORE, SHARED_EXTENSION];
 
 /** The kubelet's message on a pod it evicts for memory pressure. */
 const EVICTED = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ';
@@ -72,6 +74,7 @@ test.before(async () => {
     configuredProject(rig, stack, CONFLICT, config()),
     configuredProject(rig, stack, INFRA, config('300s')),
     configuredProject(rig, stack, EXTENSION, check),
+    configuredProject(rig, stack, QUICK, { ...check, 'ci/gate.yaml': gateWorkflow('1s') }),
     ...[SHARED_CORE, SHARED_EXTENSION].map((project) => configuredProject(rig, stack, project, { ...config(), 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml, queue: ${SHARED_QUEUE} }\n` })),
   ]);
 });
@@ -113,28 +116,67 @@ test('check: an extension change that depends on an unmerged change of another p
   assert.match(started[0]!, `Tested with the changes it depends on, merged first:\n- ${CHAIN} change ${core._number}, patch set 1`);
 });
 
-test('check: a new patch set of the dependency checks the dependent again on it; the run of the old state is stopped unreported', async () => {
+test('check: a new patch set of the dependency checks again every change tested with it (its dependent, that one\'s dependent, the change stacked on it); the runs of the old state are stopped unreported', async () => {
   const core = await pushChange(adminConnection, CHAIN, { 'base.txt': 'base\n' }, 'Add a base');
   const extension = await pushChange(adminConnection, EXTENSION, { 'on-base.txt': 'x\n' }, `Build on the base\n\nDepends-On: ${core.change_id}`);
+  const second = await pushChange(adminConnection, EXTENSION, { 'on-extension.txt': 'y\n' }, `Build on the extension\n\nDepends-On: ${url(extension)}`);
+  const stacked = await pushChange(adminConnection, EXTENSION, { 'on-extension.txt': 'y, z\n' }, 'Build on that', 'master', second.revisions![second.current_revision!]!.ref);
+  const dependents = [extension, second, stacked];
+  // The extension's upload checks it, and the changes already tested with it: one run each.
   await uploaded(extension);
-  const [first] = await waitForRuns(stack, EXTENSION, extension._number, 1);
+  const first = await Promise.all(dependents.map(async (change) => (await waitForRuns(stack, EXTENSION, change._number, 1))[0]!));
   const again = await pushPatchSet(adminConnection, CHAIN, core.change_id, { 'base.txt': 'base, again\n' }, 'Add a base');
   await uploaded(again, 2);
-  const runs = await waitForRuns(stack, EXTENSION, extension._number, 2);
-  const second = runs.find((run) => run.metadata.name !== first!.metadata.name)!;
+  const newRef = again.revisions![again.current_revision!]!.ref;
+  for (const [i, change] of dependents.entries()) {
+    const runs = await waitForRuns(stack, EXTENSION, change._number, 2);
+    const fresh = runs.find((run) => run.metadata.name !== first[i]!.metadata.name)!;
+    const lines = await testedChanges(stack, fresh);
+    assert.equal(lines[0] && [lines[0].change, lines[0].ref], [core._number, newRef], `change ${change._number} is tested on the new patch set`);
+    assert.equal(lines.at(-1)?.change, change._number);
+    const old = await eventually(async () => {
+      const now = await readWorkflow(stack.cluster, refOfWorkflow(first[i]!));
+      if (now?.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION] === undefined) throw new Error(`the old run of change ${change._number} is not superseded`);
+      return now;
+    }, 10_000);
+    assert.is(old.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION], fresh.metadata.name);
+  }
   assert.equal(
-    (await testedChanges(stack, second)).map((c) => [c.change, c.ref]),
-    [
-      [core._number, again.revisions![again.current_revision!]!.ref],
-      [extension._number, extension.revisions![extension.current_revision!]!.ref],
-    ],
+    (await testedChanges(stack, (await runsOf(stack, EXTENSION, stacked._number)).find((run) => run.metadata.name !== first[2]!.metadata.name)!)).map((c) => c.change),
+    [core._number, extension._number, second._number, stacked._number],
   );
-  const old = await eventually(async () => {
-    const now = await readWorkflow(stack.cluster, refOfWorkflow(first!));
-    if (now?.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION] === undefined) throw new Error('the old run is not superseded');
+});
+
+test('check: a run that finishes after its dependency got a new patch set is not reported (nothing votes on the old state); the new patch set\'s upload checks it again, and that run is reported', async () => {
+  const core = await pushChange(adminConnection, CHAIN, { 'moving.txt': 'm\n' }, 'Add a moving part');
+  const dependent = await pushChange(adminConnection, QUICK, { 'use-moving.txt': 'u\n' }, `Use the moving part\n\nDepends-On: ${url(core)}`);
+  await uploaded(dependent);
+  const [run] = await waitForRuns(stack, QUICK, dependent._number, 1);
+  // The new patch set's event has not come yet (late, or lost and redelivered later).
+  const again = await pushPatchSet(adminConnection, CHAIN, core.change_id, { 'moving.txt': 'm, moved\n' }, 'Add a moving part');
+  const done = await complete(stack, run!);
+  assert.is(done.status?.phase, 'Succeeded');
+  const after = await readWorkflow(stack.cluster, refOfWorkflow(run!));
+  assert.match(after?.metadata.annotations?.[STALE_BECAUSE_ANNOTATION] ?? '', safeText(`change ${core._number} patch set 1, which has patch set 2 now`));
+  let info = await changeDetail(stack, QUICK, dependent._number);
+  assert.is(pipelineMessages(info).length, 1, 'the start message only');
+  assert.is(botVerified(stack, info), undefined);
+  // A redelivery does not ask again: the Workflow says why it is not reported.
+  ok(await deliver(stack.functions['workflow-completed'], await completedEvent(stack, refOfWorkflow(run!))), 'workflow-completed, again');
+
+  await uploaded(again, 2);
+  const runs = await waitForRuns(stack, QUICK, dependent._number, 2);
+  const fresh = runs.find((r) => r.metadata.name !== run!.metadata.name)!;
+  await complete(stack, fresh);
+  info = await eventually(async () => {
+    const now = await changeDetail(stack, QUICK, dependent._number);
+    if (botVerified(stack, now) === undefined) throw new Error('not reported yet');
     return now;
   }, 10_000);
-  assert.is(old.metadata.annotations?.[SUPERSEDED_BY_ANNOTATION], second.metadata.name);
+  assert.is(botVerified(stack, info), 1);
+  const reports = pipelineMessages(info).filter((m) => m.message.includes('Tested with the changes it depends on: '));
+  assert.is(reports.length, 1, pipelineMessages(info).map((m) => m.message).join('\n---\n'));
+  assert.match(reports[0]!.message, `${CHAIN} ${core._number},2`);
 });
 
 test('check: a dependency cycle is refused with one report naming it (Verified -1), and no run', async () => {
@@ -178,22 +220,49 @@ test('gate: a change that depends on a change of another project in its shared q
   assert.match(told[0]!, `Not added to the gate-and-submit queue: it depends on change ${elsewhere._number} of ${CHAIN}, which is in a different queue (${CHAIN} master)`);
 });
 
-test('gate: a change approved before the change it depends on waits, told why; that one\'s approval brings it in behind, and both merge', async () => {
+test('gate: changes approved before the change they depend on wait, told why; that one\'s approval brings them in behind it, a dependent\'s dependent too, and all merge', async () => {
   const core = await pushChange(adminConnection, SHARED_CORE, { 'point.txt': 'p\n' }, 'Add a hook point');
   const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'at.txt': 'a\n' }, `Hook in at the point\n\nDepends-On: ${url(core)}`);
+  const further = await pushChange(adminConnection, SHARED_EXTENSION, { 'further.txt': 'f\n' }, `Use the hook\n\nDepends-On: ${extension.change_id}`);
   await approve(stack, adminRest, SHARED_EXTENSION, extension);
+  await approve(stack, adminRest, SHARED_EXTENSION, further);
   const told = pipelineMessages(await changeDetail(stack, SHARED_EXTENSION, extension._number), PIPELINE).map((m) => m.message);
   assert.is(told.length, 1, told.join('\n'));
   assert.match(told[0]!, `it needs change ${core._number}, which is neither merged nor in the queue`);
   assert.equal(await runsOf(stack, SHARED_EXTENSION, extension._number, PIPELINE), []);
+  assert.equal(await runsOf(stack, SHARED_EXTENSION, further._number, PIPELINE), []);
 
   await approve(stack, adminRest, SHARED_CORE, core);
-  const [[coreRun], [extensionRun]] = await Promise.all([gateRuns(stack, SHARED_CORE, core, 1), gateRuns(stack, SHARED_EXTENSION, extension, 1)]);
+  const [[coreRun], [extensionRun], [furtherRun]] = await Promise.all([
+    gateRuns(stack, SHARED_CORE, core, 1),
+    gateRuns(stack, SHARED_EXTENSION, extension, 1),
+    gateRuns(stack, SHARED_EXTENSION, further, 1),
+  ]);
   assert.equal(await tested(stack, extensionRun!), [core._number, extension._number]);
-  await complete(stack, coreRun!);
-  await complete(stack, extensionRun!);
-  const [coreInfo, extensionInfo] = await Promise.all([merged(stack, SHARED_CORE, core), merged(stack, SHARED_EXTENSION, extension)]);
-  assert.equal([botVerified(stack, coreInfo), botVerified(stack, extensionInfo)], [2, 2]);
+  assert.equal(await tested(stack, furtherRun!), [core._number, extension._number, further._number]);
+  await completeInOrder(stack, [coreRun!, extensionRun!, furtherRun!]);
+  const infos = await Promise.all([merged(stack, SHARED_CORE, core), merged(stack, SHARED_EXTENSION, extension), merged(stack, SHARED_EXTENSION, further)]);
+  assert.equal(infos.map((info) => botVerified(stack, info)), [2, 2, 2]);
+});
+
+test('gate: a new patch set of a dependency in the queue takes it out, and the change that depends on it leaves with it, told which', async () => {
+  const core = await pushChange(adminConnection, SHARED_CORE, { 'reworked.txt': 'r\n' }, 'Rework the API');
+  const extension = await pushChange(adminConnection, SHARED_EXTENSION, { 'on-rework.txt': 'o\n' }, `Follow the rework\n\nDepends-On: ${url(core)}`);
+  await approve(stack, adminRest, SHARED_CORE, core);
+  await approve(stack, adminRest, SHARED_EXTENSION, extension);
+  await Promise.all([gateRuns(stack, SHARED_CORE, core, 1), gateRuns(stack, SHARED_EXTENSION, extension, 1)]);
+  const again = await pushPatchSet(adminConnection, SHARED_CORE, core.change_id, { 'reworked.txt': 'r, again\n' }, 'Rework the API');
+  await uploaded(again, 2);
+  const queue = await eventually(async () => {
+    const now = await queueOf(SHARED_QUEUE);
+    if (now?.status?.items.some((item) => item.change === extension._number || item.change === core._number)) throw new Error('still queued');
+    return now;
+  }, 10_000);
+  assert.ok(queue);
+  const removed = pipelineMessages(await changeDetail(stack, SHARED_EXTENSION, extension._number), PIPELINE).filter((m) => m.message.includes('Removed from the gate-and-submit queue'));
+  assert.is(removed.length, 1);
+  assert.match(removed[0]!.message, `change ${core._number}, which it needs merged first`);
+  assert.equal((await Promise.all([changeDetail(stack, SHARED_CORE, core._number), changeDetail(stack, SHARED_EXTENSION, extension._number)])).map((i) => i.status), ['NEW', 'NEW']);
 });
 
 test('gate: when a dependency fails, the change that depends on it leaves the queue with it, told which', async () => {
@@ -215,10 +284,13 @@ test('gate: when a dependency fails, the change that depends on it leaves the qu
   assert.equal((await queueOf(SHARED_QUEUE))?.status?.items.map((item) => item.change), [], 'both out of the queue');
 });
 
-test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge', async () => {
+test('a stacked change approved before its parent waits, told why; the parent\'s approval brings the chain in, in order, and both merge; a change on top that depends on another queue\'s change stays out', async () => {
   const parent = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c\n' }, 'Add c');
   const child = await pushChange(adminConnection, CHAIN, { 'c.txt': 'c, used\n' }, 'Use c', 'master', parent.revisions![parent.current_revision!]!.ref);
+  const elsewhere = await pushChange(adminConnection, SHARED_CORE, { 'else.txt': 'e\n' }, 'In the shared queue');
+  const top = await pushChange(adminConnection, CHAIN, { 'top.txt': 't\n' }, `On top\n\nDepends-On: ${url(elsewhere)}`, 'master', child.revisions![child.current_revision!]!.ref);
   await approve(stack, adminRest, CHAIN, child);
+  await approve(stack, adminRest, CHAIN, top);
   const waiting = await changeDetail(stack, CHAIN, child._number);
   const told = pipelineMessages(waiting, PIPELINE).map((m) => m.message);
   assert.is(told.length, 1, told.join('\n'));
@@ -228,6 +300,8 @@ test('a stacked change approved before its parent waits, told why; the parent\'s
   await approve(stack, adminRest, CHAIN, parent);
   const [[parentRun], [childRun]] = await Promise.all([gateRuns(stack, CHAIN, parent, 1), gateRuns(stack, CHAIN, child, 1)]);
   assert.equal(await tested(stack, childRun!), [parent._number, child._number]);
+  assert.equal(await runsOf(stack, CHAIN, top._number, PIPELINE), [], 'its Depends-On keeps it out');
+  assert.equal((await queueOf(CHAIN))?.status?.items.map((item) => item.change).filter((n) => [parent._number, child._number, top._number].includes(n)), [parent._number, child._number]);
   await complete(stack, childRun!);
   await complete(stack, parentRun!);
   const [parentInfo, childInfo] = await Promise.all([merged(stack, CHAIN, parent), merged(stack, CHAIN, child)]);

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
 import { claimPatch, donePatch, markerState, releasePatch, REPORT_MARKER, CLAIM_TTL_MS } from '../../shared/reporting/markers.js';
 import { byteLength, cut, formatDuration, MAX_REPORT_BYTES, rejectionReview, reviewAlreadyPosted, startReview } from '../../shared/reporting/messages.js';
-import { buildReport, changeStateOf, reportPending, shouldReport, stepsOf, type ChangeState } from '../../shared/reporting/report.js';
-import type { LiveWorkflow, WorkflowNode, WorkflowStatus } from '../../shared/runs/workflow.js';
+import { buildReport, changeStateOf, movedDependencies, reportPending, shouldReport, stepsOf, type ChangeState } from '../../shared/reporting/report.js';
+import { dependenciesAnnotation, fromSafeText, runOf, testedDependencies, type LiveWorkflow, type WorkflowNode, type WorkflowStatus } from '../../shared/runs/workflow.js';
 import { namespaceFor } from '../../shared/names.js';
 import { firstTrigger, liveWorkflow, patchsetCreated, pipeline } from './support/pipelines.js';
 
@@ -67,6 +67,7 @@ const SHOULD: Array<[string, () => LiveWorkflow, ChangeState | undefined, string
   ['already reported in this phase', () => finished('Failed', { annotations: { 'seakeeper.dev/reported': 'Failed' } }), OPEN, 'no:already-reported'],
   ['reported Failed, retried, now Succeeded', () => finished('Succeeded', { annotations: { 'seakeeper.dev/reported': 'Failed' } }), OPEN, 'report:all'],
   ['stopped for a newer run: never reported', () => finished('Failed', { annotations: { 'seakeeper.dev/superseded-by': 'check-12345-4-x' }, spec: { shutdown: 'Terminate' } }), OPEN, 'no:superseded'],
+  ['its dependencies moved on while it ran: never reported', () => finished('Failed', { annotations: { 'seakeeper.dev/stale-because': 'it%20was%20tested%20with%20change%207%20patch%20set%201' } }), OPEN, 'no:superseded'],
   ['stopped by a human', () => finished('Failed', { spec: { shutdown: 'Stop' } }), OPEN, 'no:stopped'],
   ['another delivery is reporting it', () => finished('Failed', { annotations: { 'seakeeper.dev/reported-claim': `Failed ${new Date(NOW.getTime() - 1000).toISOString()}` } }), OPEN, 'no:in-progress'],
   ['a claim abandoned long ago', () => finished('Failed', { annotations: { 'seakeeper.dev/reported-claim': `Failed ${new Date(NOW.getTime() - CLAIM_TTL_MS - 1).toISOString()}` } }), OPEN, 'report:all'],
@@ -86,6 +87,34 @@ for (const [description, make, change, expected] of SHOULD) {
 test('reportPending: what reconcile can tell without asking Gerrit', () => {
   assert.ok(reportPending(finished(), NOW).report);
   assert.not.ok(reportPending(finished('Failed', { annotations: { 'seakeeper.dev/reported': 'Failed' } }), NOW).report);
+});
+
+const atPatchset = (number: number, patchset: number, status = 'NEW') =>
+  ({ _number: number, status, current_revision: 'c'.repeat(40), revisions: { ['c'.repeat(40)]: { _number: patchset } } }) as unknown as ChangeInfo;
+
+test('the dependencies a run was tested with: written and read back, odd project names too; entries not in the form are left out', () => {
+  const tested = [
+    { project: 'mediawiki/core', change: 7, patchset: 1 },
+    { project: 'Ümlaut/a project with spaces, 5,1 and a comma', change: 12, patchset: 3 },
+  ];
+  const run = runOf(finished('Succeeded', { annotations: { 'seakeeper.dev/dependencies': dependenciesAnnotation(tested) } }))!;
+  assert.equal(testedDependencies(run.dependencies), tested);
+  assert.equal(testedDependencies(fromSafeText(dependenciesAnnotation([tested[1]!]))), [tested[1]]);
+  assert.equal(testedDependencies('core 7,1; nonsense; other 0,1; x 8,2'), [{ project: 'core', change: 7, patchset: 1 }, { project: 'x', change: 8, patchset: 2 }]);
+  assert.equal(testedDependencies(undefined), []);
+});
+
+test('a run whose dependency has a newer patch set is stale; merged, abandoned, unchanged or unanswered ones are not', () => {
+  const tested = [
+    { project: 'core', change: 7, patchset: 1 },
+    { project: 'core', change: 8, patchset: 2 },
+    { project: 'lib', change: 9, patchset: 1 },
+    { project: 'lib', change: 10, patchset: 1 },
+  ];
+  assert.equal(movedDependencies(tested, [atPatchset(7, 2), atPatchset(8, 2, 'MERGED'), atPatchset(9, 1, 'ABANDONED')]), [
+    'it was tested with change 7 patch set 1, which has patch set 2 now',
+  ]);
+  assert.equal(movedDependencies(tested, []), []);
 });
 
 test('changeStateOf reads the current patchset from a ChangeInfo', () => {
