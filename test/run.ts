@@ -8,6 +8,8 @@
 //                   one rig, so only those marked `// rig: parallel` overlap (below); the others run alone
 //   --start-rig     start the rig (`test/rig/rig.sh up`, its output in .rig-up.log) while the unit files run,
 //                   and wait for it before the integration files: its ~50 s of start-up overlap the unit suite
+//   --typecheck     run `tsc --noEmit` (tsconfig.json) beside the tests, counted as one test: its ~20 s overlap
+//                   them too, where `make typecheck` first would add them
 //
 // Integration files and the rig. With --jobs=N, an integration file runs beside others only if its header (the
 // comment lines it starts with) has the line `// rig: parallel`. Without it a file is exclusive: it runs alone,
@@ -117,6 +119,23 @@ function runAlone(file: string): Promise<FileResult> {
 }
 
 /** `test/rig/rig.sh up` in the background; resolves when it ends, with its output (also in .rig-up.log). */
+/** `tsc --noEmit` over the whole project, as one result; its errors are printed when it fails. */
+function typecheck(): Promise<FileResult> {
+  const root = path.resolve(testRoot, '..');
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(root, 'tsconfig.json'), '--noEmit'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => {
+      const ok = code === 0;
+      console.log(`\n# typecheck (tsc --noEmit): ${ok ? 'no errors' : 'FAILED'}, ${((Date.now() - started) / 1000).toFixed(1)} s${ok ? '' : `\n${output}`}`);
+      resolve({ file: 'tsc', total: 1, passed: ok ? 1 : 0, skipped: 0, crashed: false });
+    });
+  });
+}
+
 function startRig(): Promise<{ ok: boolean; output: string }> {
   const root = path.resolve(testRoot, '..');
   return new Promise((resolve) => {
@@ -141,6 +160,7 @@ async function main(): Promise<number> {
   const jobsArg = process.argv.find((a) => a.startsWith('--jobs='));
   const jobs = jobsArg ? Math.max(1, Number(jobsArg.slice('--jobs='.length)) || 1) : 1;
   const rig = process.argv.includes('--start-rig') && suites.includes('integration') ? startRig() : undefined;
+  const typechecked = process.argv.includes('--typecheck') ? typecheck() : undefined;
   const results: FileResult[] = [];
   for (const suite of suites) {
     const files = await suiteFiles(suite, filter);
@@ -166,6 +186,7 @@ async function main(): Promise<number> {
       results.push(...(await mapWithConcurrency(files, jobs, (file) => runFile(file, true))));
     }
   }
+  if (typechecked) results.push(await typechecked);
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const skipped = results.reduce((n, r) => n + r.skipped, 0);
   const failed = results.reduce((n, r) => n + (r.total - r.passed), 0);
