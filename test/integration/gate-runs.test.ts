@@ -80,7 +80,9 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await stack?.stop();
+  // Without a stack the set-up failed: its error is the one to see, not this hook's.
+  if (!stack) return;
+  await stack.stop();
   const namespace = stack.env['comment-added'].SEAKEEPER_NAMESPACE!;
   for (const queue of [CHAIN, CONFLICT, INFRA, SHARED_QUEUE]) await stack.cluster.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, namespace, queueObjectName(PIPELINE, `${queue} master`));
   await deleteNamespacesOf(stack.cluster, PROJECTS);

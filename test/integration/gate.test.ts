@@ -50,7 +50,9 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await stack?.stop();
+  // Without a stack the set-up failed: its error is the one to see, not this hook's.
+  if (!stack) return;
+  await stack.stop();
   // The queues this suite made (STRICT's never was: nothing entered it).
   await support.deleteQueues(stack, [PROJECT, FLAKY, SLOW, REFUSED].map((project) => `${project} master`));
   await deleteNamespacesOf(stack.cluster, [PROJECT, FLAKY, STRICT, SLOW, REFUSED]);
