@@ -10,6 +10,8 @@ const LAYERS = [
   { name: 'runs', path: '^shared/runs/' },
   { name: 'reporting', path: '^shared/reporting/' },
   { name: 'pipelines', path: '^shared/pipelines/' },
+  // The status page reads queues (pipelines/) and runs; nothing that handles events imports it.
+  { name: 'status', path: '^shared/status/' },
   // The capacity report reads runs (runs/) for operators; nothing that handles events imports it.
   { name: 'capacity', path: '^shared/capacity/' },
   { name: 'entry points', path: '^(functions|sources|dev)/' },

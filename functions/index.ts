@@ -42,6 +42,10 @@ const FUNCTIONS: Readonly<Record<string, () => Promise<Loaded>>> = {
     const m = await import('./dead-letter/index.js');
     return { kind: 'cloudEvent', handler: m.deadLetter, start: () => m.startDeadLetter() };
   },
+  status: async () => {
+    const m = await import('./status/index.js');
+    return { kind: 'http', handler: m.status, start: () => m.startStatus() };
+  },
 };
 
 const target = servedFunction();

@@ -1,0 +1,243 @@
+// The status page's pure core (shared/status/): the view of queues and runs, the answer for one change, and
+// the times, on hand-made ChangeQueues and Workflows with a fixed clock.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { findPipeline, loadPipelines } from '../../shared/config/pipeline-config.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, namespaceFor, projectHash } from '../../shared/names.js';
+import type { QueueItem, QueueState } from '../../shared/pipelines/change-queue.js';
+import type { ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
+import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL, safeText, type LiveWorkflow } from '../../shared/runs/workflow.js';
+import { answerFor, ESTIMATE_RULE, mergeEstimate } from '../../shared/status/change-answer.js';
+import { percentile, runTimes } from '../../shared/status/run-times.js';
+import { buildStatusView, type StatusInput } from '../../shared/status/status-view.js';
+
+const NOW = new Date('2026-12-03T12:00:00Z');
+const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
+const GATE = 'gate-and-submit';
+const PROJECT = 'mediawiki/core';
+// The two kinds of pipeline, whatever else config/pipelines.yaml holds.
+const PIPELINES = [findPipeline(loadPipelines(), 'check')!, findPipeline(loadPipelines(), GATE)!];
+
+function workflow(o: { name: string; project?: string; pipeline?: string; change: number; patchset?: number; startedAgo?: number; phase?: string; estimate?: number; subject?: string; namespace?: string; labels?: Record<string, string>; finishedAgo?: number; createdAgo?: number; nodes?: Record<string, unknown> }): LiveWorkflow {
+  const project = o.project ?? PROJECT;
+  return {
+    metadata: {
+      name: o.name,
+      namespace: o.namespace ?? namespaceFor(project),
+      creationTimestamp: ago(o.createdAgo ?? o.startedAgo ?? 0),
+      labels: {
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [PROJECT_HASH_LABEL]: projectHash(project),
+        [PIPELINE_LABEL]: o.pipeline ?? GATE,
+        [CHANGE_LABEL]: String(o.change),
+        [PATCHSET_LABEL]: String(o.patchset ?? 1),
+        [REVISION_LABEL]: 'a'.repeat(40),
+        ...o.labels,
+      },
+      annotations: { [PROJECT_ANNOTATION]: safeText(project) },
+    },
+    spec: { arguments: { parameters: [{ name: 'subject', value: safeText(o.subject ?? `Change ${o.change}`) }] } },
+    status: {
+      phase: o.phase ?? 'Running',
+      ...(o.startedAgo !== undefined ? { startedAt: ago(o.startedAgo) } : {}),
+      ...(o.finishedAgo !== undefined ? { finishedAt: ago(o.finishedAgo) } : {}),
+      ...(o.estimate !== undefined ? { estimatedDuration: o.estimate } : {}),
+      ...(o.nodes ? { nodes: o.nodes } : {}),
+    } as LiveWorkflow['status'],
+  };
+}
+
+function item(change: number, o: Partial<QueueItem> & { runName?: string; runState?: 'running' | 'succeeded' | 'failed' | 'error' } = {}): QueueItem {
+  const { runName, runState, ...rest } = o;
+  return {
+    project: PROJECT,
+    branch: 'master',
+    change,
+    patchset: 1,
+    ref: `refs/changes/${String(change).slice(-2)}/${change}/1`,
+    revision: 'b'.repeat(40),
+    enqueuedAt: ago(600 - change),
+    needs: [],
+    starts: 1,
+    ...(runName ? { run: { name: runName, includes: [], merged: 0, attempt: 1, state: runState ?? 'running' } } : {}),
+    ...rest,
+  };
+}
+
+function queue(items: QueueItem[], window = 3, extra: Partial<QueueState> = {}): ChangeQueueObject {
+  return {
+    apiVersion: 'seakeeper.dev/v1alpha1',
+    kind: 'ChangeQueue',
+    metadata: { name: 'gate-and-submit-mediawiki-core-master', namespace: 'seakeeper-system' },
+    spec: { pipeline: GATE, queue: 'mediawiki/core master' },
+    status: { window, depth: items.length, items, owed: [], observed: [], ...extra },
+  };
+}
+
+const input = (queues: ChangeQueueObject[], workflows: LiveWorkflow[]): StatusInput => ({
+  now: NOW,
+  pipelines: PIPELINES,
+  queues,
+  workflows,
+  gerritUrl: 'https://gerrit.example.org/r/',
+  argoUiUrl: 'https://argo.example.org/',
+});
+
+// A queue of five: 101 testing, 102 failing, 103 testing, 104 and 105 outside the window of 3.
+const QUEUE = queue([
+  item(101, { runName: 'gate-101' }),
+  item(102, { runName: 'gate-102', runState: 'failed', decided: 'failing' }),
+  item(103, { runName: 'gate-103' }),
+  item(104),
+  item(105, { needs: [102], decided: 'needs-failing' }),
+]);
+const RUNS = [
+  workflow({ name: 'gate-101', change: 101, startedAgo: 120, estimate: 300 }),
+  workflow({ name: 'gate-102', change: 102, startedAgo: 100, phase: 'Failed', finishedAgo: 40 }),
+  workflow({ name: 'gate-103', change: 103, startedAgo: 60, estimate: 400, subject: 'Fix the <b>build</b> $(rm -rf /)' }),
+];
+
+test('a gate queue: items in order, the window, failing items marked, runs and subjects from the listed Workflows', () => {
+  const view = buildStatusView(input([QUEUE], RUNS));
+  assert.is(view.generatedAt, NOW.toISOString());
+  assert.equal(view.pipelines.map((p) => p.name), ['check', GATE]);
+  const gate = view.pipelines.find((p) => p.name === GATE)!;
+  const q = gate.queues[0]!;
+  assert.is(q.queue, 'mediawiki/core master');
+  assert.is(q.window, 3);
+  assert.equal(q.items.map((i) => i.change), [101, 102, 103, 104, 105]);
+  assert.equal(q.items.map((i) => i.inWindow), [true, true, true, false, false]);
+  assert.equal(q.items.map((i) => i.failing), [false, true, false, false, true]);
+  assert.equal(q.items.map((i) => i.status), ['testing', 'failing', 'testing', 'waiting', 'needs-failing']);
+  const third = q.items[2]!;
+  assert.is(third.subject, 'Fix the <b>build</b> $(rm -rf /)');
+  assert.is(third.changeUrl, 'https://gerrit.example.org/r/c/mediawiki/core/+/103');
+  assert.is(third.run?.url, `https://argo.example.org/workflows/${namespaceFor(PROJECT)}/gate-103`);
+  assert.is(third.run?.phase, 'Running');
+  assert.is(third.run?.elapsedSeconds, 60);
+  assert.is(third.run?.remainingSeconds, 340);
+  assert.is(q.items[3]!.run, undefined);
+  assert.is(q.items[3]!.subject, undefined);
+});
+
+test('elapsed and remaining: a fixed clock, Argo’s estimate, a finished run, a run not yet started', () => {
+  const now = NOW.getTime();
+  assert.equal(runTimes(workflow({ name: 'a', change: 1, startedAgo: 90, estimate: 60 }), now), { elapsedSeconds: 90, estimatedSeconds: 60, remainingSeconds: 0 });
+  assert.equal(runTimes(workflow({ name: 'b', change: 1, startedAgo: 90, estimate: 600 }), now), { elapsedSeconds: 90, estimatedSeconds: 600, remainingSeconds: 510 });
+  assert.equal(runTimes(workflow({ name: 'c', change: 1, startedAgo: 90, finishedAgo: 30, estimate: 600, phase: 'Succeeded' }), now), { elapsedSeconds: 60, estimatedSeconds: 600 });
+  // Before Argo's controller picked it up: counted from its creation.
+  assert.equal(runTimes(workflow({ name: 'd', change: 1, createdAgo: 5 }), now), { elapsedSeconds: 5 });
+  assert.is(percentile([], 50), undefined);
+  assert.is(percentile([30, 10, 20], 50), 20);
+  assert.is(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
+});
+
+test('a queue’s residence: median and 90th percentile of the time its items have been queued', () => {
+  const q = buildStatusView(input([QUEUE], RUNS)).pipelines[1]!.queues[0]!;
+  // Enqueued 600 - change seconds ago: 499 … 495.
+  assert.equal(q.residence, { items: 5, medianSeconds: 497, p90Seconds: 499 });
+});
+
+test('Workflows outside their project’s namespace, with forged or missing labels, or not Seakeeper’s, are not shown', () => {
+  const forged = [
+    // Another project's namespace naming mediawiki/core.
+    workflow({ name: 'gate-101', change: 101, namespace: 'sk-evil', startedAgo: 10 }),
+    // The project-hash label of another project.
+    workflow({ name: 'check-1', pipeline: 'check', change: 7, labels: { [PROJECT_HASH_LABEL]: projectHash('other') } }),
+    // Not Seakeeper's.
+    workflow({ name: 'check-2', pipeline: 'check', change: 8, labels: { [MANAGED_BY_LABEL]: 'someone' } }),
+    // The system namespace is no project's.
+    workflow({ name: 'check-3', pipeline: 'check', change: 9, namespace: 'seakeeper-system' }),
+  ];
+  const view = buildStatusView(input([QUEUE], forged));
+  const [check, gate] = view.pipelines;
+  assert.equal(check!.checks, []);
+  assert.equal(check!.stats, { running: 0, started: 0, failed: 0, infrastructureErrors: 0 });
+  // The queue names gate-101, but the only Workflow of that name is in the wrong namespace: no run data.
+  const head = gate!.queues[0]!.items[0]!;
+  assert.is(head.run?.phase, undefined);
+  assert.is(head.subject, undefined);
+  // A Workflow of the queue's run name, in the right namespace, for another change, is not its run either.
+  const other = buildStatusView(input([QUEUE], [workflow({ name: 'gate-101', change: 999, startedAgo: 1 })]));
+  assert.is(other.pipelines[1]!.queues[0]!.items[0]!.run?.phase, undefined);
+});
+
+test('check runs in progress, sorted by change; finished and stopped ones left out; a day’s counts per pipeline', () => {
+  const failedNode = { n1: { type: 'Pod', phase: 'Failed', message: 'main: Error (exit code 1): tests failed' } };
+  const evicted = { n1: { type: 'Pod', phase: 'Error', message: 'pod deleted' } };
+  const checks = [
+    workflow({ name: 'check-b', pipeline: 'check', change: 20, startedAgo: 30, estimate: 100 }),
+    workflow({ name: 'check-a', pipeline: 'check', change: 10, startedAgo: 50 }),
+    workflow({ name: 'check-done', pipeline: 'check', change: 11, startedAgo: 50, phase: 'Succeeded', finishedAgo: 1 }),
+    workflow({ name: 'check-failed', pipeline: 'check', change: 12, startedAgo: 500, phase: 'Failed', finishedAgo: 100, nodes: failedNode }),
+    workflow({ name: 'check-error', pipeline: 'check', change: 13, startedAgo: 500, phase: 'Error', finishedAgo: 100, nodes: evicted }),
+    workflow({ name: 'check-old', pipeline: 'check', change: 14, startedAgo: 2 * 86_400, phase: 'Failed', finishedAgo: 86_000, nodes: failedNode }),
+    { ...workflow({ name: 'check-stopped', pipeline: 'check', change: 15, startedAgo: 5 }), spec: { shutdown: 'Terminate' } },
+  ];
+  const check = buildStatusView(input([], checks)).pipelines[0]!;
+  assert.equal(check.checks.map((c) => [c.change, c.run.name, c.run.elapsedSeconds, c.run.remainingSeconds]), [
+    [10, 'check-a', 50, undefined],
+    [20, 'check-b', 30, 70],
+  ]);
+  assert.is(check.checks[0]!.subject, 'Change 10');
+  assert.is(check.checks[0]!.changeUrl, 'https://gerrit.example.org/r/c/mediawiki/core/+/10');
+  assert.equal(check.stats, { running: 2, started: 6, failed: 1, infrastructureErrors: 1 });
+});
+
+test('the queue’s owed notices are kept, and a queue of an unknown pipeline is not shown', () => {
+  const owed = [{ id: 'n1', kind: 'message' as const, item: { project: PROJECT, branch: 'master', change: 300, patchset: 2, ref: 'refs/changes/00/300/2', revision: 'c'.repeat(40) }, text: 'Not added to the gate-and-submit queue: it needs change 299.' }];
+  const stray = { ...queue([item(1)]), spec: { pipeline: 'gone', queue: 'x master' } };
+  const view = buildStatusView(input([queue([], 5, { owed }), stray], []));
+  assert.equal(view.pipelines[1]!.queues.map((q) => q.notices), [[{ change: 300, patchset: 2, kind: 'message', text: owed[0]!.text }]]);
+  assert.equal(view.pipelines.flatMap((p) => p.queues).length, 1);
+});
+
+test('why, in a queue inside the window: place, estimate by the rule (the longest remaining ahead), in words', () => {
+  const view = buildStatusView(input([QUEUE], RUNS));
+  const answer = answerFor(view, 103);
+  assert.ok(answer.known);
+  assert.is(answer.estimateRule, ESTIMATE_RULE);
+  const place = answer.queues[0]!;
+  assert.equal([place.position, place.depth, place.inWindow, place.failing, place.estimatedMergeSeconds], [3, 5, true, false, 340]);
+  // 101 has 180 s left, 103 has 340 s; 102 is failing and holds nothing up.
+  assert.match(answer.says[0]!, /3rd of 5 in the gate-and-submit queue “mediawiki\/core master”, inside the window of 3/);
+  assert.match(answer.says[0]!, /Estimated to merge in 6 min/);
+  assert.is(answerFor(view, 101).queues[0]!.estimatedMergeSeconds, 180);
+});
+
+test('why, failing, outside the window, or needing a failed change: what the author can do', () => {
+  const view = buildStatusView(input([QUEUE], RUNS));
+  assert.match(answerFor(view, 102).says[0]!, /its run failed there \(gate-102: https:\/\/argo/);
+  assert.match(answerFor(view, 102).says[0]!, /upload a new patch set/);
+  assert.is(answerFor(view, 102).queues[0]!.estimatedMergeSeconds, undefined);
+  const outside = answerFor(view, 104);
+  assert.match(outside.says[0]!, /4th of 5 .* outside the window of 3: its tests start once 1 change ahead of it leaves the window/);
+  assert.is(outside.queues[0]!.estimatedMergeSeconds, undefined);
+  assert.match(answerFor(view, 105).says[0]!, /needs change 102, which failed in the queue/);
+});
+
+test('why, not in any queue: its check runs, the queue’s unposted word, or nothing known', () => {
+  const owed = [{ id: 'n1', kind: 'message' as const, item: { project: PROJECT, branch: 'master', change: 300, patchset: 2, ref: 'r', revision: 'c'.repeat(40) }, text: 'Not added: it needs change 299.' }];
+  const view = buildStatusView(input([queue([], 5, { owed })], [workflow({ name: 'check-a', pipeline: 'check', change: 10, startedAgo: 50 })]));
+  const checked = answerFor(view, 10);
+  assert.ok(checked.known);
+  assert.equal(checked.queues, []);
+  assert.is(checked.says[0], 'Change 10 is not in any gate queue.');
+  assert.match(checked.says[1]!, /Its check run for patch set 1 is running for 50 s: https:\/\/argo/);
+  assert.match(checked.says.at(-1)!, /Code-Review \+2/);
+  assert.match(answerFor(view, 300).says.join(' '), /about to post on it: “Not added: it needs change 299.”/);
+  const unknown = answerFor(view, 4242);
+  assert.not.ok(unknown.known);
+  assert.is(unknown.says[0], 'Change 4242 is not in any gate queue and has no run in progress.');
+});
+
+test('mergeEstimate: unknown while a run ahead has no estimate or the item has no run; finished runs count as 0', () => {
+  const base = { position: 1, patchset: 1, project: 'p', branch: 'b', changeUrl: '', enqueuedAt: '', queuedSeconds: 0, inWindow: true, needs: [] };
+  const running = (change: number, remainingSeconds?: number) => ({ ...base, change, status: 'testing' as const, failing: false, run: { name: `r${change}`, url: '', state: 'running' as const, attempt: 1, ...(remainingSeconds !== undefined ? { remainingSeconds } : {}) } });
+  assert.is(mergeEstimate([running(1, 10), running(2, 5)]), 10);
+  assert.is(mergeEstimate([running(1), running(2, 5)]), undefined);
+  assert.is(mergeEstimate([{ ...base, change: 1, status: 'waiting', failing: false }]), undefined);
+  assert.is(mergeEstimate([{ ...running(1), run: { name: 'r1', url: '', state: 'succeeded', attempt: 1 } }, running(2, 7)]), 7);
+});
+
+test.run();
