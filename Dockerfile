@@ -29,6 +29,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# tsc compiles only TypeScript: the status page's HTML goes beside its compiled module, which reads it.
+COPY shared/status/page.html ./dist/shared/status/page.html
 COPY package.json ./
 COPY config ./config
 # The node image's unprivileged user (uid 1000); numeric so runAsNonRoot can verify it.

@@ -42,9 +42,9 @@ const FUNCTIONS = readdirSync(path.join(root, 'functions'), { withFileTypes: tru
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
-// gerrit-webhook is the one HTTP function (Gerrit's webhooks plugin posts to it); every other one is a
-// CloudEvent function and must be delivered to (functions/index.ts registers each with its kind).
-const HTTP_FUNCTIONS = new Set(['gerrit-webhook']);
+// gerrit-webhook (Gerrit's webhooks plugin posts to it) and status (people read it) are the HTTP functions;
+// every other one is a CloudEvent function and must be delivered to (functions/index.ts registers each with its kind).
+const HTTP_FUNCTIONS = new Set(['gerrit-webhook', 'status']);
 const CLOUDEVENT_FUNCTIONS = FUNCTIONS.filter((f) => !HTTP_FUNCTIONS.has(f));
 const NEEDS = parseRbacNeeds(readFileSync(path.join(root, 'knative/rbac-needs.yaml'), 'utf8'));
 

@@ -13,6 +13,7 @@ import { startGerritWebhook } from '../../../functions/gerrit-webhook/index.js';
 import { startPatchsetCreated } from '../../../functions/patchset-created/index.js';
 import { startProjectConfigChanged } from '../../../functions/project-config-changed/index.js';
 import { startReconcile } from '../../../functions/reconcile/index.js';
+import { startStatus } from '../../../functions/status/index.js';
 import { startWorkflowCompleted } from '../../../functions/workflow-completed/index.js';
 import { startWorkflowWatch } from '../../../functions/workflow-watch/index.js';
 import { gerritStreamFromEnv } from '../../../sources/gerrit-stream/configure.js';
@@ -26,6 +27,7 @@ export const START_UPS: Readonly<Record<string, (env: Env) => unknown>> = {
   'patchset-created': startPatchsetCreated,
   'project-config-changed': startProjectConfigChanged,
   reconcile: startReconcile,
+  status: startStatus,
   'workflow-completed': startWorkflowCompleted,
   'workflow-watch': startWorkflowWatch,
   'gerrit-stream': gerritStreamFromEnv,
