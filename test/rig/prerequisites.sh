@@ -7,6 +7,8 @@ set -euo pipefail
 declare -A package_for=(
   [mvn]=maven [javac]=openjdk-17-jdk-headless [java]=openjdk-17-jdk-headless [openssl]=openssl [git]=git
   [ssh]=openssh-client [ssh-keygen]=openssh-client [curl]=curl [setsid]=util-linux [make]=make
+  # The status page's browser test renders it headless (test/integration/status.test.ts).
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!package_for[@]}"; do

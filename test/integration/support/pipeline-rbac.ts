@@ -28,24 +28,27 @@ export interface PipelineAccounts {
 export async function pipelineAccounts(rig: Rig): Promise<PipelineAccounts> {
   await applyManifests(rig, ...PIPELINE_RBAC_MANIFESTS);
   const dir = await mkdtemp(path.join(tmpdir(), 'seakeeper-rbac-'));
-  const server = apiServer(rig);
   const kubeconfigs = {} as Record<PipelineAccount, string>;
-  for (const account of ACCOUNTS) {
-    const token = (await kubectl(rig, 'create', 'token', account, '-n', PROVISIONER_NAMESPACE, '--duration=1h')).trim();
-    const file = path.join(dir, `${account}.kubeconfig`);
-    const ca = server.caData ? `    certificate-authority-data: ${server.caData}\n` : `    certificate-authority: ${server.caFile}\n`;
-    await writeFile(
-      file,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: rig\n  cluster:\n    server: ${server.server}\n${ca}users:\n- name: ${account}\n  user:\n    token: ${token}\n` +
-        `contexts:\n- name: rig\n  context: { cluster: rig, user: ${account} }\ncurrent-context: rig\n`,
-      { mode: 0o600 },
-    );
-    kubeconfigs[account] = file;
-  }
+  for (const account of ACCOUNTS) kubeconfigs[account] = await accountKubeconfig(rig, account, dir);
   return {
     namespace: PROVISIONER_NAMESPACE,
     kubeconfigs,
     // The manifests stay applied: other suites share them, and applying them again changes nothing.
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** A kubeconfig in `dir` acting as ServiceAccount `account` of the system namespace, with a fresh token (1 h). */
+export async function accountKubeconfig(rig: Rig, account: string, dir: string): Promise<string> {
+  const server = apiServer(rig);
+  const token = (await kubectl(rig, 'create', 'token', account, '-n', PROVISIONER_NAMESPACE, '--duration=1h')).trim();
+  const file = path.join(dir, `${account}.kubeconfig`);
+  const ca = server.caData ? `    certificate-authority-data: ${server.caData}\n` : `    certificate-authority: ${server.caFile}\n`;
+  await writeFile(
+    file,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: rig\n  cluster:\n    server: ${server.server}\n${ca}users:\n- name: ${account}\n  user:\n    token: ${token}\n` +
+      `contexts:\n- name: rig\n  context: { cluster: rig, user: ${account} }\ncurrent-context: rig\n`,
+    { mode: 0o600 },
+  );
+  return file;
 }
