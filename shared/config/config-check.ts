@@ -2,7 +2,7 @@
 // file it names gets `Verified` -1 with every problem located (file:line:column), or +1. Pure: the shell
 // fetches the patchset's file list and texts (workflowsToFetch says which), calls checkConfigChange, and
 // posts `message` with `vote` under `tag`.
-import type { Policy } from './policy.js';
+import { queueRefusal, type Policy } from './policy.js';
 import { CONFIG_FILE, parseProjectConfig, workflowFiles, type ProjectConfig } from './project-config.js';
 import { ARGO_API_VERSION } from '../names.js';
 import { formatProblem, parseYaml, toPointer, type ConfigProblem, type ParsedYaml } from './yaml.js';
@@ -25,6 +25,8 @@ export interface ConfigChangeInput {
   readonly files: readonly string[];
   /** Texts of the workflow files at the patchset, by path (fetch the ones workflowsToFetch names). */
   readonly workflowTexts?: ReadonlyMap<string, string>;
+  /** The project whose refs/meta/config it is: its gate queues are checked against the policy's sharedQueues. */
+  readonly project?: string;
 }
 
 /** A further check of one workflow document (the Workflow policy of the pipelines issue plugs in here). */
@@ -64,6 +66,7 @@ export function checkConfigChange(input: ConfigChangeInput, policy: Policy, vali
   if (!configChanged && !referenced.some((f) => changed.has(f))) return { relevant: false };
 
   const problems = [...missingWorkflows(config, new Set(input.files), input.seakeeperYaml)];
+  if (input.project !== undefined) problems.push(...closedQueues(config, input.project, policy, input.seakeeperYaml));
   for (const file of referenced) {
     const text = input.workflowTexts?.get(file);
     if (text === undefined) continue;
@@ -90,6 +93,18 @@ function missingWorkflows(config: ProjectConfig, present: ReadonlySet<string>, t
     });
   }
   return problems;
+}
+
+/** The pipelines naming a queue the policy does not open to `project` (queueRefusal), located at their `queue:`. */
+function closedQueues(config: ProjectConfig, project: string, policy: Policy, text: string): ConfigProblem[] {
+  const parsed = parseYaml(text, CONFIG_FILE);
+  return config.pipelines.flatMap((pipeline) => {
+    const refusal = pipeline.queue === undefined ? undefined : queueRefusal(project, pipeline.queue, policy);
+    if (refusal === undefined) return [];
+    const path = toPointer(['pipelines', pipeline.name, 'queue']);
+    const at = parsed.ok ? parsed.document.locate(path) : { line: 1, column: 1 };
+    return [{ file: CONFIG_FILE, path, ...at, rule: 'queue-not-shared', message: `pipeline ${JSON.stringify(pipeline.name)}: ${refusal}` }];
+  });
 }
 
 /** A workflow file must be one YAML document holding an Argo Workflow; `extra` checks the rest. */

@@ -48,6 +48,8 @@ export interface Policy {
   /** CIDRs project pods may not connect to. */
   readonly egress: { readonly deny: readonly string[] };
   readonly artifactRepository?: ArtifactRepositoryPolicy | undefined;
+  /** Gate queues several projects may share, each with the projects that may name it (`name` or `prefix/*`). */
+  readonly sharedQueues: Readonly<Record<string, readonly string[]>>;
 }
 
 /** policy.schema.json's default for `storage`. */
@@ -77,6 +79,7 @@ export function parsePolicy(text: string, file: string = POLICY_FILE): PolicyRes
     storage: raw.storage ? { ...raw.storage, classes: raw.storage.classes ?? [] } : DEFAULT_STORAGE,
     egress: raw.egress ?? DEFAULT_EGRESS,
     artifactRepository: raw.artifactRepository && { ...raw.artifactRepository, insecure: raw.artifactRepository.insecure ?? false },
+    sharedQueues: raw.sharedQueues ?? {},
   };
   const semantic = policyProblems(policy, parsed.document);
   return semantic.length > 0 ? { ok: false, problems: semantic } : { ok: true, policy };
@@ -92,6 +95,7 @@ interface RawPolicy {
   storage?: Omit<Policy['storage'], 'classes'> & { classes?: string[] };
   egress?: Policy['egress'];
   artifactRepository?: Omit<ArtifactRepositoryPolicy, 'insecure'> & { insecure?: boolean };
+  sharedQueues?: Policy['sharedQueues'];
 }
 
 /** What the schema cannot say: caps are positive, defaults are within caps, requests within limits. */
@@ -120,6 +124,30 @@ function policyProblems(policy: Policy, document: ParsedYaml): ConfigProblem[] {
     problem('/defaults/pods', 'default-above-cap', `the default pods ${policy.defaults.pods} is above its cap ${policy.caps.pods}`);
   }
   return problems.sort(byPosition);
+}
+
+/** Whether `project` is one of `patterns` (sharedQueues): named exactly, or under a `prefix/*`. */
+export function projectMatches(project: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => (pattern.endsWith('/*') ? project.startsWith(pattern.slice(0, -1)) : project === pattern));
+}
+
+/**
+ * Why `project` may not gate in the queue its config names (`queue`, or none: its own), one sentence for its
+ * owners; undefined when it may. A shared queue is the release engineers' to open (sharedQueues): a project
+ * owner must not be able to put changes ahead of another project's in its queue, where each failure resets the
+ * runs behind it. A project without `queue:` gates alone, unless its name is a shared queue's that it is not
+ * among (the two would be one queue).
+ */
+export function queueRefusal(project: string, queue: string | undefined, policy: Pick<Policy, 'sharedQueues'>): string | undefined {
+  const named = queue ?? project;
+  const members = Object.hasOwn(policy.sharedQueues, named) ? policy.sharedQueues[named] : undefined;
+  if (members) {
+    return projectMatches(project, members)
+      ? undefined
+      : `the gate queue "${named}" is shared by ${members.join(', ')} (sharedQueues in the system policy), and ${project} is not among them; ask the release engineers to add it`;
+  }
+  if (queue === undefined || queue === project) return undefined;
+  return `"queue: ${queue}" names no shared gate queue of the system policy (sharedQueues); ask the release engineers to open it to ${project}, or remove queue: to gate in a queue of its own`;
 }
 
 let loaded: Policy | undefined;

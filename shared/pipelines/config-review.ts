@@ -97,6 +97,7 @@ export async function reviewConfigChange(target: PatchSetToCheck, { gerrit, poli
       seakeeperYaml,
       files: [...(seakeeperYaml === undefined ? [] : [CONFIG_FILE]), ...workflowTexts.keys()],
       workflowTexts,
+      project: target.project,
     },
     policy,
     workflowValidator(parsed?.ok ? { resources: parsed.config.resources } : {}),

@@ -20,7 +20,7 @@
 // each action once per event.
 import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
-import type { Policy } from '../config/policy.js';
+import { queueRefusal, type Policy } from '../config/policy.js';
 import { formatProblem } from '../config/yaml.js';
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { ConflictError, TransientError } from '../errors.js';
@@ -155,6 +155,11 @@ export class Gate {
     const config = queueConfigOf(pipeline, queueName(change.project, change.branch, trigger.projectPipeline));
     const approvedAt = new Date(event.eventCreatedOn * 1000).toISOString();
     const rules = gateRulesOf(pipeline, trigger.rule);
+    const closed = queueRefusal(change.project, trigger.projectPipeline.queue, this.deps.policy);
+    if (closed !== undefined) {
+      const reason = `Not added to the ${pipeline.name} queue: ${closed}.`;
+      return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason, review: await this.#postRefusal(pipeline, change, reason) };
+    }
     const admitted = await this.#admit(pipeline, rules, config.queue, change.project, change.number, change.patchset, approvedAt);
     if (!admitted.ok) {
       const review = admitted.tellAuthor ? await this.#postRefusal(pipeline, change, admitted.reason) : undefined;
@@ -239,11 +244,12 @@ export class Gate {
     return dependencyNeeds(pipeline.name, queue, dependencies, resolved.cycle);
   }
 
-  /** The queue `change`'s project gates it in, in `pipeline`; undefined when the project does not run it. */
+  /** The queue `change`'s project gates it in, in `pipeline`; undefined when the project does not run it or may not join it. */
   async #queueOf(pipeline: Pipeline, change: Pick<ChangeInfo, 'project' | 'branch'>, reader: EventConfigReader): Promise<string | undefined> {
     const effective = await this.#effective.resolve(change.project, reader);
     const entry = effective.kind === 'configured' ? effective.config.pipelines.find((p) => p.name === pipeline.name) : undefined;
-    return entry ? queueName(change.project, change.branch, entry) : undefined;
+    // A project the policy keeps out of the queue it names gates in none.
+    return entry && queueRefusal(change.project, entry.queue, this.deps.policy) === undefined ? queueName(change.project, change.branch, entry) : undefined;
   }
 
   /**

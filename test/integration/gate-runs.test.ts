@@ -43,7 +43,9 @@ const QUICK = `${PARENT}/quick`;
 const SHARED_CORE = `${PARENT}/shared-core`;
 const SHARED_EXTENSION = `${PARENT}/shared-extension`;
 const SHARED_QUEUE = `${PARENT}-mediawiki`;
-const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION, QUICK, SHARED_CORE, SHARED_EXTENSION];
+/** A project whose owner names SHARED_QUEUE without the policy opening it to them. */
+const INTRUDER = `${PARENT}/intruder`;
+const PROJECTS = [CHAIN, CONFLICT, INFRA, EXTENSION, QUICK, SHARED_CORE, SHARED_EXTENSION, INTRUDER];
 
 /** The kubelet's message on a pod it evicts for memory pressure. */
 const EVICTED = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ';
@@ -67,7 +69,7 @@ const config = (duration?: string) => ({ 'seakeeper.yaml': `pipelines:\n  ${PIPE
 let stack: PipelineStack;
 
 test.before(async () => {
-  stack = await startPipelineStack(rig, PARENT);
+  stack = await startPipelineStack(rig, PARENT, { sharedQueues: { [SHARED_QUEUE]: [SHARED_CORE, `${PARENT}/shared-extension`] } });
   const check = { ...config('300s'), 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/gate.yaml }\n' };
   await Promise.all([
     configuredProject(rig, stack, CHAIN, config()),
@@ -75,7 +77,7 @@ test.before(async () => {
     configuredProject(rig, stack, INFRA, config('300s')),
     configuredProject(rig, stack, EXTENSION, check),
     configuredProject(rig, stack, QUICK, { ...check, 'ci/gate.yaml': gateWorkflow('1s') }),
-    ...[SHARED_CORE, SHARED_EXTENSION].map((project) => configuredProject(rig, stack, project, { ...config(), 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml, queue: ${SHARED_QUEUE} }\n` })),
+    ...[SHARED_CORE, SHARED_EXTENSION, INTRUDER].map((project) => configuredProject(rig, stack, project, { ...config(), 'seakeeper.yaml': `pipelines:\n  ${PIPELINE}: { workflow: ci/gate.yaml, queue: ${SHARED_QUEUE} }\n` })),
   ]);
 });
 
@@ -220,6 +222,16 @@ test('gate: a change that depends on a change of another project in its shared q
   const told = pipelineMessages(await changeDetail(stack, SHARED_EXTENSION, stranded._number), PIPELINE).map((m) => m.message);
   assert.is(told.length, 1, told.join('\n'));
   assert.match(told[0]!, `Not added to the gate-and-submit queue: it depends on change ${elsewhere._number} of ${CHAIN}, which is in a different queue (${CHAIN} master)`);
+});
+
+test('gate: a project whose config names a shared queue the policy does not open to it is kept out, told why; the queue never sees its change', async () => {
+  const change = await pushChange(adminConnection, INTRUDER, { 'ahead.txt': 'a\n' }, 'Get ahead of the shared queue');
+  await approve(stack, adminRest, INTRUDER, change);
+  const told = pipelineMessages(await changeDetail(stack, INTRUDER, change._number), PIPELINE).map((m) => m.message);
+  assert.is(told.length, 1, told.join('\n'));
+  assert.match(told[0]!, `Not added to the gate-and-submit queue: the gate queue "${SHARED_QUEUE}" is shared by ${SHARED_CORE}, ${SHARED_EXTENSION} (sharedQueues in the system policy), and ${INTRUDER} is not among them`);
+  assert.equal(await runsOf(stack, INTRUDER, change._number, PIPELINE), []);
+  assert.not.ok((await queueOf(SHARED_QUEUE))?.status?.items.some((item) => item.change === change._number));
 });
 
 test('gate: changes approved before the change they depend on wait, told why; that one\'s approval brings them in behind it, a dependent\'s dependent too, and all merge', async () => {

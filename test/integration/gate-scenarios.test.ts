@@ -132,7 +132,7 @@ test.before(async () => {
 });
 
 async function setUp(): Promise<void> {
-  const [started] = await Promise.all([startPipelineStack(rig, PARENT), ...PROJECTS.map(newProject)]);
+  const [started] = await Promise.all([startPipelineStack(rig, PARENT, { sharedQueues: { [SHARED]: [Q1, Q2] } }), ...PROJECTS.map(newProject)]);
   stack = started;
   await Promise.all(PROJECTS.map(joinStack));
   // Each queue's opening approvals, queues side by side.

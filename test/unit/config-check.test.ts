@@ -144,4 +144,17 @@ test('long reports are cut to fit Gerrit: at most 50 problems and 15 KiB, with a
   assert.not.ok(huge.includes('second line\n'));
 });
 
+test('a gate queue the policy does not open to the project is a located problem (only when the project is known)', () => {
+  const closed = checkConfigChange(input({ project: 'operations/puppet' }), testPolicy);
+  assert.ok(closed.relevant && !closed.ok);
+  const problems = closed.relevant ? closed.problems : [];
+  assert.equal(problems.map((p) => [p.path, p.rule, p.line]), [['/pipelines/gate-and-submit/queue', 'queue-not-shared', 3]]);
+  assert.match(problems[0]!.message, 'pipeline "gate-and-submit": "queue: mediawiki" names no shared gate queue');
+  const open = { ...testPolicy, sharedQueues: { mediawiki: ['mediawiki/*'] } };
+  const allowed = checkConfigChange(input({ project: 'mediawiki/core' }), open);
+  assert.ok(allowed.relevant && allowed.ok);
+  assert.ok((checkConfigChange(input({}), testPolicy) as { ok: boolean }).ok, 'no project: not judged');
+});
+
 test.run();
+

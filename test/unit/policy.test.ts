@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readConfigFile } from '../../shared/config/files.js';
-import { loadPolicy, parsePolicy, type Policy } from '../../shared/config/policy.js';
+import { loadPolicy, parsePolicy, queueRefusal, type Policy } from '../../shared/config/policy.js';
 import { ConfigInvalidError, type ConfigProblem } from '../../shared/config/yaml.js';
 import { PermanentError } from '../../shared/errors.js';
 import { TEST_POLICY_YAML, testPolicy } from './support/policy.js';
@@ -100,6 +100,47 @@ test('egress: the metadata addresses by default; ranges an operator adds; text t
   const ranges = parsePolicy(`${TEST_POLICY_YAML}egress: { deny: [10.0.0.0/8, "fd00::/8"] }\n`);
   assert.ok(ranges.ok && ranges.policy.egress.deny.join() === '10.0.0.0/8,fd00::/8');
   assert.not.ok(parsePolicy(`${TEST_POLICY_YAML}egress: { deny: [metadata.google.internal] }\n`).ok);
+});
+
+test('shared gate queues: none by default; each opened to the projects it names, exactly or by prefix; bad names and patterns are located errors', () => {
+  assert.equal(loadPolicy().sharedQueues, {});
+  const opened = parsePolicy(`${TEST_POLICY_YAML}\nsharedQueues:\n  mediawiki: [mediawiki/core, mediawiki/extensions/*]\n`);
+  assert.ok(opened.ok);
+  const policy = (opened as { policy: Policy }).policy;
+  const cases: Array<[string, string | undefined, boolean]> = [
+    ['mediawiki/core', 'mediawiki', true],
+    ['mediawiki/extensions/Foo', 'mediawiki', true],
+    ['mediawiki/extensions/Foo/Bar', 'mediawiki', true],
+    ['mediawiki/extensions', 'mediawiki', false],
+    ['mediawiki/core2', 'mediawiki', false],
+    ['operations/puppet', 'mediawiki', false],
+    // A queue nobody opened, also one spelled as another project's name (its queue of its own).
+    ['operations/puppet', 'puppet', false],
+    ['attacker', 'victim', false],
+    // A project's own queue: without queue:, or naming itself.
+    ['operations/puppet', undefined, true],
+    ['victim', 'victim', true],
+    // A project named like the shared queue, not among its projects: its own queue would be the shared one.
+    ['mediawiki', undefined, false],
+  ];
+  assert.equal(
+    cases.map(([project, queue]) => queueRefusal(project, queue, policy) === undefined),
+    cases.map(([, , allowed]) => allowed),
+  );
+  assert.is(
+    queueRefusal('operations/puppet', 'mediawiki', policy),
+    'the gate queue "mediawiki" is shared by mediawiki/core, mediawiki/extensions/* (sharedQueues in the system policy), and operations/puppet is not among them; ask the release engineers to add it',
+  );
+  assert.is(
+    queueRefusal('attacker', 'victim', policy),
+    '"queue: victim" names no shared gate queue of the system policy (sharedQueues); ask the release engineers to open it to attacker, or remove queue: to gate in a queue of its own',
+  );
+  assert.equal(
+    rules(bad(`${TEST_POLICY_YAML}\nsharedQueues:\n  Bad_Name: [a]\n  ok: []\n  star: ["a*b"]\n`)).map(([path]) => path),
+    ['/sharedQueues/Bad_Name', '/sharedQueues/ok', '/sharedQueues/star/0'],
+  );
+  // Object.prototype's names are no queues.
+  assert.is(typeof queueRefusal('x', 'constructor', policy), 'string');
 });
 
 test.run();

@@ -10,8 +10,12 @@
 // no retries: a test redelivers where it means to), and the ApiServerSource's Reference-mode event is built
 // by `workflowTouched` the way the source builds it. Argo's controller is real (the rig's; support/argo.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CloudEvent } from 'cloudevents';
 import fetch from 'node-fetch';
+import { readConfigFile } from '../../../shared/config/files.js';
 import { resolveEffectiveConfig } from '../../../shared/config/inheritance.js';
 import { loadPolicy } from '../../../shared/config/policy.js';
 import { CONFIG_REF } from '../../../shared/config/project-config.js';
@@ -116,13 +120,33 @@ export interface PipelineStack {
   stop(): Promise<void>;
 }
 
-export async function startPipelineStack(rig: Rig, parent: string): Promise<PipelineStack> {
+/**
+ * The shipped system policy with `sharedQueues` opened as given, written to a file of its own for
+ * SEAKEEPER_POLICY_FILE: a suite's shared gate queues have names of its own.
+ */
+export async function policyWithSharedQueues(sharedQueues: Record<string, readonly string[]>): Promise<string> {
+  const shipped = readConfigFile('policy.yaml');
+  if (!/^sharedQueues: \{\}$/m.test(shipped)) throw new Error('config/policy.yaml no longer has the line "sharedQueues: {}"');
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'seakeeper-policy-')), 'policy.yaml');
+  await writeFile(file, shipped.replace(/^sharedQueues: \{\}$/m, `sharedQueues: ${JSON.stringify(sharedQueues)}`));
+  return file;
+}
+
+export async function startPipelineStack(rig: Rig, parent: string, options: { sharedQueues?: Record<string, readonly string[]> } = {}): Promise<PipelineStack> {
   const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
   const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
   const accounts = await pipelineAccounts(rig);
   const broker = await BrokerStandIn.start();
   const secret = randomBytes(24).toString('hex');
-  const env = pipelineEnv(rig, broker.url, accounts.kubeconfigs, accounts.namespace);
+  const base = pipelineEnv(rig, broker.url, accounts.kubeconfigs, accounts.namespace);
+  const policyFile = options.sharedQueues ? await policyWithSharedQueues(options.sharedQueues) : undefined;
+  const withPolicy = (vars: Record<string, string>) => (policyFile ? { ...vars, SEAKEEPER_POLICY_FILE: policyFile } : vars);
+  const env: typeof base = {
+    'patchset-created': withPolicy(base['patchset-created']),
+    'comment-added': withPolicy(base['comment-added']),
+    'workflow-watch': base['workflow-watch'],
+    'workflow-completed': withPolicy(base['workflow-completed']),
+  };
   const names = Object.keys(env) as PipelineFunction[];
   const [webhook, ...served] = await Promise.all([
     serveFunction('gerrit-webhook', { GERRIT_URL: rig.GERRIT_URL, SEAKEEPER_WEBHOOK_SECRET: secret, K_SINK: broker.url }),
