@@ -8,7 +8,7 @@
 // (a day at 4 pods for 12 hours and 10 for 12 hours has median 4). Idle time counts as 0, so an idle day is
 // a day of zeros, never a missing one. Each measure's peak is its own: the CPU peak need not be at the moment
 // of the pod peak.
-import type { PodInterval } from './pod-intervals.js';
+import type { PodIntervals } from './pod-intervals.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -68,22 +68,21 @@ class DayAccumulator {
 }
 
 /** Daily statistics over `window`; parts of intervals outside it are ignored. */
-export function dailyConcurrency(intervals: readonly PodInterval[], window: DayWindow): DayStats[] {
+export function dailyConcurrency(intervals: PodIntervals, window: DayWindow): DayStats[] {
   const windowEnd = window.start + window.days * DAY_MS;
-  // Clipped to the window; kept in typed arrays because a month of a busy cluster is a million pods.
-  const n = intervals.length;
+  const n = intervals.count;
+  // Clipped to the window; `pod[k]` is the interval the k-th kept one came from.
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
+  const pod = new Uint32Array(n);
   let kept = 0;
-  const keptIndex = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const { start, end } = intervals[i]!;
-    const from = Math.max(start, window.start);
-    const to = Math.min(end, windowEnd);
+    const from = Math.max(intervals.starts[i]!, window.start);
+    const to = Math.min(intervals.ends[i]!, windowEnd);
     if (to <= from) continue;
     starts[kept] = from;
     ends[kept] = to;
-    keptIndex[kept] = i;
+    pod[kept] = i;
     kept += 1;
   }
   const byStart = sortedIndices(starts, kept);
@@ -114,17 +113,17 @@ export function dailyConcurrency(intervals: readonly PodInterval[], window: DayW
     credit(next);
     // Every event at this instant before the next stretch: ends and starts at one time do not overlap.
     while (e < kept && ends[byEnd[e]!] === next) {
-      const pod = intervals[keptIndex[byEnd[e]!]!]!;
+      const i = pod[byEnd[e]!]!;
       pods -= 1;
-      cpu -= pod.cpuMillis;
-      memory -= pod.memoryBytes;
+      cpu -= intervals.cpuMillis[i]!;
+      memory -= intervals.memoryBytes[i]!;
       e += 1;
     }
     while (s < kept && starts[byStart[s]!] === next) {
-      const pod = intervals[keptIndex[byStart[s]!]!]!;
+      const i = pod[byStart[s]!]!;
       pods += 1;
-      cpu += pod.cpuMillis;
-      memory += pod.memoryBytes;
+      cpu += intervals.cpuMillis[i]!;
+      memory += intervals.memoryBytes[i]!;
       s += 1;
     }
   }

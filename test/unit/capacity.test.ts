@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { analyseCapacity } from '../../shared/capacity/capacity.js';
 import { dailyConcurrency, DAY_MS, windowBefore } from '../../shared/capacity/concurrency.js';
-import { podHistory, templateRequests } from '../../shared/capacity/pod-intervals.js';
+import { intervalList, podHistory, templateRequests } from '../../shared/capacity/pod-intervals.js';
 import { reportText } from '../../shared/capacity/report-text.js';
 import { concurrencyChart, niceTop } from '../../shared/capacity/svg-chart.js';
 import { leastSquaresSlope, movingMedian, recommendedQuota, trendOf } from '../../shared/capacity/trend.js';
@@ -173,7 +173,7 @@ test('templates are found through storedTemplates and templateRef as Argo keeps 
   };
   const history = podHistory([wf], DAY0 + DAY_MS);
   assert.equal(
-    history.intervals.map((i) => i.cpuMillis),
+    intervalList(history.intervals).map((i) => i.cpuMillis),
     [3000, 1000],
   );
 });
@@ -192,7 +192,7 @@ test('a running pod without finishedAt counts until now; one of a finished Workf
   assert.equal(report.days.map((d) => d.meanPods), [3 / 24, 0.5, 1]);
   const podHistoryNow = podHistory(history, now);
   assert.equal(
-    podHistoryNow.intervals.map((i) => [i.start, i.end]),
+    intervalList(podHistoryNow.intervals).map((i) => [i.start, i.end]),
     [
       [DAY0 + DAY_MS + 12 * HOUR, now],
       [DAY0 + 6 * HOUR, DAY0 + 9 * HOUR],
