@@ -15,9 +15,6 @@ export const QUEUE_HASH_LABEL = 'seakeeper.dev/queue-hash';
 /** The annotation a gate run carries: its queue's name, in its safe form. */
 export const QUEUE_ANNOTATION = 'seakeeper.dev/queue';
 
-/** The environment a gate run's checkout step reads (config/gate/checkout.sh). */
-export const CHANGES_VARIABLE = 'SEAKEEPER_CHANGES';
-export const GIT_URL_VARIABLE = 'SEAKEEPER_GIT_URL';
 
 /** Window and floor when the pipeline gives none (Zuul's defaults are 20 and 3; ours are smaller). */
 export const DEFAULT_WINDOW = 5;

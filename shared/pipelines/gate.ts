@@ -39,7 +39,7 @@ import { liveClaim, markerState, START_MARKER } from '../reporting/markers.js';
 import { START_PHASE } from '../reporting/report.js';
 import { rejectionReview, reviewAlreadyPosted, startReview, type ReviewPlan } from '../reporting/messages.js';
 import { postOnce, type PostResult } from '../reporting/post-once.js';
-import { argoWorkflowUrl, fromSafeText, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
+import { argoWorkflowUrl, CHANGES_VARIABLE, fromSafeText, GIT_URL_VARIABLE, runOf, safeText, STOPPED_BECAUSE_ANNOTATION, type LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows, readWorkflow } from '../runs/workflow-store.js';
 import { CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, liveRunNames, type EnqueueItem, type QueueAction, type QueueConfig, type QueueEvent, type QueuedChange } from './change-queue.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache, type ConfigSourceGerrit } from './config-source.js';
@@ -49,10 +49,8 @@ import { ELIGIBILITY_OPTIONS, gateEligibility, gateRulesOf, openDescendants, ope
 import {
   changeIdOfItem,
   changesText,
-  CHANGES_VARIABLE,
   dependencyNeeds,
   dequeueOf,
-  GIT_URL_VARIABLE,
   noticeReview,
   QUEUE_ANNOTATION,
   QUEUE_HASH_LABEL,

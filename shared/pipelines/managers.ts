@@ -23,14 +23,14 @@ import type { ConfigProblem } from '../config/yaml.js';
 import { namespaceFor } from '../names.js';
 import { dependencyCycleReview, rejectionReview, startReview, type ReviewPlan } from '../reporting/messages.js';
 import type { QueuedChange } from './change-queue.js';
-import { changesText, CHANGES_VARIABLE, GIT_URL_VARIABLE } from './gate-plan.js';
+import { changesText } from './gate-plan.js';
 import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
 import { wantedDefinition } from './definitions.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
 import type { Trigger } from './triggers.js';
 import { buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
 import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
-import { argoWorkflowUrl, DEPENDENCIES_ANNOTATION, dependenciesAnnotation, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
+import { argoWorkflowUrl, CHANGES_VARIABLE, DEPENDENCIES_ANNOTATION, dependenciesAnnotation, GIT_URL_VARIABLE, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
 
 /** What the shell fetches for a trigger before asking for a plan. */
 export interface ManagerNeeds {

@@ -22,7 +22,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, P
 import type { Trigger } from './triggers.js';
 import { eachTemplate, enforceWorkflowPolicy, templateContainers, type CheckedDefinition } from './workflow-policy.js';
 import type { KubeObject } from '../provisioning/objects.js';
-import { BRANCH_ANNOTATION, CHANGE_ENVIRONMENT, safeText, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
+import { BRANCH_ANNOTATION, CHANGE_ENVIRONMENT, CHANGES_VARIABLE, safeText, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
 
 export const MAX_WORKFLOW_NAME = 50;
 const NAME_HASH_CHARS = 10;
@@ -63,6 +63,11 @@ export function workflowName(pipeline: string, change: number, patchset: number,
   return `${head}${tail}`;
 }
 
+function changesParameter(environment: BuildInput['environment']): Array<{ name: string; value: string }> {
+  const changes = environment?.[CHANGES_VARIABLE];
+  return changes === undefined ? [] : [{ name: CHANGES_PARAMETER, value: safeText(changes) }];
+}
+
 /** The parameters every run gets, in PARAMETER_NAMES order, in their safe form. */
 export function runParameters(trigger: Trigger): Array<{ name: ParameterName; value: string }> {
   const values = changeText(trigger);
@@ -86,9 +91,16 @@ function changeText(trigger: Trigger): Record<ParameterName, string> {
   return values;
 }
 
+/**
+ * The parameter `changes` of a run that tests more than its own change (a gate run, a check with dependencies):
+ * SEAKEEPER_CHANGES in its safe form, one `<project> <branch> <ref> <revision>` per line in merge order, the
+ * change last. A definition may pass it to a step; the checkout reads the exact text from the environment.
+ */
+export const CHANGES_PARAMETER = 'changes';
+
 /** Ours first, then the definition's own parameters that do not share a name with ours. */
 function mergeParameters(ours: ReadonlyArray<{ name: string; value: string }>, declared: unknown): unknown[] {
-  const reserved = new Set<string>(PARAMETER_NAMES);
+  const reserved = new Set<string>(ours.map((p) => p.name));
   const theirs = Array.isArray(declared)
     ? declared.filter((p) => !(typeof p === 'object' && p !== null && reserved.has(String((p as { name?: unknown }).name))))
     : [];
@@ -112,7 +124,7 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
   const declaredArguments = (typeof forced.arguments === 'object' && forced.arguments !== null ? forced.arguments : {}) as Record<string, unknown>;
   const spec: Record<string, unknown> = {
     ...forced,
-    arguments: { ...declaredArguments, parameters: mergeParameters(runParameters(trigger), declaredArguments.parameters) },
+    arguments: { ...declaredArguments, parameters: mergeParameters([...runParameters(trigger), ...changesParameter(input.environment)], declaredArguments.parameters) },
   };
 
   const labels: Record<string, string> = {

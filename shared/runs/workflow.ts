@@ -266,6 +266,14 @@ export const CHANGE_ENVIRONMENT: Readonly<Record<ParameterName, string>> = {
   pipeline: 'SEAKEEPER_PIPELINE',
 };
 
+/**
+ * More of a run's change ConfigMap when it tests more than its own change (a gate run, a check with
+ * dependencies), read by its checkout step (config/gate/checkout.sh): the changes in merge order, and where
+ * to fetch them.
+ */
+export const CHANGES_VARIABLE = 'SEAKEEPER_CHANGES';
+export const GIT_URL_VARIABLE = 'SEAKEEPER_GIT_URL';
+
 /** The characters text keeps in its safe form: none is shell syntax, and none opens an Argo substitution. */
 const SAFE_CHARACTER = /[A-Za-z0-9._/:+-]/;
 

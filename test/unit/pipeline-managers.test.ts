@@ -72,9 +72,13 @@ test('with dependencies: the run gets them, then the change, as SEAKEEPER_CHANGE
     p.start!.review.message!,
     /\n\nTested with the changes it depends on, merged first:\n- mediawiki\/core change 777, patch set 2\n\nDepends-On footers that were not followed:\n- Depends-On: T1 is neither a change's URL nor a Change-Id$/,
   );
-  // Without dependencies the run has no SEAKEEPER_CHANGES.
+  // Its parameters list them too, in their safe form, after Seakeeper's others.
+  const parameters = (p.workflow.spec.arguments as { parameters: Array<{ name: string; value: string }> }).parameters;
+  assert.equal(parameters.find((x) => x.name === 'changes')?.value, `mediawiki/core%20master%20refs/changes/77/777/2%20${'a'.repeat(40)}%0Amediawiki/core%20master%20refs/changes/45/12345/3%200123456789abcdef0123456789abcdef01234567`);
+  // Without dependencies the run has no SEAKEEPER_CHANGES, and no parameter for it.
   const alone = plan();
   assert.is(alone.action === 'start' && alone.environment.data.SEAKEEPER_CHANGES, undefined);
+  assert.not.ok(alone.action === 'start' && (alone.workflow.spec.arguments as { parameters: Array<{ name: string }> }).parameters.some((x) => x.name === 'changes'));
 });
 
 test('dependencies in a cycle: no run; the pipeline\'s failure vote with the cycle named; older runs stopped', () => {
