@@ -10,7 +10,7 @@ import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import { changeUrl } from '../../shared/gerrit/refs.js';
 import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ChangeInfo } from '../../shared/gerrit/types.js';
-import { DEPENDENCY_OPTIONS, resolveDependencies } from '../../shared/pipelines/dependencies.js';
+import { DEPENDENCY_OPTIONS, resolveDependencies, testedWith } from '../../shared/pipelines/dependencies.js';
 import { Secret } from '../../shared/env.js';
 import { createAccount, rigConnections } from './support/gerrit.js';
 import { hideProjects } from './support/provisioning.js';
@@ -96,6 +96,31 @@ test('a three-change cycle is named, with no order; footers naming nothing usabl
   assert.equal(resolved.problems.length, 2, resolved.problems.join('\n'));
   assert.match(resolved.problems[0]!, 'another server');
   assert.match(resolved.problems[1]!, 'Depends-On names change 999999, which does not exist or which you cannot see');
+});
+
+test('the changes tested with a change: its dependents through footers, theirs, and the changes stacked on them, nearest first; one footer query per level and one related-changes read per dependent', async () => {
+  const base = await pushChange(adminConnection, CORE, { 'base2.txt': 'b\n' }, 'A base');
+  const chain: ChangeInfo[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const named = chain.at(-1) ?? base;
+    chain.push(await pushChange(adminConnection, i % 2 ? CORE : EXTENSION, { [`link${i}.txt`]: `${i}\n` }, `Link ${i}\n\nDepends-On: ${url(named)}`));
+  }
+  const stacked = await pushChange(adminConnection, EXTENSION, { 'on-link0.txt': 's\n' }, 'On link 0', 'master', chain[0]!.revisions![chain[0]!.current_revision!]!.ref);
+  const onBase = await pushChange(adminConnection, CORE, { 'base2.txt': 'b, c\n' }, 'Stacked on the base itself', 'master', base.revisions![base.current_revision!]!.ref);
+  let requests = 0;
+  const counted = {
+    queryChanges: (q: string, o?: Parameters<GerritClient['queryChanges']>[1]) => ((requests += 1), bot.queryChanges(q, o)),
+    getRelatedChanges: (id: string) => ((requests += 1), bot.getRelatedChanges(id)),
+  };
+  const found = await testedWith(counted, base, rig.GERRIT_URL);
+  assert.equal(found.changes.map((c) => c._number), [chain[0]!._number, stacked._number, chain[1]!._number, chain[2]!._number, chain[3]!._number]);
+  assert.not.ok(found.changes.some((c) => c._number === onBase._number), 'a change stacked on the base holds its old patch set: not re-checked for it');
+  assert.is(found.truncated, false);
+  // Levels: link0 (and what is stacked on it), link1, link2, link3, none: 5 footer queries, 1 for the stacked
+  // change, 4 related-changes reads.
+  assert.equal([found.requests, requests], [10, 10]);
+  const bounded = await testedWith(bot, base, rig.GERRIT_URL, 2);
+  assert.equal([bounded.changes.length, bounded.truncated], [2, true]);
 });
 
 test('a footer naming a change its author cannot see is not followed: the change is "not visible", never read into the graph (the bot sees it)', async () => {
