@@ -62,6 +62,8 @@ export class StatusService {
   readonly #page: StatusPage;
   readonly #logger: Logger;
   #lastBuilt = '';
+  /** Each view's JSON, made once: a cached view is served many times, and serializing it is most of the cost. */
+  readonly #json = new WeakMap<StatusView, string>();
 
   constructor(deps: StatusServiceDeps) {
     this.#status = deps.status;
@@ -95,7 +97,7 @@ export class StatusService {
     }
     if (path === '/api/status') {
       const view = await this.#status();
-      send(res, 200, 'application/json; charset=utf-8', JSON.stringify(view), { 'cache-control': 'no-store' });
+      send(res, 200, 'application/json; charset=utf-8', this.#jsonOf(view), { 'cache-control': 'no-store' });
       return { route: 'status', result: this.#built(view) };
     }
     const asked = CHANGE_PATH.exec(path);
@@ -107,6 +109,15 @@ export class StatusService {
       return { route: 'change', change: Number(number), result: this.#built(view) };
     }
     throw new RequestRejectedError(404, 'no such page: try /, /api/status or /api/change/<number>');
+  }
+
+  #jsonOf(view: StatusView): string {
+    let json = this.#json.get(view);
+    if (json === undefined) {
+      json = JSON.stringify(view);
+      this.#json.set(view, json);
+    }
+    return json;
   }
 
   /** `built` when this view is newer than the last one served, else a routine answer from the cache. */
