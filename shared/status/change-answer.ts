@@ -2,11 +2,11 @@
 // in sentences its author can act on. An estimate is given only where one can be: an item merges once its own
 // run and every run ahead of it in its queue have passed (the gate submits in queue order, and the runs go at
 // the same time), so the estimate is the longest remaining time among those runs; unknown when any of them has
-// no estimate from Argo, or the item has no run yet (outside the window).
+// no estimate, or the item has no run yet (outside the window).
 import type { CheckView, ItemView, PipelineView, QueueView, StatusView } from './status-view.js';
 
 export const ESTIMATE_RULE =
-  'the longest remaining time (Argo\'s estimate less the time elapsed) among its own run and the runs of the items ahead of it, which run at the same time; unknown when any of them has no estimate or the change has no run yet';
+  "the longest remaining time among its own run and the runs of the items ahead of it that are not failing, which run at the same time; a run's remaining time is its estimate (Argo's, else the median duration of its project's successful runs in the pipeline that are still kept) less the time it has run; unknown when any of those runs has no estimate or the change has no run yet";
 
 export interface QueuePlace {
   readonly pipeline: string;
@@ -109,7 +109,10 @@ function sayPlace(place: QueuePlace): string {
     return `${where}, outside the window of ${place.window}: its tests start once ${toWait} ${toWait === 1 ? 'change' : 'changes'} ahead of it ${toWait === 1 ? 'leaves' : 'leave'} the window. No estimate until then.`;
   }
   const state = place.status === 'passed' ? 'its run passed; it merges once the changes ahead of it have' : 'being tested with the changes ahead of it';
-  const estimate = place.estimatedMergeSeconds === undefined ? 'No estimate: not every run ahead has one from Argo yet.' : `Estimated to merge in ${duration(place.estimatedMergeSeconds)}.`;
+  const estimate =
+    place.estimatedMergeSeconds === undefined
+      ? 'No estimate: a run ahead of it, or its own, has neither an estimate from Argo nor successful runs of its project to go by.'
+      : `Estimated to merge in ${duration(place.estimatedMergeSeconds)}.`;
   return `${where}, inside the window of ${place.window}: ${state}. ${estimate}`;
 }
 

@@ -13,7 +13,7 @@ import type { ItemDecision, Notice, QueueItem, QueueState, RunState } from '../p
 import { runOutcomeOf } from '../pipelines/gate-plan.js';
 import type { ChangeQueueObject } from '../pipelines/queue-store.js';
 import { argoWorkflowUrl, fromSafeText, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
-import { percentile, runTimes, timeOf, type RunTimes } from './run-times.js';
+import { durationOf, percentile, runTimes, timeOf, type RunTimes } from './run-times.js';
 
 /** The counts per pipeline cover the runs created in this last stretch of time. */
 export const STATS_WINDOW_SECONDS = 24 * 60 * 60;
@@ -142,13 +142,14 @@ export function buildStatusView(input: StatusInput): StatusView {
     return info ? [{ info, workflow }] : [];
   });
   const byName = new Map(runs.map((run) => [`${run.info.namespace}/${run.info.name}`, run]));
+  const context: Context = { input, now, history: typicalDurations(runs) };
   const pipelines = input.pipelines.map((pipeline): PipelineView => {
     const own = runs.filter((run) => run.info.pipeline === pipeline.name);
     const queues = input.queues
       .filter((object) => object.spec?.pipeline === pipeline.name)
-      .map((object) => queueView(object, byName, input, now))
+      .map((object) => queueView(object, byName, context))
       .sort((a, b) => a.queue.localeCompare(b.queue));
-    const checks = pipeline.manager === 'independent' ? own.filter(isGoing).map((run) => checkView(run, input, now)).sort(byChange) : [];
+    const checks = pipeline.manager === 'independent' ? own.filter(isGoing).map((run) => checkView(run, context)).sort(byChange) : [];
     return {
       name: pipeline.name,
       manager: pipeline.manager,
@@ -166,11 +167,34 @@ const isGoing = (run: Run): boolean => !isCompletedPhase(run.info.phase) && run.
 
 const byChange = (a: CheckView, b: CheckView): number => a.change - b.change || a.patchset - b.patchset || a.run.name.localeCompare(b.run.name);
 
-function queueView(object: ChangeQueueObject, byName: ReadonlyMap<string, Run>, input: StatusInput, now: number): QueueView {
+interface Context {
+  readonly input: StatusInput;
+  readonly now: number;
+  /** Median seconds of the succeeded runs still listed, by historyKey. */
+  readonly history: ReadonlyMap<string, number>;
+}
+
+const historyKey = (info: Pick<RunInfo, 'pipeline' | 'project'>): string => JSON.stringify([info.pipeline, info.project]);
+
+/** The median duration of each project's succeeded runs per pipeline: what a run of it should take. */
+function typicalDurations(runs: readonly Run[]): Map<string, number> {
+  const samples = new Map<string, number[]>();
+  for (const run of runs) {
+    if (run.info.phase !== 'Succeeded') continue;
+    const seconds = durationOf(run.workflow);
+    if (seconds === undefined) continue;
+    const key = historyKey(run.info);
+    samples.set(key, [...(samples.get(key) ?? []), seconds]);
+  }
+  return new Map([...samples].map(([key, values]) => [key, percentile(values, 50)!]));
+}
+
+function queueView(object: ChangeQueueObject, byName: ReadonlyMap<string, Run>, context: Context): QueueView {
+  const { now } = context;
   const state: Partial<QueueState> = object.status ?? {};
   const items = Array.isArray(state.items) ? state.items : [];
   const window = typeof state.window === 'number' ? state.window : 0;
-  const views = items.map((item, index) => itemView(item, index, window, byName, input, now));
+  const views = items.map((item, index) => itemView(item, index, window, byName, context));
   const queued = views.map((item) => item.queuedSeconds);
   const median = percentile(queued, 50);
   const p90 = percentile(queued, 90);
@@ -185,7 +209,8 @@ function queueView(object: ChangeQueueObject, byName: ReadonlyMap<string, Run>, 
   };
 }
 
-function itemView(item: QueueItem, index: number, window: number, byName: ReadonlyMap<string, Run>, input: StatusInput, now: number): ItemView {
+function itemView(item: QueueItem, index: number, window: number, byName: ReadonlyMap<string, Run>, context: Context): ItemView {
+  const { input, now } = context;
   const namespace = namespaceFor(item.project);
   const found = item.run ? byName.get(`${namespace}/${item.run.name}`) : undefined;
   // The name is the queue's, the namespace the item's project's; the labels must say the same change too.
@@ -197,7 +222,7 @@ function itemView(item: QueueItem, index: number, window: number, byName: Readon
         url: argoWorkflowUrl(input.argoUiUrl, namespace, item.run.name),
         state: item.run.state,
         attempt: item.run.attempt,
-        ...(live ? runView(live, input, now) : {}),
+        ...(live ? runView(live, context) : {}),
       }
     : undefined;
   const failing = item.decided === 'failing' || item.decided === 'needs-failing';
@@ -219,17 +244,19 @@ function itemView(item: QueueItem, index: number, window: number, byName: Readon
   };
 }
 
-function runView(run: Run, input: StatusInput, now: number): RunView {
+function runView(run: Run, context: Context): RunView {
+  const { input, now } = context;
   return {
     name: run.info.name,
     namespace: run.info.namespace,
     url: argoWorkflowUrl(input.argoUiUrl, run.info.namespace, run.info.name),
     phase: run.info.phase || 'Pending',
-    ...runTimes(run.workflow, now),
+    ...runTimes(run.workflow, now, context.history.get(historyKey(run.info))),
   };
 }
 
-function checkView(run: Run, input: StatusInput, now: number): CheckView {
+function checkView(run: Run, context: Context): CheckView {
+  const { input } = context;
   const subject = subjectOf(run.workflow);
   return {
     pipeline: run.info.pipeline,
@@ -239,7 +266,7 @@ function checkView(run: Run, input: StatusInput, now: number): CheckView {
     patchset: run.info.patchset,
     ...(subject !== undefined ? { subject } : {}),
     changeUrl: changeUrl(input.gerritUrl, run.info.project, run.info.change),
-    run: runView(run, input, now),
+    run: runView(run, context),
   };
 }
 

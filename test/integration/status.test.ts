@@ -181,7 +181,7 @@ test('GET /api/change/N: where it is and why, in words; a change nobody knows', 
   const third = await getJson<ChangeAnswer>(`/api/change/${C3}`);
   assert.equal([third.queues[0]?.position, third.queues[0]?.inWindow, third.queues[0]?.failing], [3, true, false]);
   assert.match(third.says[0]!, `3rd of 5 in the ${GATE} queue “${QUEUE}”, inside the window of 3`);
-  // Suspended runs have no estimate from Argo.
+  // No estimate: Argo has none for these runs, and the project has no succeeded gate run to go by.
   assert.is(third.queues[0]!.estimatedMergeSeconds, undefined);
   const failing = await getJson<ChangeAnswer>(`/api/change/${C2}`);
   assert.match(failing.says[0]!, 'its run failed there');

@@ -122,9 +122,11 @@ test('a gate queue: items in order, the window, failing items marked, runs and s
 
 test('elapsed and remaining: a fixed clock, Argo’s estimate, a finished run, a run not yet started', () => {
   const now = NOW.getTime();
-  assert.equal(runTimes(workflow({ name: 'a', change: 1, startedAgo: 90, estimate: 60 }), now), { elapsedSeconds: 90, estimatedSeconds: 60, remainingSeconds: 0 });
-  assert.equal(runTimes(workflow({ name: 'b', change: 1, startedAgo: 90, estimate: 600 }), now), { elapsedSeconds: 90, estimatedSeconds: 600, remainingSeconds: 510 });
-  assert.equal(runTimes(workflow({ name: 'c', change: 1, startedAgo: 90, finishedAgo: 30, estimate: 600, phase: 'Succeeded' }), now), { elapsedSeconds: 60, estimatedSeconds: 600 });
+  assert.equal(runTimes(workflow({ name: 'a', change: 1, startedAgo: 90, estimate: 60 }), now), { elapsedSeconds: 90, estimatedSeconds: 60, estimateFrom: 'argo', remainingSeconds: 0 });
+  assert.equal(runTimes(workflow({ name: 'b', change: 1, startedAgo: 90, estimate: 600 }), now, 30), { elapsedSeconds: 90, estimatedSeconds: 600, estimateFrom: 'argo', remainingSeconds: 510 });
+  // Without Argo's estimate, the history's.
+  assert.equal(runTimes(workflow({ name: 'h', change: 1, startedAgo: 90 }), now, 300), { elapsedSeconds: 90, estimatedSeconds: 300, estimateFrom: 'history', remainingSeconds: 210 });
+  assert.equal(runTimes(workflow({ name: 'c', change: 1, startedAgo: 90, finishedAgo: 30, estimate: 600, phase: 'Succeeded' }), now), { elapsedSeconds: 60, estimatedSeconds: 600, estimateFrom: 'argo' });
   // Before Argo's controller picked it up: counted from its creation.
   assert.equal(runTimes(workflow({ name: 'd', change: 1, createdAgo: 5 }), now), { elapsedSeconds: 5 });
   assert.is(percentile([], 50), undefined);
@@ -176,12 +178,24 @@ test('check runs in progress, sorted by change; finished and stopped ones left o
   ];
   const check = buildStatusView(input([], checks)).pipelines[0]!;
   assert.equal(check.checks.map((c) => [c.change, c.run.name, c.run.elapsedSeconds, c.run.remainingSeconds]), [
-    [10, 'check-a', 50, undefined],
+    // check-a: no estimate from Argo; the project's one succeeded check run took 49 s.
+    [10, 'check-a', 50, 0],
     [20, 'check-b', 30, 70],
   ]);
   assert.is(check.checks[0]!.subject, 'Change 10');
   assert.is(check.checks[0]!.changeUrl, 'https://gerrit.example.org/r/c/mediawiki/core/+/10');
   assert.equal(check.stats, { running: 2, started: 6, failed: 1, infrastructureErrors: 1 });
+});
+
+test('without Argo’s estimate, a run is expected to take the median of its project’s succeeded runs in the pipeline', () => {
+  const done = (name: string, project: string, seconds: number, pipeline = GATE) =>
+    workflow({ name, project, pipeline, change: 1, startedAgo: 1000 + seconds, finishedAgo: 1000, phase: 'Succeeded' });
+  const history = [done('h1', PROJECT, 100), done('h2', PROJECT, 300), done('h3', PROJECT, 200), done('h4', 'other', 5), done('h5', PROJECT, 9, 'check')];
+  const view = buildStatusView(input([QUEUE], [...RUNS.map((w) => ({ ...w, status: { ...w.status, estimatedDuration: undefined } })), ...history]));
+  const head = view.pipelines[1]!.queues[0]!.items[0]!;
+  // 200 s typical, 120 s run: 80 s to go.
+  assert.equal([head.run?.estimatedSeconds, head.run?.estimateFrom, head.run?.remainingSeconds], [200, 'history', 80]);
+  assert.is(answerFor(view, 103).queues[0]!.estimatedMergeSeconds, 140);
 });
 
 test('the queue’s owed notices are kept, and a queue of an unknown pipeline is not shown', () => {
