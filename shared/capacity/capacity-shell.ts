@@ -14,7 +14,8 @@ import { clusterClientFromEnv } from '../k8s/cluster.js';
 import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../names.js';
 import { listWorkflows } from '../runs/workflow-store.js';
 import { RUNS_SELECTOR } from '../runs/workflow.js';
-import { analyseCapacity, type CapacityOptions, type CapacityReport } from './capacity.js';
+import { analyseHistory, type CapacityOptions, type CapacityReport } from './capacity.js';
+import { HistoryBuilder, type PodHistory } from './pod-intervals.js';
 import { reportText } from './report-text.js';
 import { concurrencyChart } from './svg-chart.js';
 
@@ -50,9 +51,12 @@ export function capacityConfigFromEnv(env: Env = process.env): CapacityConfig {
 
 export type Fetch = (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
-/** Every archived Workflow matching `selector`, page by page (`listOptions.limit`, `listOptions.continue`). */
-export async function listArchivedWorkflows(archive: ArgoArchive, selector: string, fetchPage: Fetch = fetch, pageSize = ARCHIVE_PAGE_SIZE): Promise<unknown[]> {
-  const items: unknown[] = [];
+/**
+ * Every archived Workflow matching `selector`, page by page (`listOptions.limit`, `listOptions.continue`), each
+ * handed to `each` as its page arrives; resolves to how many there were.
+ */
+export async function listArchivedWorkflows(archive: ArgoArchive, selector: string, each: (workflow: unknown) => void, fetchPage: Fetch = fetch, pageSize = ARCHIVE_PAGE_SIZE): Promise<number> {
+  let count = 0;
   const token = archive.token?.reveal();
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = token.startsWith('Bearer ') ? token : `Bearer ${token}`;
@@ -72,31 +76,43 @@ export async function listArchivedWorkflows(archive: ArgoArchive, selector: stri
     const body = await answer.text();
     if (answer.status !== 200) throw errorForStatus(answer.status, `${what}: ${answer.status} ${body.slice(0, 200)}`);
     const page = JSON.parse(body) as { items?: unknown[] | null; metadata?: { continue?: string } };
-    items.push(...(page.items ?? []));
+    for (const item of page.items ?? []) each(item);
+    count += page.items?.length ?? 0;
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
-  return items;
+  return count;
 }
 
 export interface RunHistory {
-  /** Live Workflows first: where a run is also archived, its live copy (with nodes) is the one read. */
-  readonly workflows: unknown[];
+  readonly pods: PodHistory;
   /** What was read from where, for the report. */
   readonly notes: string[];
 }
 
-export async function readRunHistory(cluster: Pick<ClusterApi, 'list'>, archive: ArgoArchive | undefined, fetchPage?: Fetch): Promise<RunHistory> {
-  const live = await listWorkflows(cluster, undefined, RUNS_SELECTOR);
-  const notes = [`Read ${live.length} Workflows kept in the cluster (all namespaces, -l ${RUNS_SELECTOR}).`];
+/**
+ * The pods of Seakeeper's runs: the live Workflows first, then the archived ones (where a run is in both, its
+ * live copy, with nodes, is the one read). Each Workflow is turned into its pods as its page arrives and then
+ * dropped, so a month of runs is held as intervals, not as Workflows. `now` ends the pods still running.
+ */
+export async function readRunHistory(cluster: Pick<ClusterApi, 'list'>, archive: ArgoArchive | undefined, now: number, fetchPage?: Fetch): Promise<RunHistory> {
+  const builder = new HistoryBuilder(now);
+  let live = 0;
+  await listWorkflows(cluster, undefined, RUNS_SELECTOR, {
+    each: (workflow) => {
+      live += 1;
+      builder.add(workflow);
+    },
+  });
+  const notes = [`Read ${live} Workflows kept in the cluster (all namespaces, -l ${RUNS_SELECTOR}).`];
   if (!archive) {
     notes.push("Argo's workflow archive: not read (ARGO_SERVER_URL is not set); runs the TTL has deleted are missing.");
-    return { workflows: live, notes };
+    return { pods: builder.history(), notes };
   }
-  const archived = await listArchivedWorkflows(archive, RUNS_SELECTOR, fetchPage);
+  const archived = await listArchivedWorkflows(archive, RUNS_SELECTOR, (workflow) => builder.add(workflow), fetchPage);
   notes.push(
-    `Read ${archived.length} archived Workflows from ${archive.serverUrl}; Argo lists archived runs without status.nodes, so those not also in the cluster add no pods (counted under "no status.nodes").`,
+    `Read ${archived} archived Workflows from ${archive.serverUrl}; Argo lists archived runs without status.nodes, so those not also in the cluster add no pods (counted under "no status.nodes").`,
   );
-  return { workflows: [...live, ...archived], notes };
+  return { pods: builder.history(), notes };
 }
 
 export interface CapacityOutput {
@@ -106,8 +122,8 @@ export interface CapacityOutput {
 }
 
 export async function capacityReport(config: { cluster: Pick<ClusterApi, 'list'>; archive: ArgoArchive | undefined }, options: CapacityOptions, fetchPage?: Fetch): Promise<CapacityOutput> {
-  const history = await readRunHistory(config.cluster, config.archive, fetchPage);
-  const report = analyseCapacity(history.workflows, options);
+  const history = await readRunHistory(config.cluster, config.archive, options.now, fetchPage);
+  const report = analyseHistory(history.pods, options);
   return { report, text: reportText(report, history.notes), svg: concurrencyChart(report) };
 }
 

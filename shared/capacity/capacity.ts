@@ -63,7 +63,12 @@ function summary(unit: MetricSummary['unit'], dailyMax: number[], dailyMedian: n
 }
 
 export function analyseCapacity(workflows: Iterable<unknown>, options: CapacityOptions): CapacityReport {
-  const { intervals, ...history } = podHistory(workflows, options.now);
+  return analyseHistory(podHistory(workflows, options.now), options);
+}
+
+/** The report from pods already read (HistoryBuilder, as the shell reads a list page by page). */
+export function analyseHistory(pods: PodHistory, options: CapacityOptions): CapacityReport {
+  const { intervals, ...history } = pods;
   const window = windowBefore(options.now, options.days);
   const days = dailyConcurrency(intervals, window);
   const column = (key: keyof Omit<DayStats, 'date'>) => days.map((day) => day[key]);

@@ -186,7 +186,8 @@ function templateOf(workflow: Json, status: Json, node: Json): unknown {
   return named(spec, name) ?? named(storedSpec, name) ?? stored[`namespaced/${name}`] ?? stored[name];
 }
 
-class HistoryBuilder {
+/** The pods of Workflows added one at a time (a list's pages as they come): `history()` is what podHistory returns. */
+export class HistoryBuilder {
   readonly intervals = new IntervalColumns();
   readonly skippedWorkflows: Record<SkippedWorkflowReason, number> = { 'not an object': 0, 'no metadata': 0, 'no status': 0, 'no status.nodes': 0 };
   readonly #seen = new Set<string>();
@@ -199,6 +200,11 @@ class HistoryBuilder {
   podsWithoutMemoryRequest = 0;
 
   constructor(readonly now: number) {}
+
+  history(): PodHistory {
+    const { intervals, skippedWorkflows, workflows, duplicates, pods, skippedPods, runningPods, podsWithoutCpuRequest, podsWithoutMemoryRequest } = this;
+    return { intervals, workflows, skippedWorkflows, duplicates, pods, skippedPods, runningPods, podsWithoutCpuRequest, podsWithoutMemoryRequest };
+  }
 
   add(workflow: unknown): void {
     if (!isObject(workflow)) return this.#skip('not an object');
@@ -256,6 +262,5 @@ class HistoryBuilder {
 export function podHistory(workflows: Iterable<unknown>, now: number): PodHistory {
   const builder = new HistoryBuilder(now);
   for (const workflow of workflows) builder.add(workflow);
-  const { intervals, skippedWorkflows, workflows: count, duplicates, pods, skippedPods, runningPods, podsWithoutCpuRequest, podsWithoutMemoryRequest } = builder;
-  return { intervals, workflows: count, skippedWorkflows, duplicates, pods, skippedPods, runningPods, podsWithoutCpuRequest, podsWithoutMemoryRequest };
+  return builder.history();
 }

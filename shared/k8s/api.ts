@@ -31,6 +31,11 @@ export interface DeleteOptions {
 
 export interface ListOptions {
   readonly fromCache?: boolean;
+  /**
+   * Each item is handed here as its page arrives and not kept (the list resolves to []): a caller that keeps
+   * only a summary of a large list (the capacity report over a month of Workflows) holds one page at a time.
+   */
+  readonly each?: (item: ClusterObject) => void;
 }
 
 export type CreateResult<T> = { created: true; object: T } | { created: false };

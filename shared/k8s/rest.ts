@@ -171,7 +171,11 @@ export class RestCluster implements ClusterApi {
         items?: T[];
         metadata?: { continue?: string };
       };
-      for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+      for (const item of page.items ?? []) {
+        const typed = { ...item, apiVersion, kind };
+        if (options.each) options.each(typed);
+        else items.push(typed);
+      }
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
     return items;
