@@ -19,6 +19,16 @@ export interface GerritConnection {
   timeoutMs?: number;
 }
 
+/**
+ * Gerrit as anyone who is not signed in sees it: no credentials, no `/a/` prefix. For what must show only what
+ * the public may read (the status page).
+ */
+export interface AnonymousConnection {
+  baseUrl: string;
+  anonymous: true;
+  timeoutMs?: number;
+}
+
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export const XSSI_PREFIX = ")]}'";
@@ -52,10 +62,13 @@ export function encodeId(id: string): string {
 
 export type Query = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
-/** `{baseUrl}/a/{path}?query`: the `/a/` prefix makes Gerrit authenticate instead of answering anonymously. */
-export function restUrl(baseUrl: string, path: string, query: Query = {}): URL {
+/**
+ * `{baseUrl}/a/{path}?query`: the `/a/` prefix makes Gerrit authenticate instead of answering anonymously;
+ * without it (`authenticated` false) Gerrit answers as to anyone.
+ */
+export function restUrl(baseUrl: string, path: string, query: Query = {}, authenticated = true): URL {
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  const url = new URL(`a/${path}`, base);
+  const url = new URL(`${authenticated ? 'a/' : ''}${path}`, base);
   for (const [name, value] of Object.entries(query)) {
     if (value === undefined) continue;
     for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(item));
@@ -84,24 +97,25 @@ export interface AnswerHeaders {
 
 export class GerritRest {
   readonly baseUrl: string;
-  readonly #authorization: string;
+  readonly #authorization: string | undefined;
   readonly #timeoutMs: number;
   readonly #agent: http.Agent;
 
-  constructor(connection: GerritConnection) {
+  constructor(connection: GerritConnection | AnonymousConnection) {
     this.baseUrl = connection.baseUrl;
-    this.#authorization = basicAuthorization(connection.username, connection.password);
+    this.#authorization = 'anonymous' in connection ? undefined : basicAuthorization(connection.username, connection.password);
     this.#timeoutMs = connection.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#agent = new URL(connection.baseUrl).protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   /** Sends a request; any non-2xx answer or network failure is thrown typed. */
   async request(method: Method, path: string, options: RequestOptions = {}): Promise<{ body: string; headers: AnswerHeaders }> {
-    const url = restUrl(this.baseUrl, path, options.query);
+    const url = restUrl(this.baseUrl, path, options.query, this.#authorization !== undefined);
     // Name the call by path only: the query may hold search terms, and nothing here may hold credentials.
     const what = `Gerrit ${method} ${url.pathname}`;
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { Authorization: this.#authorization, Accept: options.accept ?? 'application/json' };
+    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
+    if (this.#authorization !== undefined) headers.Authorization = this.#authorization;
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json; charset=UTF-8';
       headers['Content-Length'] = String(Buffer.byteLength(body));

@@ -1,6 +1,6 @@
 // The status function's HTTP side: the page, the whole status as JSON, and the answer for one change. Read
 // only: GET and HEAD, nothing else. What it serves comes from Seakeeper's own objects (queues, runs) and holds
-// no credential: Gerrit is only linked to, never called.
+// no credential: Gerrit is asked only as anyone may ask it, which of those changes the public may read.
 //
 //   GET /, /status            the page (page.html beside this module), which polls /api/status
 //   GET /api/status           StatusView (status-view.ts)
@@ -12,6 +12,7 @@ import { loadPipelines } from '../config/pipeline-config.js';
 import { httpUrl, integer, loadEnv, withDefault, type Env } from '../env.js';
 import { httpFunction, RequestRejectedError, type LogFields } from '../events/handler.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
+import { GerritRest } from '../gerrit/rest.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
 import { cachedValue } from './cached.js';
@@ -76,7 +77,8 @@ export class StatusService {
     const config = loadEnv(statusEnv, env);
     const cluster = httpClusterFromEnv(env);
     const pipelines = loadPipelines();
-    const deps = { cluster, namespace: config.SEAKEEPER_NAMESPACE, pipelines, gerritUrl: config.GERRIT_URL, argoUiUrl: config.ARGO_UI_URL };
+    const publicGerrit = new GerritRest({ baseUrl: config.GERRIT_URL, anonymous: true });
+    const deps = { cluster, namespace: config.SEAKEEPER_NAMESPACE, pipelines, gerritUrl: config.GERRIT_URL, argoUiUrl: config.ARGO_UI_URL, publicGerrit };
     const status = cachedValue(() => readStatus(deps), config.STATUS_CACHE_SECONDS * 1000);
     return new StatusService({ status, page: loadStatusPage(), ...(logger ? { logger } : {}) });
   }

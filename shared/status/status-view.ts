@@ -77,6 +77,8 @@ export interface ItemView {
   readonly failing: boolean;
   readonly needs: readonly number[];
   readonly run?: QueueRunView;
+  /** A change the public may not read (public-view.ts): change 0, nothing that names it. */
+  readonly hidden?: true;
 }
 
 export interface NoticeView {

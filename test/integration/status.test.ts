@@ -1,4 +1,5 @@
-// The status function on the rig: a ChangeQueue of five items made directly through the API, gate runs and a
+// The status function on the rig: a ChangeQueue of six items (real changes in Gerrit, one of a project only
+// administrators may read, which the page must not name) made directly through the API, gate runs and a
 // check run as Argo runs them, Workflows that are not runs (another project's hash, a namespace no project
 // has), and the function served as production serves it, acting as its own ServiceAccount with knative/'s RBAC
 // (so a missing rule fails here). Its JSON is checked, then the page as a person sees it in headless Chromium
@@ -17,9 +18,12 @@ import { changeQueueObject, type ChangeQueueObject } from '../../shared/pipeline
 import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL, safeText } from '../../shared/runs/workflow.js';
 import type { ChangeAnswer } from '../../shared/status/change-answer.js';
 import type { StatusView } from '../../shared/status/status-view.js';
+import { createProject, pushChange } from '../../dev/gerrit-chores.js';
+import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
 import { serveFunction, type ServedFunction } from './support/functions.js';
+import { rigConnections } from './support/gerrit.js';
 import { accountKubeconfig } from './support/pipeline-rbac.js';
-import { applyManifests, kubectl, PROVISIONER_NAMESPACE } from './support/provisioning.js';
+import { applyManifests, hideProjects, kubectl, PROVISIONER_NAMESPACE } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually } from './support/wait.js';
 
@@ -32,9 +36,13 @@ const NAMESPACE = namespaceFor(PROJECT);
 const STRAY_NAMESPACE = `status-stray-${SUFFIX}`;
 const GATE = 'gate-and-submit';
 const QUEUE = `${PROJECT} master`;
-// Change numbers no other suite uses (the rig's Gerrit numbers its changes from 1).
-const BASE = 7_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
-const [C1, C2, C3, C4, C5, CHECK, FORGED_HASH, FORGED_PLACE] = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => BASE + n) as [number, number, number, number, number, number, number, number];
+/** A project only administrators and Seakeeper's account may read: its changes run, but the page must not show them. */
+const SECRET = `status-it-${SUFFIX}-secret`;
+// Real changes, so that Gerrit answers for them: C1…C5 and CHECK in PROJECT, which anyone may read, HIDDEN in
+// SECRET. The forged runs' numbers are never looked up.
+let C1 = 0, C2 = 0, C3 = 0, C4 = 0, C5 = 0, CHECK = 0, HIDDEN = 0;
+const FORGED_BASE = 7_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+const [FORGED_HASH, FORGED_PLACE] = [FORGED_BASE + 1, FORGED_BASE + 2];
 const runName = (change: number) => `${GATE}-${change}-1-${SUFFIX}`;
 const ARTIFACTS = process.env.SEAKEEPER_ARTIFACTS ?? path.join(process.env.TMPDIR ?? tmpdir(), 'seakeeper-artifacts');
 
@@ -75,7 +83,7 @@ function item(change: number, extra: Partial<QueueItem> = {}): QueueItem {
     patchset: 1,
     ref: `refs/changes/${String(change).slice(-2)}/${change}/1`,
     revision: 'b'.repeat(40),
-    enqueuedAt: new Date(Date.now() - (10 - (change - BASE)) * 60_000).toISOString(),
+    enqueuedAt: new Date(Date.now() - (10 - [C1, C2, C3, C4, C5, HIDDEN].indexOf(change)) * 60_000).toISOString(),
     needs: [],
     starts: 0,
     ...extra,
@@ -84,10 +92,11 @@ function item(change: number, extra: Partial<QueueItem> = {}): QueueItem {
 
 const run = (change: number, state: 'running' | 'failed', ahead: number[]) => ({ name: runName(change), includes: [...ahead, change].map((c) => `${c},1`), merged: 0, attempt: 1, state });
 
-// Window 3: C1 and C3 testing, C2 failed; C4 waits outside the window; C5 needs C2 and fails with it.
-const STATE: QueueState = {
+// Window 3: C1 and C3 testing, C2 failed; C4 waits outside the window; C5 needs C2 and fails with it; HIDDEN,
+// of the read-restricted project, waits last.
+const state = (): QueueState => ({
   window: 3,
-  depth: 5,
+  depth: 6,
   head: `${C1},1`,
   items: [
     item(C1, { starts: 1, run: run(C1, 'running', []) }),
@@ -95,10 +104,11 @@ const STATE: QueueState = {
     item(C3, { starts: 1, run: run(C3, 'running', [C1]) }),
     item(C4),
     item(C5, { needs: [C2], decided: 'needs-failing' }),
+    item(HIDDEN, { project: SECRET }),
   ],
   owed: [],
   observed: [],
-};
+});
 
 async function getJson<T>(route: string): Promise<T> {
   const response = await fetch(new URL(route, served!.url));
@@ -107,6 +117,15 @@ async function getJson<T>(route: string): Promise<T> {
 }
 
 test.before(async () => {
+  const { admin: gerritAdmin } = rigConnections(rig);
+  await createProject(gerritAdmin, PROJECT);
+  await createProject(gerritAdmin, SECRET);
+  const rest = new GerritRest(gerritAdmin);
+  const groups = await rest.json<Record<string, { id: string }>>('GET', 'groups/');
+  const only = { read: { exclusive: true, rules: Object.fromEntries(['Administrators', 'Service Users'].map((g) => [decodeURIComponent(groups[g]!.id), { action: 'ALLOW' }])) } };
+  await rest.json('POST', `projects/${encodeId(SECRET)}/access`, { body: { add: { 'refs/*': { permissions: only }, 'refs/heads/*': { permissions: only } } } });
+  [C1, C2, C3, C4, C5, CHECK] = (await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => (await pushChange(gerritAdmin, PROJECT, { [`f${n}.txt`]: `${n}\n` }, `Change ${n}`))._number))) as [number, number, number, number, number, number];
+  HIDDEN = (await pushChange(gerritAdmin, SECRET, { 'secret.txt': 's\n' }, 'A secret subject'))._number;
   // The system namespace, the ChangeQueue CRD and the status account's RBAC, as deployed.
   await applyManifests(rig, 'knative/system', 'knative/rbac');
   await kubectl(rig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/changequeues.seakeeper.dev');
@@ -116,7 +135,7 @@ test.before(async () => {
   queueName = object.metadata.name;
   const created = await admin.create(object);
   assert.ok(created.created, `ChangeQueue ${queueName} existed already`);
-  await admin.replaceStatus<ChangeQueueObject>({ ...created.object, status: STATE });
+  await admin.replaceStatus<ChangeQueueObject>({ ...created.object, status: state() });
 
   const workflows = [
     workflow({ name: runName(C1), change: C1, pipeline: GATE, subject: 'Fix the <b>build</b> for "C1"' }),
@@ -144,6 +163,7 @@ test.after(async () => {
   await served?.stop();
   if (queueName) await admin.delete(CHANGE_QUEUE_API_VERSION, CHANGE_QUEUE_KIND, PROVISIONER_NAMESPACE, queueName);
   for (const name of [NAMESPACE, STRAY_NAMESPACE]) await admin.delete('v1', 'Namespace', undefined, name);
+  await hideProjects(rigConnections(rig).admin, [PROJECT, SECRET]);
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -154,21 +174,24 @@ test('GET /api/status: the queue in order with its window and failing items, run
     const v = await getJson<StatusView>('/api/status');
     const items = ourQueue(v)?.items ?? [];
     // Argo has picked up the runs: C1 and C3 wait suspended, C2's step failed.
-    assert.equal(items.map((i) => i.run?.phase), ['Running', 'Failed', 'Running', undefined, undefined]);
+    assert.equal(items.map((i) => i.run?.phase), ['Running', 'Failed', 'Running', undefined, undefined, undefined]);
     return v;
   }, 60_000, 500);
   assert.ok(Date.now() - Date.parse(view.generatedAt) < 30_000, view.generatedAt);
   const queue = ourQueue(view)!;
   assert.is(queue.window, 3);
-  assert.equal(queue.items.map((i) => i.change), [C1, C2, C3, C4, C5]);
-  assert.equal(queue.items.map((i) => i.inWindow), [true, true, true, false, false]);
-  assert.equal(queue.items.map((i) => i.failing), [false, true, false, false, true]);
+  // The read-restricted project's change keeps its place, and nothing that names it.
+  assert.equal(queue.items.map((i) => i.change), [C1, C2, C3, C4, C5, 0]);
+  assert.equal(queue.items[5], { position: 6, change: 0, patchset: 0, project: '', branch: '', changeUrl: '', enqueuedAt: queue.items[5]!.enqueuedAt, queuedSeconds: queue.items[5]!.queuedSeconds, inWindow: false, status: 'waiting', failing: false, needs: [], hidden: true });
+  assert.not.ok(JSON.stringify(view).includes(SECRET) || JSON.stringify(view).includes('A secret subject') || JSON.stringify(view).includes(`"change":${HIDDEN},`));
+  assert.equal(queue.items.map((i) => i.inWindow), [true, true, true, false, false, false]);
+  assert.equal(queue.items.map((i) => i.failing), [false, true, false, false, true, false]);
   const head = queue.items[0]!;
   assert.is(head.subject, 'Fix the <b>build</b> for "C1"');
   assert.is(head.changeUrl, `${rig.GERRIT_URL.replace(/\/*$/, '/')}c/${PROJECT}/+/${C1}`);
   assert.is(head.run?.url, `https://argo.example.org/workflows/${NAMESPACE}/${runName(C1)}`);
   assert.ok(head.run!.elapsedSeconds! >= 0 && head.run!.elapsedSeconds! < 120, String(head.run?.elapsedSeconds));
-  assert.equal(queue.residence.items, 5);
+  assert.equal(queue.residence.items, 6);
   assert.ok(queue.residence.medianSeconds! >= 6 * 60 && queue.residence.p90Seconds! >= queue.residence.medianSeconds!, JSON.stringify(queue.residence));
 
   const checks = view.pipelines.find((p) => p.name === 'check')!.checks;
@@ -180,7 +203,7 @@ test('GET /api/status: the queue in order with its window and failing items, run
 test('GET /api/change/N: where it is and why, in words; a change nobody knows', async () => {
   const third = await getJson<ChangeAnswer>(`/api/change/${C3}`);
   assert.equal([third.queues[0]?.position, third.queues[0]?.inWindow, third.queues[0]?.failing], [3, true, false]);
-  assert.match(third.says[0]!, `3rd of 5 in the ${GATE} queue “${QUEUE}”, inside the window of 3`);
+  assert.match(third.says[0]!, `3rd of 6 in the ${GATE} queue “${QUEUE}”, inside the window of 3`);
   // No estimate: Argo has none for these runs, and the project has no succeeded gate run to go by.
   assert.is(third.queues[0]!.estimatedMergeSeconds, undefined);
   const failing = await getJson<ChangeAnswer>(`/api/change/${C2}`);
@@ -189,6 +212,8 @@ test('GET /api/change/N: where it is and why, in words; a change nobody knows', 
   assert.match(outside.says[0]!, 'outside the window of 3');
   const check = await getJson<ChangeAnswer>(`/api/change/${CHECK}`);
   assert.equal([check.known, check.queues.length, check.checks.length], [true, 0, 1]);
+  const hidden = await getJson<ChangeAnswer>(`/api/change/${HIDDEN}`);
+  assert.equal([hidden.known, hidden.queues.length], [false, 0]);
   const forged = await getJson<ChangeAnswer>(`/api/change/${FORGED_PLACE}`);
   assert.not.ok(forged.known);
   assert.match(forged.says[0]!, 'not in any gate queue and has no run in progress');
@@ -224,6 +249,8 @@ test('the page in headless Chromium: the changes in order, the window drawn arou
   const failing = [...section.matchAll(/<article class="([^"]*)" data-change="(\d+)"[^>]*data-failing="true"/g)].map((m) => [Number(m[2]), m[1]!.split(' ').includes('failing')]);
   assert.equal(failing, [[C2, true], [C5, true]]);
   assert.match(section, /class="status">failing</);
+  assert.match(section, /<article class="item private waiting" data-position="6"[^>]*>.*a change of a project that is not public/);
+  assert.not.ok(section.includes('A secret subject') || section.includes(SECRET));
   // Subjects are text, never markup.
   assert.match(section, 'Fix the &lt;b&gt;build&lt;/b&gt; for "C1"');
   assert.match(dom, /<time id="generated" datetime="20\d\d-/);

@@ -9,6 +9,8 @@ import type { ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL, safeText, type LiveWorkflow } from '../../shared/runs/workflow.js';
 import { answerFor, ESTIMATE_RULE, mergeEstimate } from '../../shared/status/change-answer.js';
 import { percentile, runTimes } from '../../shared/status/run-times.js';
+import { changesNamed, publicView } from '../../shared/status/public-view.js';
+import { publicQueries } from '../../shared/status/status-source.js';
 import { buildStatusView, type StatusInput } from '../../shared/status/status-view.js';
 
 const NOW = new Date('2026-12-03T12:00:00Z');
@@ -252,6 +254,31 @@ test('mergeEstimate: unknown while a run ahead has no estimate or the item has n
   assert.is(mergeEstimate([running(1), running(2, 5)]), undefined);
   assert.is(mergeEstimate([{ ...base, change: 1, status: 'waiting', failing: false }]), undefined);
   assert.is(mergeEstimate([{ ...running(1), run: { name: 'r1', url: '', state: 'succeeded', attempt: 1 } }, running(2, 7)]), 7);
+});
+
+test('what the public may not read is not shown: a hidden queue item keeps its place and timing and nothing that names it; its checks and notices go', () => {
+  const checks = [workflow({ name: 'check-201', change: 201, pipeline: 'check', startedAgo: 30 }), workflow({ name: 'check-202', change: 202, pipeline: 'check', startedAgo: 30 })];
+  const view = buildStatusView(input([QUEUE], [...RUNS, ...checks]));
+  assert.equal(changesNamed(view), [101, 102, 103, 104, 105, 201, 202]);
+  const shown = publicView(view, new Set([101, 102, 104, 105, 201]));
+  const q = shown.pipelines.find((p) => p.name === GATE)!.queues[0]!;
+  assert.equal(q.items.map((i) => i.change), [101, 102, 0, 104, 105]);
+  assert.equal(q.items[2], { position: 3, change: 0, patchset: 0, project: '', branch: '', changeUrl: '', enqueuedAt: q.items[2]!.enqueuedAt, queuedSeconds: q.items[2]!.queuedSeconds, inWindow: true, status: 'testing', failing: false, needs: [], hidden: true, run: { name: '', url: '', state: 'running', attempt: 1, elapsedSeconds: 60, remainingSeconds: 340 } });
+  assert.not.ok(JSON.stringify(shown).includes('rm -rf') || JSON.stringify(shown).includes('gate-103'));
+  // The changes behind it still wait for its run: 104 and 105 are outside the window, and 101's estimate is as before.
+  assert.equal(answerFor(shown, 101).queues[0]!.estimatedMergeSeconds, answerFor(view, 101).queues[0]!.estimatedMergeSeconds);
+  assert.not.ok(answerFor(shown, 103).known, 'the hidden change is not known to the page');
+  assert.equal(shown.pipelines.find((p) => p.name === 'check')!.checks.map((c) => c.change), [201]);
+  // 105 needs 102, which is visible; a hidden need is dropped.
+  assert.equal(publicView(view, new Set([101, 103, 104, 105])).pipelines.find((p) => p.name === GATE)!.queues[0]!.items[4]!.needs, []);
+});
+
+test('the anonymous queries: a hundred change numbers each, joined with OR', () => {
+  const numbers = Array.from({ length: 250 }, (_, i) => i + 1);
+  const queries = publicQueries(numbers);
+  assert.equal(queries.map((q) => q.n), [100, 100, 50]);
+  assert.is(queries[2]!.q, Array.from({ length: 50 }, (_, i) => `change:${201 + i}`).join(' OR '));
+  assert.equal(publicQueries([]), []);
 });
 
 test.run();
