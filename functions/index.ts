@@ -38,6 +38,10 @@ const FUNCTIONS: Readonly<Record<string, () => Promise<Loaded>>> = {
     const m = await import('./reconcile/index.js');
     return { kind: 'cloudEvent', handler: m.reconcile, start: () => m.startReconcile() };
   },
+  'capacity-report': async () => {
+    const m = await import('./capacity-report/index.js');
+    return { kind: 'cloudEvent', handler: m.capacityReport, start: () => m.startCapacityReport() };
+  },
   'dead-letter': async () => {
     const m = await import('./dead-letter/index.js');
     return { kind: 'cloudEvent', handler: m.deadLetter, start: () => m.startDeadLetter() };

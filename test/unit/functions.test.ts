@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 
 /** Functions that read their configuration on first use when the process does not serve them. */
 const CONFIGURED = ['patchset-created', 'comment-added', 'project-config-changed', 'workflow-completed', 'reconcile'];
-const CLOUD_EVENT_FUNCTIONS = [...CONFIGURED, 'workflow-watch', 'dead-letter'];
+const CLOUD_EVENT_FUNCTIONS = [...CONFIGURED, 'workflow-watch', 'dead-letter', 'capacity-report'];
 
 async function post(name: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string; type: string | null }> {
   const server: Server = getTestServer(name);
@@ -50,6 +50,12 @@ for (const name of ['patchset-created', 'comment-added']) {
 
 test('dead-letter: unconfigured, a dead event gets a 500 (redelivered, not lost) naming the missing namespace', async () => {
   const answer = await post('dead-letter', binaryEvent('gerrit.patchset-created'), '{"x":1}');
+  assert.is(answer.status, 500);
+  assert.match(answer.text, 'SEAKEEPER_NAMESPACE is required');
+});
+
+test('capacity-report: unconfigured, a weekly tick gets a 500 (retried, not lost) naming the missing namespace', async () => {
+  const answer = await post('capacity-report', binaryEvent('dev.knative.sources.ping'), '{"reason":"weekly","days":30,"horizonWeeks":4}');
   assert.is(answer.status, 500);
   assert.match(answer.text, 'SEAKEEPER_NAMESPACE is required');
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { ConfigError, type Env } from '../../../shared/env.js';
+import { startCapacityReport } from '../../../functions/capacity-report/index.js';
 import { startCommentAdded } from '../../../functions/comment-added/index.js';
 import { startDeadLetter } from '../../../functions/dead-letter/index.js';
 import { startGerritWebhook } from '../../../functions/gerrit-webhook/index.js';
@@ -21,6 +22,7 @@ import type { WorkloadEnvironment } from '../../support/manifests.js';
 
 /** Each deployed program's start-up: the function's start check, or gerrit-stream's construction. */
 export const START_UPS: Readonly<Record<string, (env: Env) => unknown>> = {
+  'capacity-report': startCapacityReport,
   'comment-added': startCommentAdded,
   'dead-letter': startDeadLetter,
   'gerrit-webhook': startGerritWebhook,
