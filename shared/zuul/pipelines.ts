@@ -1,0 +1,293 @@
+// Zuul v2 pipelines as Seakeeper's (config/pipelines.yaml, its schema config/pipelines.schema.json). Pure: each
+// pipeline becomes the nearest thing the schema can say today, and whatever it cannot say becomes a note, shown
+// in the report and as a comment on the line it is about. A pipeline none of whose triggers Seakeeper has yet
+// (change-merged, ref-updated, timer) is reserved: written out commented, so that its name stays taken and the
+// block can be switched on once that trigger kind exists, but never half-working.
+import { Document, isScalar, type Node } from 'yaml';
+import { PRIORITY_CLASSES } from '../names.js';
+import type { ZuulLayout, ZuulPipeline } from './layout.js';
+import { pipelineName } from './names.js';
+import type { Note } from './notes.js';
+import { branchFilter, commentPattern } from './regex.js';
+
+type Path = readonly (string | number)[];
+
+export interface ConvertedPipeline {
+  readonly zuulName: string;
+  readonly name: string;
+  /** Zuul's own manager: only Zuul's dependent pipelines had shared queues. */
+  readonly zuulDependent: boolean;
+  /** The pipeline as pipelines.yaml writes it (the value under its name). */
+  readonly value: Record<string, unknown>;
+  /** Comments, each on the node at `path` inside `value` ([] is the pipeline itself). */
+  readonly comments: readonly { readonly path: Path; readonly text: string }[];
+  /** Why it is written commented out; undefined when it is live. */
+  readonly reserved?: string | undefined;
+}
+
+export interface PipelinesConversion {
+  readonly pipelines: readonly ConvertedPipeline[];
+  /** Zuul pipeline name → Seakeeper pipeline name. */
+  readonly names: ReadonlyMap<string, string>;
+  readonly notes: readonly Note[];
+}
+
+const SUPPORTED_EVENTS = new Set(['patchset-created', 'comment-added']);
+
+// Zuul's precedence orders the scheduler's work; Seakeeper's PriorityClasses order the cluster's
+// (knative/cluster/priorityclasses.yaml): high is the gate's class, normal the checks', low the periodic one.
+const PRIORITY: Record<string, string> = { high: PRIORITY_CLASSES.gate, normal: PRIORITY_CLASSES.check, low: PRIORITY_CLASSES.periodic };
+
+// Zuul v2 left time limits to the Jenkins jobs; these are the shipped pipelines' (config/pipelines.yaml).
+const KEEP = { secondsAfterSuccess: 172_800, secondsAfterFailure: 604_800 };
+const WORKFLOW = {
+  independent: { maxActiveDeadlineSeconds: 3600, ttlStrategy: KEEP, podGC: { strategy: 'OnPodSuccess' } },
+  dependent: { maxActiveDeadlineSeconds: 5400, ttlStrategy: KEEP, podGC: { strategy: 'OnPodSuccess' } },
+};
+
+/** Zuul v2's default messages (zuul/reporter: start, success, failure). */
+const DEFAULT_MESSAGES = { start: 'Starting {pipeline.name} jobs.', success: 'Build succeeded.', failure: 'Build failed.' };
+
+/** Pipeline keys whose meaning is carried (or deliberately replaced) below. */
+const HANDLED = new Set([
+  'name', 'description', 'manager', 'source', 'precedence', 'trigger', 'start', 'success', 'failure',
+  'start-message', 'success-message', 'failure-message', 'window', 'window-floor', 'window-ceiling',
+]);
+
+const TRIGGER_HANDLED = new Set(['event', 'branch', 'comment', 'approval']);
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `code-review` → `Code-Review`: Zuul lower-cases Gerrit's label names. */
+export const labelName = (zuul: string): string => zuul.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-');
+
+/** Converts every pipeline of the layout. Pure. */
+export function convertPipelines(layout: ZuulLayout): PipelinesConversion {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const pipeline of layout.pipelines) {
+    let name = pipelineName(pipeline.name);
+    for (let n = 2; taken.has(name); n++) name = `${pipelineName(pipeline.name).slice(0, 36)}-${n}`;
+    taken.add(name);
+    names.set(pipeline.name, name);
+  }
+  const notes: Note[] = [];
+  const pipelines = layout.pipelines.map((p) => convertPipeline(p, names.get(p.name)!, notes));
+  return { pipelines, names, notes };
+}
+
+function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): ConvertedPipeline {
+  const comments: { path: Path; text: string }[] = [];
+  const note = (kind: string, detail: string, path: Path = []) => {
+    allNotes.push({ kind, where: `pipeline ${zuul.name}`, detail });
+    comments.push({ path, text: detail });
+  };
+
+  const zuulDependent = zuul.manager === 'DependentPipelineManager';
+  const submits = [zuul.success, zuul.failure].some((r) => isRecord(r) && isRecord(r.gerrit) && r.gerrit.submit === true);
+  // Only a dependent pipeline may submit in Seakeeper. A Zuul independent pipeline that submits (Wikimedia's
+  // l10n gate) merges changes; as dependent it still does, each project's changes in a queue of their own.
+  const manager = zuulDependent || submits ? 'dependent' : 'independent';
+
+  const value: Record<string, unknown> = {};
+  if (typeof zuul.description === 'string') value.description = zuul.description.replace(/\s+/g, ' ').trim().slice(0, 500);
+  value.manager = manager;
+  if (manager === 'dependent' && !zuulDependent) {
+    note('manager', `Zuul's ${String(zuul.manager)} submits changes, which only a dependent pipeline may do here: dependent, with no shared queues`, ['manager']);
+  }
+
+  const precedence = typeof zuul.precedence === 'string' ? zuul.precedence : 'normal';
+  value.priorityClass = PRIORITY[precedence] ?? PRIORITY_CLASSES.check;
+  comments.push({ path: ['priorityClass'], text: `Zuul precedence: ${precedence}` });
+
+  const triggers: Record<string, unknown>[] = [];
+  const later: Record<string, unknown>[] = [];
+  const unsupported: string[] = [];
+  const zuulTriggers = isRecord(zuul.trigger) ? zuul.trigger : {};
+  for (const [source, entries] of Object.entries(zuulTriggers)) {
+    if (source !== 'gerrit') {
+      unsupported.push(source);
+      note(`trigger: ${source}`, `trigger ${source} (${JSON.stringify(entries)}) not carried over: Seakeeper has no ${source} trigger yet`);
+      continue;
+    }
+    for (const entry of Array.isArray(entries) ? entries : []) {
+      if (!isRecord(entry)) continue;
+      const pending: [string, string][] = [];
+      const converted = convertTrigger(entry, (kind, detail) => pending.push([kind, detail]));
+      // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
+      for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
+      if (converted.ok) triggers.push(...converted.triggers);
+      else {
+        unsupported.push(String(entry.event));
+        if (converted.later) later.push(converted.later);
+      }
+    }
+  }
+  // A reserved pipeline shows the triggers it waits for, as they would read once Seakeeper has them.
+  value.trigger = (triggers.length > 0 ? triggers : later).slice(0, 16);
+
+  const start = report(zuul, 'start', manager, note);
+  if (start) value.start = start;
+  value.success = report(zuul, 'success', manager, note) ?? { message: DEFAULT_MESSAGES.success };
+  value.failure = report(zuul, 'failure', manager, note) ?? { message: DEFAULT_MESSAGES.failure };
+  value.tag = `autogenerated:seakeeper-${name}`;
+
+  value.workflow = WORKFLOW[manager];
+  comments.push({ path: ['workflow'], text: "Seakeeper's limits: Zuul v2 left them to the Jenkins jobs" });
+  if (manager === 'dependent') {
+    if (typeof zuul.window === 'number') value.window = zuul.window;
+    if (typeof zuul['window-floor'] === 'number') value.windowFloor = zuul['window-floor'];
+    if (typeof zuul['window-ceiling'] === 'number') value.windowCeiling = zuul['window-ceiling'];
+  }
+
+  for (const [key, setting] of Object.entries(zuul)) {
+    if (HANDLED.has(key)) continue;
+    note(`pipeline: ${key}`, `${key}: ${JSON.stringify(setting)} not carried over: pipelines.schema.json has no such setting`);
+  }
+  if (zuul.source !== undefined && zuul.source !== 'gerrit') note('pipeline: source', `source ${JSON.stringify(zuul.source)}: Seakeeper reads Gerrit only`);
+
+  const reserved =
+    triggers.length === 0
+      ? `reserved, not live: its triggers (${[...new Set(unsupported)].join(', ') || 'none'}) are kinds Seakeeper has no trigger for yet; it will not fire until one exists`
+      : undefined;
+  if (reserved) allNotes.push({ kind: 'pipeline reserved (written commented out)', where: `pipeline ${zuul.name}`, detail: reserved });
+  return { zuulName: zuul.name, name, zuulDependent, value, comments, reserved };
+}
+
+/** A trigger carried over, or not; one whose event Seakeeper lacks keeps the form it would take (`later`). */
+type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: false; later?: Record<string, unknown> };
+
+function convertTrigger(entry: Record<string, unknown>, note: (kind: string, detail: string) => void): TriggerResult {
+  const event = String(entry.event);
+  if (!SUPPORTED_EVENTS.has(event)) {
+    note(`trigger: ${event}`, `trigger on ${event}${entry.ref ? ` of ${JSON.stringify(entry.ref)}` : ''}${entry.branch ? ` on ${JSON.stringify(entry.branch)}` : ''} not carried over: Seakeeper has no ${event} trigger yet`);
+    const branches = entry.branch === undefined || entry.branch === null ? undefined : branchFilter(entry.branch);
+    return { ok: false, later: { event, ...(branches && (branches.include || branches.exclude) ? { branches } : {}) } };
+  }
+  const trigger: Record<string, unknown> = { event };
+  if (entry.branch !== undefined && entry.branch !== null) {
+    const branches = branchFilter(entry.branch);
+    if (branches === undefined) note('trigger: branch pattern', `${event}: branch ${JSON.stringify(entry.branch)} does not compile as a JavaScript pattern; not carried over, so any branch triggers`);
+    else if (branches.include || branches.exclude) trigger.branches = branches;
+  }
+  // Zuul v2 knew nothing of work in progress: it tested such changes. A gate cannot submit them, so there
+  // Seakeeper's default (skip them) is kept.
+  if (event === 'patchset-created') trigger.ignoreWip = false;
+
+  const approvals: { label: string; value: number }[] = [];
+  for (const approval of Array.isArray(entry.approval) ? entry.approval : []) {
+    if (!isRecord(approval)) continue;
+    for (const [label, wanted] of Object.entries(approval)) {
+      const vote = typeof wanted === 'number' ? wanted : typeof wanted === 'string' && /^[+-]?\d+$/.test(wanted) ? Number(wanted) : undefined;
+      if (vote === undefined) note('trigger: approval', `${event}: approval ${label}: ${JSON.stringify(wanted)} (several values) not carried over: Seakeeper matches one value per label`);
+      else approvals.push({ label: labelName(label), value: vote });
+    }
+  }
+  const comments: ({ pattern: string } | undefined)[] = [];
+  const zuulComments = (Array.isArray(entry.comment) ? entry.comment : entry.comment === undefined || entry.comment === null ? [] : [entry.comment]).map(String);
+  for (const comment of zuulComments) {
+    const converted = commentPattern(comment);
+    if (!converted) note('trigger: comment pattern', `comment ${JSON.stringify(comment)} does not compile as a JavaScript pattern; not carried over`);
+    else {
+      if (!converted.exact) note('trigger: comment pattern', `comment ${JSON.stringify(comment)} is matched against the comment's first line only`);
+      comments.push(converted);
+    }
+  }
+
+  for (const [key, setting] of Object.entries(entry)) {
+    if (TRIGGER_HANDLED.has(key) || setting === null || setting === undefined) continue;
+    if (key === 'email') {
+      note('trigger: email filter', `${event}: email filter (${Array.isArray(setting) ? setting.length : 1} patterns, Zuul's trusted uploaders) not carried over: Seakeeper triggers have no uploader filter yet, so every uploader triggers (runs are confined to the project's namespace)`);
+    } else if (key === 'reject-approval') {
+      note('trigger: reject-approval', `${event}: reject-approval ${JSON.stringify(setting)} not carried over: Seakeeper triggers cannot refuse a change by its votes yet`);
+    } else {
+      note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(setting)} not carried over: Seakeeper triggers have no ${key}`);
+    }
+  }
+
+  if (event === 'comment-added') {
+    if (approvals.length > 0) trigger.approvals = approvals;
+    if (comments.length === 0 && approvals.length === 0) {
+      note('trigger: comment-added without condition', 'comment-added with neither a comment nor an approval left: dropped (it would trigger on every comment)');
+      return { ok: false };
+    }
+    if (comments.length > 0) return { ok: true, triggers: comments.map((c) => ({ ...trigger, comment: c!.pattern })) };
+  }
+  return { ok: true, triggers: [trigger] };
+}
+
+function report(
+  zuul: ZuulPipeline,
+  kind: 'start' | 'success' | 'failure',
+  manager: 'independent' | 'dependent',
+  note: (kind: string, detail: string, path?: Path) => void,
+): Record<string, unknown> | undefined {
+  const reporters = zuul[kind];
+  const message = typeof zuul[`${kind}-message`] === 'string' ? (zuul[`${kind}-message`] as string) : undefined;
+  if (!isRecord(reporters) && message === undefined) {
+    if (kind !== 'start') note(`report: no ${kind} reporter`, `Zuul reported nothing on ${kind}; Seakeeper always posts a message, so Zuul's default one is posted, to nobody by e-mail`, [kind]);
+    return kind === 'start' ? undefined : { message: DEFAULT_MESSAGES[kind], notify: 'NONE' };
+  }
+  const out: Record<string, unknown> = { message: placeholders(message ?? DEFAULT_MESSAGES[kind], note, kind) };
+  const labels: Record<string, number> = {};
+  for (const [reporter, settings] of Object.entries(isRecord(reporters) ? reporters : {})) {
+    if (reporter !== 'gerrit') {
+      note(`report: ${reporter} reporter`, `${kind}: the ${reporter} reporter (${JSON.stringify(settings)}) not carried over: Seakeeper reports on Gerrit only`, [kind]);
+      continue;
+    }
+    for (const [key, setting] of Object.entries(isRecord(settings) ? settings : {})) {
+      if (key === 'tag') {
+        note('report: gerrit tag', `${kind}: tag ${String(setting)} becomes autogenerated:seakeeper-<pipeline> (Seakeeper recognises its posts by it)`, [kind]);
+      } else if (key === 'submit') {
+        if (setting === true && kind === 'success' && manager === 'dependent') out.submit = true;
+        else if (setting === true) note('report: submit', `${kind}: submit not carried over: only a dependent pipeline's success submits`, [kind]);
+      } else if (typeof setting === 'number') {
+        labels[labelName(key)] = setting;
+      } else {
+        note(`report: gerrit ${key}`, `${kind}: gerrit ${key}: ${JSON.stringify(setting)} not carried over`, [kind]);
+      }
+    }
+  }
+  if (Object.keys(labels).length > 0) out.labels = labels;
+  return out;
+}
+
+/** Zuul's `{pipeline.name}` is Seakeeper's `{pipeline}`; other Zuul placeholders have no equivalent. */
+function placeholders(message: string, note: (kind: string, detail: string, path?: Path) => void, kind: string): string {
+  return message.replace(/\{([^{}]*)\}/g, (whole, inner: string) => {
+    if (inner === 'pipeline.name') return '{pipeline}';
+    note('report: message placeholder', `${kind}: placeholder ${whole} has no Seakeeper equivalent; written without braces`, [kind, 'message']);
+    return inner;
+  });
+}
+
+/** config/pipelines.yaml's text for the converted pipelines, reserved ones commented out at the end. */
+export function pipelinesYaml(pipelines: readonly ConvertedPipeline[], header: string): string {
+  const live = pipelines.filter((p) => !p.reserved);
+  const doc = new Document({ pipelines: Object.fromEntries(live.map((p) => [p.name, p.value])) }, { aliasDuplicateObjects: false });
+  doc.commentBefore = header;
+  for (const pipeline of live) {
+    const at = (path: Path) => doc.getIn(['pipelines', pipeline.name, ...path], true) as Node | undefined;
+    const pair = doc.getIn(['pipelines'], true) as { items?: { key: Node; value: Node }[] };
+    const heading = pipeline.zuulName === pipeline.name ? `Zuul pipeline ${pipeline.zuulName}` : `Zuul pipeline ${pipeline.zuulName}, renamed ${pipeline.name}`;
+    const own = pipeline.comments.filter((c) => c.path.length === 0).map((c) => c.text);
+    const key = pair.items?.find((item) => isScalar(item.key) && item.key.value === pipeline.name)?.key;
+    if (key) key.commentBefore = [heading, ...own].map((line) => ` ${line}`).join('\n');
+    for (const comment of pipeline.comments.filter((c) => c.path.length > 0)) attachComment(at(comment.path), comment.text);
+  }
+  let text = doc.toString({ lineWidth: 0 });
+  for (const pipeline of pipelines.filter((p) => p.reserved)) {
+    const block = new Document({ [pipeline.name]: pipeline.value }, { aliasDuplicateObjects: false }).toString({ lineWidth: 0 });
+    text += `\n#   Zuul pipeline ${pipeline.zuulName}: ${pipeline.reserved}.\n`;
+    for (const comment of pipeline.comments) text += `#   ${comment.text}\n`;
+    text += block.replace(/\n$/, '').split('\n').map((line) => `#   ${line}`).join('\n') + '\n';
+  }
+  return text;
+}
+
+/** A comment on a scalar goes at the end of its line; on a collection, above it. Several are joined. */
+function attachComment(node: Node | undefined, text: string): void {
+  if (!node) return;
+  if (isScalar(node)) node.comment = node.comment ? `${node.comment}; ${text}` : ` ${text}`;
+  else node.commentBefore = node.commentBefore ? `${node.commentBefore}\n ${text}` : ` ${text}`;
+}

@@ -1,0 +1,110 @@
+// Zuul v2's regular expressions (Python's `re`) as Seakeeper's triggers read them (JavaScript, flag `u`).
+// Zuul matches a branch with re.match, anchored at its start; Seakeeper tests a branch pattern anywhere, so a
+// converted pattern is anchored. Zuul searches a comment's whole text, Gerrit's "Patch Set N: …" header
+// included; Seakeeper tests the first line after that header (shared/pipelines/triggers.ts), so a pattern
+// that spells the header out is reduced to what it asks of that line.
+
+/** The top-level alternatives of a pattern: `a|(b|c)|d` → `a`, `(b|c)`, `d`. */
+export function alternatives(pattern: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i += 1;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') inClass = true;
+    else if (c === '(') depth += 1;
+    else if (c === ')') depth -= 1;
+    else if (c === '|' && depth === 0) {
+      parts.push(pattern.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(pattern.slice(start));
+  return parts;
+}
+
+/** Whether `(` at 0 closes at the pattern's last character, so the group spans it all. */
+function oneGroup(pattern: string): boolean {
+  if (!pattern.startsWith('(') || !pattern.endsWith(')')) return false;
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i += 1;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') inClass = true;
+    else if (c === '(') depth += 1;
+    else if (c === ')') {
+      depth -= 1;
+      if (depth === 0 && i < pattern.length - 1) return false;
+    }
+  }
+  return depth === 0;
+}
+
+/** re.match's anchoring made explicit: `wmf/.*` → `^wmf/.*`, `a|b` → `^(?:a|b)`. */
+export function anchored(pattern: string): string {
+  if (alternatives(pattern).length > 1) return `^(?:${pattern})`;
+  return pattern.startsWith('^') ? pattern : `^${pattern}`;
+}
+
+/** Python spellings JavaScript lacks, where one means the same: named groups and `\Z`. */
+function toJavaScript(pattern: string): string {
+  return pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\Z/g, '$');
+}
+
+export function compiles(pattern: string, flags = 'u'): boolean {
+  try {
+    new RegExp(pattern, flags);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type BranchFilter = { include?: string[]; exclude?: string[] };
+
+/**
+ * Zuul's `branch:` (one pattern or several, any matching) as Seakeeper's `branches:`. A lone negative lookahead,
+ * `(?!^refs/meta/config|^REL)`, is a list of branches to leave out, and is written so. Undefined: a pattern
+ * JavaScript cannot compile (the caller notes it).
+ */
+export function branchFilter(branch: unknown): BranchFilter | undefined {
+  const patterns = (Array.isArray(branch) ? branch : [branch]).filter((p): p is string => typeof p === 'string' && p !== '').map(toJavaScript);
+  if (patterns.length === 0) return {};
+  const only = patterns[0]!;
+  if (patterns.length === 1 && only.startsWith('(?!') && oneGroup(only)) {
+    const exclude = alternatives(only.slice(3, -1)).map(anchored);
+    return exclude.every((p) => compiles(p)) ? { exclude } : undefined;
+  }
+  const include = patterns.map(anchored);
+  return include.every((p) => compiles(p)) ? { include } : undefined;
+}
+
+/** A comment pattern that spells out Gerrit's header: `(?im)^Patch Set \d+:…\n\n\s*recheck\b`. */
+const HEADER_PATTERN = /^(?:\(\?[a-z]+\))?\^?Patch Set \\d\+:.*\\n\\n\\s\*(.+)$/s;
+
+/**
+ * A Zuul comment pattern as one for the first line of the comment's body (case-insensitive in Seakeeper), and
+ * whether that is exactly what Zuul asked; undefined when it does not compile.
+ */
+export function commentPattern(comment: string): { pattern: string; exact: boolean } | undefined {
+  const header = HEADER_PATTERN.exec(comment);
+  if (header) {
+    const pattern = `^${toJavaScript(header[1]!)}`;
+    return compiles(pattern, 'iu') ? { pattern, exact: true } : undefined;
+  }
+  const pattern = toJavaScript(comment.replace(/^\(\?[a-z]+\)/, ''));
+  return compiles(pattern, 'iu') ? { pattern, exact: false } : undefined;
+}
