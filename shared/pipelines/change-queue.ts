@@ -106,6 +106,32 @@ export interface Notice {
   readonly vote?: -1;
 }
 
+/** An item that left the queue: merged, or removed and why. For the status page's resident time and "why". */
+export interface Departure {
+  readonly change: number;
+  readonly patchset: number;
+  readonly project: string;
+  readonly enqueuedAt: string;
+  readonly leftAt: string;
+  readonly merged: boolean;
+  /** Why it left, as its author was told (or the event's reason); absent when it merged. */
+  readonly why?: string;
+}
+
+/** An approval that did not enqueue its change, and why, as its author was told. For the status page. */
+export interface Refusal {
+  readonly change: number;
+  readonly patchset: number;
+  readonly project: string;
+  readonly at: string;
+  readonly why: string;
+}
+
+/** Departures and refusals are kept for a day, and at most this many of each: the state stays small. */
+export const HISTORY_KEPT = 200;
+export const HISTORY_MS = 24 * 60 * 60 * 1000;
+const MAX_WHY_CHARS = 300;
+
 export interface QueueState {
   /** How many items from the head get runs. */
   readonly window: number;
@@ -118,6 +144,10 @@ export interface QueueState {
   readonly owed: readonly Notice[];
   /** Ids of the last OBSERVED_ENQUEUES enqueue events. */
   readonly observed: readonly string[];
+  /** Items that left in the last day (HISTORY_KEPT at most), oldest first; recorded when decide is given a time. */
+  readonly departed?: readonly Departure[];
+  /** Approvals refused in the last day (HISTORY_KEPT at most), oldest first. */
+  readonly refused?: readonly Refusal[];
 }
 
 export type DequeueReason = 'new-patchset' | 'abandoned' | 'approval-removed' | 'merged-elsewhere';
@@ -139,6 +169,8 @@ export type QueueEvent =
   | { readonly type: 'submitted'; readonly change: number; readonly result: 'merged' | 'refused'; readonly message: string }
   /** The shell posted the notice `id`. */
   | { readonly type: 'posted'; readonly id: string }
+  /** An approval the shell found may not enqueue its change (gate-eligibility.ts, Depends-On): kept as a Refusal. */
+  | { readonly type: 'refused'; readonly item: Omit<Refusal, 'at'> }
   | { readonly type: 'tick' };
 
 export type QueueAction =
@@ -161,11 +193,56 @@ export function emptyQueue(config: QueueConfig): QueueState {
   return { window: Math.min(config.windowCeiling, Math.max(config.window, config.windowFloor)), depth: 0, items: [], owed: [], observed: [] };
 }
 
-/** The next state, and what to carry out: the runs it stopped, then everything actionsOf(next) holds. */
-export function decide(state: QueueState, event: QueueEvent, config: QueueConfig): QueueDecision {
-  const moved = transition(state, event, config);
-  const next = settle(moved.state, config);
+/**
+ * The next state, and what to carry out: the runs it stopped, then everything actionsOf(next) holds. `at` (ISO,
+ * the time of the decision) records the items that left, and a refusal; without it neither is kept.
+ */
+export function decide(state: QueueState, event: QueueEvent, config: QueueConfig, at?: string): QueueDecision {
+  const moved = event.type === 'refused' ? { state: at === undefined ? state : refused(state, event.item, at) } : transition(state, event, config);
+  const settled = settle(moved.state, config);
+  const next = at === undefined ? settled : withRefusedEnqueues(state, withDepartures(state, settled, event, at), event, at);
   return { state: next, actions: [...stops(state, next, moved.finished), ...actionsOf(next)] };
+}
+
+/** Only what happened in the last day, and the latest HISTORY_KEPT of it. */
+function recent<T>(entries: readonly T[], time: (entry: T) => string, at: string): T[] {
+  const since = Date.parse(at) - HISTORY_MS;
+  return entries.filter((entry) => Date.parse(time(entry)) >= since).slice(-HISTORY_KEPT);
+}
+
+function refused(state: QueueState, item: Omit<Refusal, 'at'>, at: string): QueueState {
+  const entry: Refusal = { change: item.change, patchset: item.patchset, project: item.project, at, why: item.why.slice(0, MAX_WHY_CHARS) };
+  return { ...state, refused: recent([...(state.refused ?? []), entry], (r) => r.at, at) };
+}
+
+/** An enqueue's items the queue would not take (a need it cannot meet), kept as refusals with what their authors are told. */
+function withRefusedEnqueues(before: QueueState, after: QueueState, event: QueueEvent, at: string): QueueState {
+  if (event.type !== 'enqueue') return after;
+  const told = new Set(before.owed.map((n) => n.id));
+  const refusals = event.items.flatMap((item): Omit<Refusal, 'at'>[] => {
+    if (after.items.some((q) => q.change === item.change)) return [];
+    const notice = after.owed.find((n) => n.item.change === item.change && n.item.patchset === item.patchset && !told.has(n.id));
+    return notice ? [{ change: item.change, patchset: item.patchset, project: item.project, why: notice.text }] : [];
+  });
+  return refusals.reduce((state, item) => refused(state, item, at), after);
+}
+
+/**
+ * `after` with the items of `before` it no longer holds recorded as departures: merged when the event says the
+ * change merged, else why, from what the decision tells its author (its newest notice) or the event.
+ */
+function withDepartures(before: QueueState, after: QueueState, event: QueueEvent, at: string): QueueState {
+  const staying = new Set(after.items.map((item) => `${itemKey(item)} ${item.enqueuedAt}`));
+  const gone = before.items.filter((item) => !staying.has(`${itemKey(item)} ${item.enqueuedAt}`));
+  if (gone.length === 0) return after;
+  const told = new Set(before.owed.map((n) => n.id));
+  const departures = gone.map((item): Departure => {
+    const merged = (event.type === 'submitted' && event.result === 'merged' && event.change === item.change) || (event.type === 'dequeue' && event.reason === 'merged-elsewhere' && event.change === item.change);
+    const notice = [...after.owed].reverse().find((n) => n.item.change === item.change && !told.has(n.id));
+    const why = merged ? undefined : (notice?.text ?? (event.type === 'dequeue' ? `it ${DEPARTED[event.reason === 'merged-elsewhere' ? 'new-patchset' : event.reason]}` : 'it left the queue'));
+    return { change: item.change, patchset: item.patchset, project: item.project, enqueuedAt: item.enqueuedAt, leftAt: at, merged, ...(why !== undefined ? { why: why.slice(0, MAX_WHY_CHARS) } : {}) };
+  });
+  return { ...after, departed: recent([...(before.departed ?? []), ...departures], (d) => d.leftAt, at) };
 }
 
 /** What must hold for `state`: its owed notices, the head's submit, every running run (created if missing). */
@@ -210,6 +287,7 @@ function transition(state: QueueState, event: QueueEvent, config: QueueConfig): 
     case 'posted':
       return { state: state.owed.some((n) => n.id === event.id) ? { ...state, owed: state.owed.filter((n) => n.id !== event.id) } : state };
     case 'tick':
+    case 'refused':
       return { state };
   }
 }

@@ -161,6 +161,8 @@ export class Gate {
     const admitted = await this.#admit(pipeline, rules, config.queue, change.project, change.number, change.patchset, approvedAt);
     if (!admitted.ok) {
       const review = admitted.tellAuthor ? await this.#postRefusal(pipeline, change, admitted.reason) : undefined;
+      // Kept in the queue's state for a day, so that the status page can say why the change is not in it.
+      await this.deps.store.update(config, { type: 'refused', item: { change: change.number, patchset: change.patchset, project: change.project, why: admitted.reason } });
       return { pipeline: pipeline.name, action: 'not-enqueued', queue: config.queue, reason: admitted.reason, ...(review ? { review } : {}) };
     }
     const behind = await this.#chainBehind(pipeline, config.queue, admitted.info, admitted.related, approvedAt, rules);

@@ -45,6 +45,8 @@ export interface QueueStoreOptions {
   readonly backoff?: BackoffPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** The time of each decision: when items left, when approvals were refused (the status page shows both). */
+  readonly now?: () => Date;
 }
 
 /**
@@ -81,6 +83,7 @@ export class ChangeQueueStore {
   readonly #backoff: BackoffPolicy;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #now: () => Date;
 
   constructor(cluster: QueueCluster, namespace: string, options: QueueStoreOptions = {}) {
     this.#cluster = cluster;
@@ -89,6 +92,7 @@ export class ChangeQueueStore {
     this.#backoff = options.backoff ?? QUEUE_CONFLICT_BACKOFF;
     this.#sleep = options.sleep ?? sleepFor;
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => new Date());
   }
 
   /** The queue's state as stored; an empty queue when there is no object (nothing is created). */
@@ -108,7 +112,7 @@ export class ChangeQueueStore {
       const assumed = attempt === 1 && from !== undefined;
       const stored = assumed ? from : await this.#get(config);
       const state = stored?.status ?? emptyQueue(config);
-      const decision = decide(state, event, config);
+      const decision = decide(state, event, config, this.#now().toISOString());
       if (isDeepStrictEqual(decision.state, state)) {
         // Nothing to write on what the caller assumed: only the stored state may say so.
         if (assumed) continue;

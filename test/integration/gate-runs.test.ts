@@ -257,6 +257,10 @@ test('gate: changes approved before the change they depend on wait, told why; th
   await completeInOrder(stack, [coreRun!, extensionRun!, furtherRun!]);
   const infos = await Promise.all([merged(stack, SHARED_CORE, core), merged(stack, SHARED_EXTENSION, extension), merged(stack, SHARED_EXTENSION, further)]);
   assert.equal(infos.map((info) => botVerified(stack, info)), [2, 2, 2]);
+  // The queue remembers, for the status page, the refusals and the merges.
+  const remembered = (await queueOf(SHARED_QUEUE))?.status;
+  assert.ok(remembered?.refused?.some((r) => r.change === extension._number && r.why.includes(`it needs change ${core._number}`)), JSON.stringify(remembered?.refused));
+  assert.equal(remembered?.departed?.filter((d) => [core._number, extension._number, further._number].includes(d.change)).map((d) => [d.change, d.merged]), [[core._number, true], [extension._number, true], [further._number, true]]);
 });
 
 test('gate: a new patch set of a dependency in the queue takes it out, and the change that depends on it leaves with it, told which', async () => {

@@ -847,4 +847,41 @@ test('CRD: a state with every kind of item, run and notice validates', () => {
   assert.not.ok(validStatus({ ...gate.state, items: [{ ...gate.state.items[0], surprise: 1 }] }), 'an undeclared field is caught');
 });
 
+test('with the time of each decision, the items that left are kept a day: merged, or why as their author was told; refusals too; without it nothing is kept', () => {
+  const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 12, minute)).toISOString();
+  let state = emptyQueue(CONFIG);
+  const send = (event: QueueEvent, minute: number) => (state = decide(state, event, CONFIG, at(minute)).state);
+  send({ type: 'enqueue', eventId: 'e1', items: [change(1), change(2, { needs: [1] }), change(3)] }, 0);
+  const run1 = state.items[0]!.run!.name;
+  send({ type: 'run-finished', name: run1, result: 'failed' }, 10);
+  // 1 failed at the head and 2, which needs it, went with it; 3 stays.
+  assert.equal(state.items.map((i) => i.change), [3]);
+  assert.equal(state.departed!.map((d) => [d.change, d.merged, d.leftAt]), [[1, false, at(10)], [2, false, at(10)]]);
+  assert.match(state.departed![0]!.why!, 'Failed in the gate-and-submit queue: run gate-and-submit-1-1-');
+  assert.match(state.departed![1]!.why!, 'Removed from the gate-and-submit queue: change 1, which it needs merged first, failed in the queue');
+  assert.is(state.departed![0]!.enqueuedAt, change(1).enqueuedAt);
+  send({ type: 'run-finished', name: state.items[0]!.run!.name, result: 'succeeded' }, 20);
+  send({ type: 'submitted', change: 3, result: 'merged', message: 'merged' }, 21);
+  assert.equal(state.departed!.at(-1), { change: 3, patchset: 1, project: 'mediawiki/core', enqueuedAt: change(3).enqueuedAt, leftAt: at(21), merged: true });
+  send({ type: 'enqueue', eventId: 'e2', items: [change(4)] }, 30);
+  send({ type: 'dequeue', change: 4, patchset: 2, reason: 'new-patchset' }, 31);
+  assert.is(state.departed!.at(-1)!.why, 'it got a new patch set');
+  send({ type: 'refused', item: { change: 5, patchset: 2, project: 'mediawiki/core', why: 'Not added to the gate-and-submit queue: it does not carry Code-Review +2.' } }, 32);
+  assert.equal(state.refused, [{ change: 5, patchset: 2, project: 'mediawiki/core', at: at(32), why: 'Not added to the gate-and-submit queue: it does not carry Code-Review +2.' }]);
+  // An approval the queue itself turns away (a need neither merged nor queued) is a refusal too.
+  send({ type: 'enqueue', eventId: 'e3', items: [change(10, { needs: [9] })] }, 33);
+  assert.equal(state.refused!.at(-1), { change: 10, patchset: 1, project: 'mediawiki/core', at: at(33), why: 'Not added to the gate-and-submit queue: it needs change 9, which is neither merged nor in the queue; get 9 approved first, then approve this change again.' });
+  state = { ...state, refused: state.refused!.slice(0, -1) };
+  // A day later, what is older than a day is dropped when something new is kept.
+  send({ type: 'refused', item: { change: 6, patchset: 1, project: 'mediawiki/core', why: 'x'.repeat(400) } }, 24 * 60 + 31);
+  assert.equal(state.refused!.map((r) => [r.change, r.why.length]), [[5, 'Not added to the gate-and-submit queue: it does not carry Code-Review +2.'.length], [6, 300]]);
+  send({ type: 'refused', item: { change: 7, patchset: 1, project: 'mediawiki/core', why: 'y' } }, 24 * 60 + 33);
+  assert.equal(state.refused!.map((r) => r.change), [6, 7]);
+  // Without a time (the decisions as before): nothing recorded, and a refusal changes nothing.
+  const untimed = decide(emptyQueue(CONFIG), { type: 'refused', item: { change: 8, patchset: 1, project: 'p', why: 'w' } }, CONFIG);
+  assert.equal(untimed.state, emptyQueue(CONFIG));
+  assert.equal(untimed.actions, []);
+});
+
 test.run();
+
