@@ -31,6 +31,8 @@ export interface ChangeAnswer {
   readonly checks: readonly CheckView[];
   /** What a queue decided to tell the change's author and has not posted yet. */
   readonly notices: readonly { readonly pipeline: string; readonly queue: string; readonly kind: string; readonly text: string }[];
+  /** When it is in no queue: the newest thing a queue remembers of it from the last day. */
+  readonly lastLeft?: LastWord;
   readonly estimateRule: string;
   /** The answer in words, one sentence each. */
   readonly says: readonly string[];
@@ -43,17 +45,55 @@ export function answerFor(view: StatusView, change: number): ChangeAnswer {
     pipeline.queues.flatMap((queue) => queue.notices.filter((n) => n.change === change).map((n) => ({ pipeline: pipeline.name, queue: queue.queue, kind: n.kind, text: n.text }))),
   );
   const says = [...queues.map(sayPlace), ...checks.map(sayCheck), ...notices.map((n) => `Seakeeper is about to post on it: “${n.text}”`)];
+  const last = queues.length === 0 ? lastWord(view, change) : undefined;
   if (queues.length === 0) {
     says.unshift(
-      checks.length > 0 || notices.length > 0
+      checks.length > 0 || notices.length > 0 || last
         ? `Change ${change} is not in any gate queue.`
         : `Change ${change} is not in any gate queue and has no run in progress.`,
     );
-    says.push(
-      'A change enters its gate queue with Code-Review +2 on its current patch set once it is open, not a work in progress, and meets every other submit requirement; when Seakeeper refused it, its reason is a message on the change in Gerrit.',
-    );
+    if (last) says.splice(1, 0, last.says);
+    else {
+      says.push(
+        'A change enters its gate queue with Code-Review +2 on its current patch set once it is open, not a work in progress, and meets every other submit requirement; when Seakeeper refused it more than a day ago, its reason is a message on the change in Gerrit.',
+      );
+    }
   }
-  return { change, generatedAt: view.generatedAt, known: queues.length + checks.length + notices.length > 0, queues, checks, notices, estimateRule: ESTIMATE_RULE, says };
+  const known = queues.length + checks.length + notices.length > 0 || last !== undefined;
+  return { change, generatedAt: view.generatedAt, known, queues, checks, notices, ...(last ? { lastLeft: last.entry } : {}), estimateRule: ESTIMATE_RULE, says };
+}
+
+/** What the queues remember of the change from the last day, newest: it left (merged, or why), or was refused. */
+function lastWord(view: StatusView, change: number): { entry: LastWord; says: string } | undefined {
+  const words: LastWord[] = view.pipelines.flatMap((pipeline) =>
+    pipeline.queues.flatMap((queue) => [
+      ...queue.departed.filter((d) => d.change === change).map((d): LastWord => ({ kind: d.merged ? 'merged' : 'left', pipeline: pipeline.name, queue: queue.queue, patchset: d.patchset, at: d.leftAt, enqueuedAt: d.enqueuedAt, ...(d.why !== undefined ? { why: d.why } : {}) })),
+      ...queue.refused.filter((r) => r.change === change).map((r): LastWord => ({ kind: 'refused', pipeline: pipeline.name, queue: queue.queue, patchset: r.patchset, at: r.at, why: r.why })),
+    ]),
+  );
+  const entry = words.sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).at(-1);
+  if (!entry) return undefined;
+  const where = `the ${entry.pipeline} queue “${entry.queue}”`;
+  const stay = entry.enqueuedAt === undefined ? '' : `, after ${duration(Math.max(0, Math.round((Date.parse(entry.at) - Date.parse(entry.enqueuedAt)) / 1000)))} in it`;
+  switch (entry.kind) {
+    case 'merged':
+      return { entry, says: `Patch set ${entry.patchset} merged from ${where} at ${entry.at}${stay}.` };
+    case 'left':
+      return { entry, says: `Patch set ${entry.patchset} left ${where} at ${entry.at}${stay}: ${entry.why ?? 'it was taken out'}` };
+    case 'refused':
+      return { entry, says: `Its approval of patch set ${entry.patchset} did not add it to ${where} at ${entry.at}: ${entry.why}` };
+  }
+}
+
+/** The newest thing a queue remembers about a change that is not in it. */
+export interface LastWord {
+  readonly kind: 'merged' | 'left' | 'refused';
+  readonly pipeline: string;
+  readonly queue: string;
+  readonly patchset: number;
+  readonly at: string;
+  readonly enqueuedAt?: string;
+  readonly why?: string;
 }
 
 function placesIn(pipeline: PipelineView, queue: QueueView, change: number): QueuePlace[] {

@@ -5,20 +5,21 @@
 // it) but loses everything that names it: project, branch, number, subject, its run's name and link.
 import type { ItemView, PipelineView, StatusView } from './status-view.js';
 
-/** Every change the view names (queue items, what they need, notices, check runs), each once. */
+/** Every change the view names (queue items, what they need, notices, departures, refusals, check runs), each once. */
 export function changesNamed(view: StatusView): number[] {
   const numbers = new Set<number>();
   for (const pipeline of view.pipelines) {
     for (const queue of pipeline.queues) {
       for (const item of queue.items) [item.change, ...item.needs].forEach((n) => numbers.add(n));
       for (const notice of queue.notices) numbers.add(notice.change);
+      for (const entry of [...queue.departed, ...queue.refused]) numbers.add(entry.change);
     }
     for (const check of pipeline.checks) numbers.add(check.change);
   }
   return [...numbers].filter((n) => n > 0).sort((a, b) => a - b);
 }
 
-/** The view with every change not in `visible` taken out (checks, notices) or made anonymous (queue items). */
+/** The view with every change not in `visible` taken out (checks, notices, departures, refusals) or made anonymous (queue items). */
 export function publicView(view: StatusView, visible: ReadonlySet<number>): StatusView {
   return { ...view, pipelines: view.pipelines.map((pipeline) => publicPipeline(pipeline, visible)) };
 }
@@ -31,6 +32,8 @@ function publicPipeline(pipeline: PipelineView, visible: ReadonlySet<number>): P
       ...queue,
       items: queue.items.map((item) => (visible.has(item.change) ? { ...item, needs: item.needs.filter((n) => visible.has(n)) } : hiddenItem(item))),
       notices: queue.notices.filter((notice) => visible.has(notice.change)),
+      departed: queue.departed.filter((d) => visible.has(d.change)),
+      refused: queue.refused.filter((r) => visible.has(r.change)),
     })),
   };
 }

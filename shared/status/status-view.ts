@@ -9,7 +9,7 @@
 import type { Pipeline } from '../config/pipeline-config.js';
 import { changeUrl } from '../gerrit/refs.js';
 import { namespaceFor } from '../names.js';
-import type { ItemDecision, Notice, QueueItem, QueueState, RunState } from '../pipelines/change-queue.js';
+import type { Departure, ItemDecision, Notice, QueueItem, QueueState, Refusal, RunState } from '../pipelines/change-queue.js';
 import { runOutcomeOf } from '../pipelines/gate-plan.js';
 import type { ChangeQueueObject } from '../pipelines/queue-store.js';
 import { argoWorkflowUrl, fromSafeText, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
@@ -89,7 +89,7 @@ export interface NoticeView {
 }
 
 export interface Residence {
-  /** Items measured: those queued now (the queue's state does not keep the times of items that left). */
+  /** Items measured: those that left the queue in the last day (merged or removed), as Zuul's resident_time. */
   readonly items: number;
   readonly medianSeconds?: number;
   readonly p90Seconds?: number;
@@ -105,6 +105,10 @@ export interface QueueView {
   readonly residence: Residence;
   /** Reports and messages the queue decided and has not posted yet. */
   readonly notices: readonly NoticeView[];
+  /** The items that left in the last day, oldest first: merged, or removed and why. */
+  readonly departed: readonly Departure[];
+  /** The approvals refused in the last day, oldest first, and why. */
+  readonly refused: readonly Refusal[];
 }
 
 export interface PipelineStats {
@@ -197,17 +201,25 @@ function queueView(object: ChangeQueueObject, byName: ReadonlyMap<string, Run>, 
   const items = Array.isArray(state.items) ? state.items : [];
   const window = typeof state.window === 'number' ? state.window : 0;
   const views = items.map((item, index) => itemView(item, index, window, byName, context));
-  const queued = views.map((item) => item.queuedSeconds);
-  const median = percentile(queued, 50);
-  const p90 = percentile(queued, 90);
+  const since = now - STATS_WINDOW_SECONDS * 1000;
+  const departed = (Array.isArray(state.departed) ? state.departed : []).filter((d) => (timeOf(d.leftAt) ?? 0) >= since);
+  const refused = (Array.isArray(state.refused) ? state.refused : []).filter((r) => (timeOf(r.at) ?? 0) >= since);
+  const resident = departed.flatMap((d) => {
+    const [from, to] = [timeOf(d.enqueuedAt), timeOf(d.leftAt)];
+    return from !== undefined && to !== undefined && to >= from ? [Math.floor((to - from) / 1000)] : [];
+  });
+  const median = percentile(resident, 50);
+  const p90 = percentile(resident, 90);
   return {
     queue: object.spec?.queue ?? object.metadata.name,
     object: object.metadata.name,
     window,
     depth: items.length,
     items: views,
-    residence: { items: queued.length, ...(median !== undefined ? { medianSeconds: median } : {}), ...(p90 !== undefined ? { p90Seconds: p90 } : {}) },
+    residence: { items: resident.length, ...(median !== undefined ? { medianSeconds: median } : {}), ...(p90 !== undefined ? { p90Seconds: p90 } : {}) },
     notices: (Array.isArray(state.owed) ? state.owed : []).map((notice) => ({ change: notice.item.change, patchset: notice.item.patchset, kind: notice.kind, text: notice.text })),
+    departed,
+    refused,
   };
 }
 

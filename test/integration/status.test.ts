@@ -40,7 +40,7 @@ const QUEUE = `${PROJECT} master`;
 const SECRET = `status-it-${SUFFIX}-secret`;
 // Real changes, so that Gerrit answers for them: C1…C5 and CHECK in PROJECT, which anyone may read, HIDDEN in
 // SECRET. The forged runs' numbers are never looked up.
-let C1 = 0, C2 = 0, C3 = 0, C4 = 0, C5 = 0, CHECK = 0, HIDDEN = 0;
+let C1 = 0, C2 = 0, C3 = 0, C4 = 0, C5 = 0, CHECK = 0, HIDDEN = 0, LEFT = 0, REFUSED = 0;
 const FORGED_BASE = 7_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
 const [FORGED_HASH, FORGED_PLACE] = [FORGED_BASE + 1, FORGED_BASE + 2];
 const runName = (change: number) => `${GATE}-${change}-1-${SUFFIX}`;
@@ -108,6 +108,13 @@ const state = (): QueueState => ({
   ],
   owed: [],
   observed: [],
+  // What the queue remembers of the last day: LEFT was taken out 20 minutes after it entered (and HIDDEN's
+  // project's change merged: its departure must not show); REFUSED's approval did not add it.
+  departed: [
+    { change: LEFT, patchset: 1, project: PROJECT, enqueuedAt: new Date(Date.now() - 50 * 60_000).toISOString(), leftAt: new Date(Date.now() - 30 * 60_000).toISOString(), merged: false, why: 'it got a new patch set' },
+    { change: HIDDEN, patchset: 1, project: SECRET, enqueuedAt: new Date(Date.now() - 50 * 60_000).toISOString(), leftAt: new Date(Date.now() - 40 * 60_000).toISOString(), merged: true },
+  ],
+  refused: [{ change: REFUSED, patchset: 1, project: PROJECT, at: new Date(Date.now() - 5 * 60_000).toISOString(), why: `Not added to the ${GATE} queue: it does not carry Code-Review +2.` }],
 });
 
 async function getJson<T>(route: string): Promise<T> {
@@ -124,7 +131,7 @@ test.before(async () => {
   const groups = await rest.json<Record<string, { id: string }>>('GET', 'groups/');
   const only = { read: { exclusive: true, rules: Object.fromEntries(['Administrators', 'Service Users'].map((g) => [decodeURIComponent(groups[g]!.id), { action: 'ALLOW' }])) } };
   await rest.json('POST', `projects/${encodeId(SECRET)}/access`, { body: { add: { 'refs/*': { permissions: only }, 'refs/heads/*': { permissions: only } } } });
-  [C1, C2, C3, C4, C5, CHECK] = (await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => (await pushChange(gerritAdmin, PROJECT, { [`f${n}.txt`]: `${n}\n` }, `Change ${n}`))._number))) as [number, number, number, number, number, number];
+  [C1, C2, C3, C4, C5, CHECK, LEFT, REFUSED] = (await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(async (n) => (await pushChange(gerritAdmin, PROJECT, { [`f${n}.txt`]: `${n}\n` }, `Change ${n}`))._number))) as [number, number, number, number, number, number, number, number];
   HIDDEN = (await pushChange(gerritAdmin, SECRET, { 'secret.txt': 's\n' }, 'A secret subject'))._number;
   // The system namespace, the ChangeQueue CRD and the status account's RBAC, as deployed.
   await applyManifests(rig, 'knative/system', 'knative/rbac');
@@ -191,8 +198,10 @@ test('GET /api/status: the queue in order with its window and failing items, run
   assert.is(head.changeUrl, `${rig.GERRIT_URL.replace(/\/*$/, '/')}c/${PROJECT}/+/${C1}`);
   assert.is(head.run?.url, `https://argo.example.org/workflows/${NAMESPACE}/${runName(C1)}`);
   assert.ok(head.run!.elapsedSeconds! >= 0 && head.run!.elapsedSeconds! < 120, String(head.run?.elapsedSeconds));
-  assert.equal(queue.residence.items, 6);
-  assert.ok(queue.residence.medianSeconds! >= 6 * 60 && queue.residence.p90Seconds! >= queue.residence.medianSeconds!, JSON.stringify(queue.residence));
+  // Resident time of the items that left in the last day: LEFT's 20 minutes and HIDDEN's 10 (a figure over the
+  // whole queue names no change, as the pipeline's counts do not).
+  assert.equal(queue.residence, { items: 2, medianSeconds: 600, p90Seconds: 1200 });
+  assert.equal([queue.departed.map((d) => d.change), queue.refused.map((r) => r.change)], [[LEFT], [REFUSED]]);
 
   const checks = view.pipelines.find((p) => p.name === 'check')!.checks;
   const ours = checks.filter((c) => c.project === PROJECT || [CHECK, FORGED_HASH, FORGED_PLACE].includes(c.change));
@@ -212,6 +221,12 @@ test('GET /api/change/N: where it is and why, in words; a change nobody knows', 
   assert.match(outside.says[0]!, 'outside the window of 3');
   const check = await getJson<ChangeAnswer>(`/api/change/${CHECK}`);
   assert.equal([check.known, check.queues.length, check.checks.length], [true, 0, 1]);
+  const left = await getJson<ChangeAnswer>(`/api/change/${LEFT}`);
+  assert.ok(left.known);
+  assert.match(left.says[1]!, `Patch set 1 left the ${GATE} queue “${QUEUE}” at `);
+  assert.match(left.says[1]!, ', after 20 min in it: it got a new patch set');
+  const refused = await getJson<ChangeAnswer>(`/api/change/${REFUSED}`);
+  assert.match(refused.says[1]!, 'it does not carry Code-Review +2.');
   const hidden = await getJson<ChangeAnswer>(`/api/change/${HIDDEN}`);
   assert.equal([hidden.known, hidden.queues.length], [false, 0]);
   const forged = await getJson<ChangeAnswer>(`/api/change/${FORGED_PLACE}`);
@@ -254,6 +269,14 @@ test('the page in headless Chromium: the changes in order, the window drawn arou
   // Subjects are text, never markup.
   assert.match(section, 'Fix the &lt;b&gt;build&lt;/b&gt; for "C1"');
   assert.match(dom, /<time id="generated" datetime="20\d\d-/);
+
+  // A change number in the filter that is in no queue: the page says where it went.
+  const asked = await chromium('--dump-dom', '--virtual-time-budget=5000', `${served!.url}#q=${LEFT}`);
+  assert.is(asked.code, 0, asked.stderr);
+  const box = /<section id="lookup" class="why"[^>]*>([\s\S]*?)<\/section>/.exec(asked.stdout);
+  assert.ok(box, `no answer box:\n${asked.stdout.slice(0, 1500)}`);
+  assert.match(box![1]!, `Change ${LEFT} is not in any gate queue.`);
+  assert.match(box![1]!, 'it got a new patch set');
 
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, 'status.png');

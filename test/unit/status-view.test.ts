@@ -136,10 +136,40 @@ test('elapsed and remaining: a fixed clock, Argo’s estimate, a finished run, a
   assert.is(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
 });
 
-test('a queue’s residence: median and 90th percentile of the time its items have been queued', () => {
-  const q = buildStatusView(input([QUEUE], RUNS)).pipelines[1]!.queues[0]!;
-  // Enqueued 600 - change seconds ago: 499 … 495.
-  assert.equal(q.residence, { items: 5, medianSeconds: 497, p90Seconds: 499 });
+const departure = (change: number, queuedFor: number, leftAgo: number, merged = true, why?: string) => ({
+  change,
+  patchset: 1,
+  project: PROJECT,
+  enqueuedAt: ago(leftAgo + queuedFor),
+  leftAt: ago(leftAgo),
+  merged,
+  ...(why ? { why } : {}),
+});
+
+test('a queue’s residence, as Zuul’s resident_time: median and 90th percentile of the time the items that left in the last day spent in it', () => {
+  const departed = [departure(1, 100, 10), departure(2, 200, 20), departure(3, 300, 30, false, 'it got a new patch set'), departure(4, 400, 40), departure(5, 5000, 90_000)];
+  const q = buildStatusView(input([queue([], 3, { departed })], [])).pipelines[1]!.queues[0]!;
+  // The one that left more than a day ago is not counted.
+  assert.equal(q.residence, { items: 4, medianSeconds: 200, p90Seconds: 400 }); // nearest rank
+  assert.equal(q.departed.map((d) => d.change), [1, 2, 3, 4]);
+  assert.equal(buildStatusView(input([QUEUE], RUNS)).pipelines[1]!.queues[0]!.residence, { items: 0 });
+});
+
+test('why, after it left or was refused: the newest the queue remembers, in words', () => {
+  const departed = [departure(7, 600, 3600, false, 'Failed in the gate-and-submit queue: run gate-7 tested it on master with nothing ahead of it.'), departure(8, 120, 60)];
+  const refused = [{ change: 9, patchset: 3, project: PROJECT, at: ago(30), why: 'Not added to the gate-and-submit queue: it does not carry Code-Review +2.' }];
+  const view = buildStatusView(input([queue([], 3, { departed, refused })], []));
+  const failed = answerFor(view, 7);
+  assert.ok(failed.known);
+  assert.equal(failed.says.slice(0, 2), [
+    'Change 7 is not in any gate queue.',
+    `Patch set 1 left the gate-and-submit queue “mediawiki/core master” at ${ago(3600)}, after 10 min in it: Failed in the gate-and-submit queue: run gate-7 tested it on master with nothing ahead of it.`,
+  ]);
+  assert.is(failed.lastLeft?.kind, 'left');
+  assert.is(answerFor(view, 8).says[1], `Patch set 1 merged from the gate-and-submit queue “mediawiki/core master” at ${ago(60)}, after 2 min in it.`);
+  assert.is(answerFor(view, 9).says[1], `Its approval of patch set 3 did not add it to the gate-and-submit queue “mediawiki/core master” at ${ago(30)}: Not added to the gate-and-submit queue: it does not carry Code-Review +2.`);
+  // Hidden from the public: the page does not know it.
+  assert.not.ok(answerFor(publicView(view, new Set([8])), 7).known);
 });
 
 test('Workflows outside their project’s namespace, with forged or missing labels, or not Seakeeper’s, are not shown', () => {
