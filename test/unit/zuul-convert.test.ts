@@ -1,0 +1,285 @@
+// `npm run import-zuul` on small layouts, one edge at a time: merge keys, a template and jobs in one pipeline, a
+// job pattern, a project in no pipeline, a pipeline the layout does not define, names that need sanitizing,
+// queues joined through templates and transitively, and branch and comment patterns.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { parsePipelines } from '../../shared/config/pipeline-config.js';
+import { formatProblem } from '../../shared/config/yaml.js';
+import { convertLayoutText, outputFiles, projectPath, type Conversion } from '../../shared/zuul/convert.js';
+import { flattenJobs, parseLayout } from '../../shared/zuul/layout.js';
+import { pipelineName, queueName, workflowTemplateName } from '../../shared/zuul/names.js';
+import { anchored, branchFilter, commentPattern } from '../../shared/zuul/regex.js';
+import { validateOutputs } from '../../shared/zuul/validate.js';
+
+const GATE = `
+  - name: gate
+    manager: DependentPipelineManager
+    precedence: high
+    trigger:
+      gerrit:
+        - event: comment-added
+          approval: [{ code-review: 2 }]
+    success: { gerrit: { verified: 2, submit: true } }
+    failure: { gerrit: { verified: -1 } }
+  - name: check
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: patchset-created
+    success: { gerrit: { verified: 1 } }
+    failure: { gerrit: { verified: -1 } }
+`;
+
+function convert(text: string): Conversion {
+  const result = convertLayoutText(text);
+  if (!result.ok) throw new Error(result.problems.join('\n'));
+  return result.conversion;
+}
+
+const projectDoc = (conversion: Conversion, project: string) =>
+  parse(outputFiles(conversion, 'layout.yaml').get(projectPath(project)!)!) as { pipelines: Record<string, { workflowTemplate: string; queue?: string }> };
+
+test("yaml's merge option expands YAML 1.1 merge keys, both spellings", () => {
+  const layout = parseLayout(`
+pipelines:
+  - &base { name: a, manager: IndependentPipelineManager, precedence: low }
+  - <<: *base
+    name: b
+  - !!merge : *base
+    name: c
+projects: []
+`);
+  assert.ok(layout.ok);
+  if (!layout.ok) return;
+  assert.equal(
+    layout.layout.pipelines.map((p) => [p.name, p.manager, p.precedence]),
+    [['a', 'IndependentPipelineManager', 'low'], ['b', 'IndependentPipelineManager', 'low'], ['c', 'IndependentPipelineManager', 'low']],
+  );
+});
+
+test('a layout that is not one is refused with reasons, not an exception', () => {
+  assert.equal(parseLayout('[1, 2]'), { ok: false, problems: ['a layout is a mapping with pipelines and projects'] });
+  const bad = parseLayout('pipelines: [{ manager: x }]\nprojects: [{ name: a }, { name: a }]\n');
+  assert.not.ok(bad.ok);
+  if (!bad.ok) assert.equal(bad.problems, ['pipelines[0]: an entry with a name is expected', 'pipelines: the layout defines none', 'projects: a is listed twice']);
+});
+
+test('a template and jobs in the same pipeline: the template names the WorkflowTemplate, the rest are in a comment', () => {
+  const conversion = convert(`
+pipelines:${GATE}
+project-templates:
+  - name: php_tests
+    check: [php-lint, php-unit]
+projects:
+  - name: a
+    template: [{ name: php_tests }]
+    check: [own-job]
+`);
+  assert.equal(projectDoc(conversion, 'a').pipelines, { check: { workflowTemplate: 'php-tests' } });
+  const text = outputFiles(conversion, 'layout.yaml').get('projects/a/seakeeper.yaml')!;
+  assert.match(text, /# Zuul check: template php_tests; jobs own-job\n\s+# one Workflow per pipeline: php-tests runs what all of them ran/);
+});
+
+test('job trees are flattened: every job of the tree is one of the pipeline\'s', () => {
+  assert.equal(flattenJobs(['a', { b: ['c', { d: ['e'] }] }, 'f']), ['a', 'b', 'c', 'd', 'e', 'f']);
+});
+
+test('a project in no pipeline gets a seakeeper.yaml with none; an undefined pipeline is noted and left out', () => {
+  const conversion = convert(`
+pipelines:${GATE}
+projects:
+  - name: idle
+  - name: odd
+    nightly: [job-x]
+    check: [job-y]
+`);
+  assert.equal(projectDoc(conversion, 'idle').pipelines, {});
+  assert.equal(projectDoc(conversion, 'odd').pipelines, { check: { workflowTemplate: 'job-y' } });
+  assert.ok(conversion.notes.some((n) => n.kind === 'project: unknown pipeline' && n.where === 'project odd' && n.detail.includes('nightly')));
+  assert.equal(validateOutputs(outputFiles(conversion, 'layout.yaml')), []);
+});
+
+test('names are sanitized: pipelines, WorkflowTemplates, queues', () => {
+  assert.is(pipelineName('gate-and-submit-1_43'), 'gate-and-submit-1-43');
+  assert.is(pipelineName('Gate_And.Submit'), 'gate-and-submit');
+  assert.is(pipelineName('2nd'), 'p-2nd');
+  assert.is(pipelineName('x'.repeat(60)).length, 40);
+  assert.is(workflowTemplateName('mediawiki-vagrant-ruby2.7-rake'), 'mediawiki-vagrant-ruby2.7-rake');
+  assert.is(workflowTemplateName('Extension_Quibble..x-'), 'extension-quibble.x');
+  assert.is(queueName('mediawiki/extensions/AbuseFilter'), 'mediawiki-extensions-abusefilter');
+  assert.is(queueName('a/'.repeat(50)).length <= 63, true);
+
+  const conversion = convert(`
+pipelines:
+  - name: Gate_And.Submit 1_43
+    manager: DependentPipelineManager
+    trigger: { gerrit: [{ event: comment-added, approval: [{ code-review: 2 }] }] }
+    success: { gerrit: { verified: 2, submit: true } }
+projects:
+  - name: a
+    Gate_And.Submit 1_43: [Some_Job]
+`);
+  const files = outputFiles(conversion, 'layout.yaml');
+  const result = parsePipelines(files.get('pipelines.yaml')!);
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
+  if (result.ok) assert.equal(result.pipelines.map((p) => [p.name, p.tag]), [['gate-and-submit-1-43', 'autogenerated:seakeeper-gate-and-submit-1-43']]);
+  assert.equal(projectDoc(conversion, 'a').pipelines, { 'gate-and-submit-1-43': { workflowTemplate: 'some-job' } });
+  assert.match(files.get('pipelines.yaml')!, /# Zuul pipeline Gate_And.Submit 1_43, renamed gate-and-submit-1-43/);
+});
+
+test('queues: shared through a template job, transitively, named after the first project; a loner gets none', () => {
+  const conversion = convert(`
+pipelines:${GATE}
+project-templates:
+  - name: common
+    gate: [shared-lint]
+projects:
+  - name: Zeta/one
+    template: [{ name: common }]
+  - name: alpha/two
+    gate: [shared-lint, link-ab]
+  - name: beta
+    gate: [link-ab, link-bc]
+  - name: gamma
+    gate: [link-bc]
+  - name: loner
+    gate: [own]
+  - name: checker
+    check: [shared-lint]
+`);
+  assert.equal(conversion.queues.map((q) => [q.pipeline, q.name, q.projects]), [['gate', 'zeta-one', ['Zeta/one', 'alpha/two', 'beta', 'gamma']]]);
+  assert.is(projectDoc(conversion, 'gamma').pipelines.gate!.queue, 'zeta-one');
+  assert.is(projectDoc(conversion, 'loner').pipelines.gate!.queue, undefined);
+  // Sharing a job in an independent pipeline makes no queue.
+  assert.is(projectDoc(conversion, 'checker').pipelines.check!.queue, undefined);
+  assert.equal(validateOutputs(outputFiles(conversion, 'layout.yaml')), []);
+});
+
+test("queues: a job's queue-name names the queue, a job pattern does not; prefix/* only when the whole prefix is in", () => {
+  const conversion = convert(`
+pipelines:${GATE}
+jobs:
+  - name: ^.*$
+    queue-name: everything
+  - name: mw-unit
+    queue-name: mediawiki
+projects:
+  - name: mediawiki/core
+    gate: [mw-unit]
+  - name: mediawiki/extensions/A
+    gate: [mw-unit]
+  - name: mediawiki/extensions/B
+    gate: [mw-unit]
+  - name: mediawiki/tools/C
+    gate: [other]
+  - name: ext/x
+    gate: [pair]
+  - name: ext/y
+    gate: [pair]
+`);
+  assert.equal(conversion.layout.jobPatterns, 1);
+  assert.equal(conversion.policy, { 'ext-x': ['ext/*'], mediawiki: ['mediawiki/core', 'mediawiki/extensions/*'] });
+  assert.equal(validateOutputs(outputFiles(conversion, 'layout.yaml')), []);
+});
+
+test("queues: a name that is another project's own is not taken", () => {
+  const conversion = convert(`
+pipelines:${GATE}
+projects:
+  - name: a-b
+    gate: [solo]
+  - name: a/b
+    gate: [pair]
+  - name: a/c
+    gate: [pair]
+`);
+  assert.equal(conversion.queues.map((q) => q.name), ['a-b-q2']);
+  assert.equal(validateOutputs(outputFiles(conversion, 'layout.yaml')), []);
+});
+
+test('branch patterns: anchored as re.match anchors them; a lone negative lookahead becomes exclude', () => {
+  assert.is(anchored('wmf/.*'), '^wmf/.*');
+  assert.is(anchored('^REL1_43$'), '^REL1_43$');
+  assert.is(anchored('a|b'), '^(?:a|b)');
+  assert.equal(branchFilter('(?!^refs/meta/config|^wmf/(\\d|next)|^REL)'), { exclude: ['^refs/meta/config', '^wmf/(\\d|next)', '^REL'] });
+  assert.equal(branchFilter(['^master$', 'wmf/.*']), { include: ['^master$', '^wmf/.*'] });
+  assert.equal(branchFilter('(?P<x>a)\\Z'), { include: ['^(?<x>a)$'] });
+  assert.is(branchFilter('(unclosed'), undefined);
+});
+
+test("comment patterns: Gerrit's header spelled out in Zuul's is left to Seakeeper", () => {
+  assert.equal(commentPattern('(?im)^Patch Set \\d+:( -?Code\\-Review(\\+|-)?(1|2)?)?(\\n\\n\\(\\d+ comment(s)?\\))?\\n\\n\\s*recheck\\b'), { pattern: '^recheck\\b', exact: true });
+  assert.equal(commentPattern('(?im)^Patch Set \\d+:\\n\\n\\s*check (php5?|zend)\\.?\\s*$'), { pattern: '^check (php5?|zend)\\.?\\s*$', exact: true });
+  assert.equal(commentPattern('(?i)^run it$'), { pattern: '^run it$', exact: false });
+});
+
+test('triggers Seakeeper lacks, filters it cannot express: noted, and a pipeline left with none is reserved', () => {
+  const conversion = convert(`
+pipelines:
+  - name: periodic
+    manager: IndependentPipelineManager
+    precedence: low
+    trigger:
+      timer:
+        - time: '0 3 * * *'
+  - name: check
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: patchset-created
+          email: ['.*@example\\.org$']
+          branch: (?!^refs/meta/config)
+        - event: ref-updated
+          ref: ^refs/tags/.*$
+    success-message: 'OK {pipeline.name}'
+    success: { gerrit: { verified: 1 }, smtp: { to: a@example.org } }
+    failure: { gerrit: { verified: -1 } }
+    footer-message: see the docs
+projects:
+  - name: a
+    periodic: [nightly]
+`);
+  const files = outputFiles(conversion, 'layout.yaml');
+  const result = parsePipelines(files.get('pipelines.yaml')!);
+  assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
+  if (!result.ok) return;
+  const check = result.pipelines.find((p) => p.name === 'check')!;
+  assert.is(check.triggers.length, 1);
+  assert.is(check.success.message, 'OK {pipeline}');
+  const kinds = conversion.notes.map((n) => n.kind).sort();
+  for (const kind of ['trigger: email filter', 'trigger: ref-updated', 'trigger: timer', 'report: smtp reporter', 'pipeline: footer-message', 'pipeline reserved (written commented out)']) {
+    assert.ok(kinds.includes(kind), kind);
+  }
+  assert.equal(result.pipelines.map((p) => p.name), ['check']);
+  assert.match(files.get('pipelines.yaml')!, /#\s+Zuul pipeline periodic: reserved, not live/);
+  assert.match(files.get('pipelines.yaml')!, /# {3}periodic:\n/);
+  assert.match(files.get('projects/a/seakeeper.yaml')!, /periodic is reserved/);
+  assert.match(files.get('report.txt')!, /\d+ × trigger: email filter/);
+});
+
+test('an independent pipeline that submits becomes dependent, with no shared queues', () => {
+  const conversion = convert(`
+pipelines:
+  - name: l10n
+    manager: IndependentPipelineManager
+    trigger: { gerrit: [{ event: comment-added, approval: [{ code-review: 2 }] }] }
+    success: { gerrit: { verified: 2, submit: true } }
+projects:
+  - name: a
+    l10n: [i18n]
+  - name: b
+    l10n: [i18n]
+`);
+  assert.is(conversion.pipelines[0]!.value.manager, 'dependent');
+  assert.equal(conversion.queues, []);
+  assert.equal(validateOutputs(outputFiles(conversion, 'layout.yaml')), []);
+});
+
+test('a project name that is no safe path gets no file', () => {
+  assert.is(projectPath('a/../b'), undefined);
+  assert.is(projectPath('/abs'), undefined);
+  assert.is(projectPath('mediawiki/core'), 'projects/mediawiki/core/seakeeper.yaml');
+});
+
+test.run();
