@@ -4,6 +4,7 @@ import { Document } from 'yaml';
 import { compare } from '../config/project-config.js';
 import type { Conversion } from './conversion.js';
 import { parseLayout, type ZuulLayout } from './layout.js';
+import type { Note } from './notes.js';
 import { convertPipelines, pipelinesYaml } from './pipelines.js';
 import { convertProjects, projectYaml } from './projects.js';
 import { sharedQueues, sharedQueuesPolicy } from './queues.js';
@@ -38,8 +39,24 @@ export function convertLayout(layout: ZuulLayout): Conversion {
     projects: projects.projects,
     queues: queues.queues,
     policy,
-    notes: [...converted.notes, ...queues.notes, ...projects.notes],
+    notes: [...converted.notes, ...queues.notes, ...projects.notes, ...jobNotes(layout)],
   };
+}
+
+/**
+ * `jobs:` tunes Jenkins jobs (voting, files, branches, mutexes, messages): none of it is a pipeline's or a
+ * project's setting in Seakeeper, where the WorkflowTemplate decides what runs. Only queue-name is used (queues.ts).
+ */
+function jobNotes(layout: ZuulLayout): Note[] {
+  return layout.jobEntries.flatMap((job) =>
+    job.settings
+      .filter((key) => key !== 'queue-name' || job.name.startsWith('^'))
+      .map((key) => ({
+        kind: `job: ${key}`,
+        where: `job ${job.name}`,
+        detail: `${key} not carried over: in Seakeeper the project's WorkflowTemplate decides what runs and how`,
+      })),
+  );
 }
 
 /** Where a project's seakeeper.yaml goes under OUTDIR; undefined for a name that is no safe relative path. */

@@ -14,6 +14,12 @@ export interface ZuulJobSettings {
   readonly queueName?: string | undefined;
 }
 
+/** A `jobs:` entry's settings other than its name, for the report: the converter carries none but queue-name. */
+export interface ZuulJobEntry {
+  readonly name: string;
+  readonly settings: readonly string[];
+}
+
 /** Where a project's jobs in one pipeline come from: a project-template, or the project's own list. */
 export type JobSource =
   | { readonly kind: 'template'; readonly name: string; readonly jobs: readonly string[] }
@@ -33,6 +39,8 @@ export interface ZuulLayout {
   readonly jobs: ReadonlyMap<string, ZuulJobSettings>;
   /** How many `jobs:` entries are regular expressions (`^…`): they tune jobs, they add none. */
   readonly jobPatterns: number;
+  /** Every `jobs:` entry, patterns included, in order. */
+  readonly jobEntries: readonly ZuulJobEntry[];
   /** Template name → Zuul pipeline name → job names. */
   readonly templates: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   readonly projects: readonly ZuulProject[];
@@ -84,8 +92,10 @@ export function parseLayout(text: string): LayoutResult {
 
   const jobs = new Map<string, ZuulJobSettings>();
   let jobPatterns = 0;
+  const jobEntries: ZuulJobEntry[] = [];
   for (const job of list('jobs')) {
     const name = job.name as string;
+    jobEntries.push({ name, settings: Object.keys(job).filter((key) => key !== 'name') });
     // Zuul v2 reads a name starting with '^' as a pattern over job names, and applies no queue-name through one.
     if (name.startsWith('^')) {
       jobPatterns += 1;
@@ -132,7 +142,7 @@ export function parseLayout(text: string): LayoutResult {
     seen.add(project.name);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, layout: { pipelines, jobs, jobPatterns, templates, projects } };
+  return { ok: true, layout: { pipelines, jobs, jobPatterns, jobEntries, templates, projects } };
 }
 
 /** The pipelines of the layout a project names that the layout does not define. */

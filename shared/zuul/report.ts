@@ -46,10 +46,10 @@ export function summaryText(conversion: Conversion): string {
   const lines = [
     `pipelines: ${s.pipelines} converted (${s.pipelines - s.reserved.length} live${s.reserved.length > 0 ? `; reserved, commented out: ${s.reserved.join(', ')}` : ''})`,
     `projects: ${s.projects}, each with a seakeeper.yaml`,
-    `jobs: ${s.jobs} distinct (${conversion.layout.jobs.size} named and ${conversion.layout.jobPatterns} patterns in jobs:, whose settings are not carried over)`,
+    `jobs: ${s.jobs} distinct, run by the projects (jobs: tunes ${conversion.layout.jobs.size} by name and more through ${conversion.layout.jobPatterns} patterns)`,
     `templates: ${s.templatesUsed} of ${s.templates} project-templates in use, each a WorkflowTemplate name`,
     `shared queues: ${s.queues}${s.queues > 0 ? ' (largest first)' : ''}`,
-    ...conversion.queues.map((q) => `  ${q.name} (${q.pipeline}): ${q.projects.length} projects, ${q.jobs} jobs`),
+    ...conversion.queues.map((q) => `  ${q.name} (${q.pipeline}): ${q.projects.length} projects, ${q.jobs} ${q.jobs === 1 ? 'job' : 'jobs'}`),
     `not carried over: ${conversion.notes.length}`,
     ...s.notGrouped.map((g) => `  ${g.count} × ${g.kind}`),
   ];
