@@ -145,12 +145,6 @@ export function parseLayout(text: string): LayoutResult {
   return { ok: true, layout: { pipelines, jobs, jobPatterns, jobEntries, templates, projects } };
 }
 
-/** The pipelines of the layout a project names that the layout does not define. */
-export function unknownPipelines(layout: ZuulLayout, project: ZuulProject): string[] {
-  const defined = new Set(layout.pipelines.map((p) => p.name));
-  return [...project.pipelines.keys()].filter((name) => !defined.has(name));
-}
-
 /** Every job name a project runs in a pipeline, from its templates and its own list, once each. */
 export function jobsIn(project: ZuulProject, pipeline: string): string[] {
   return [...new Set((project.pipelines.get(pipeline) ?? []).flatMap((source) => source.jobs))];

@@ -73,22 +73,35 @@ function convertProject(project: ZuulProject, order: readonly string[], input: P
 
 const describe = (source: JobSource): string => (source.kind === 'template' ? `template ${source.name}` : `jobs ${source.jobs.join(', ')}`);
 
-/** The project's seakeeper.yaml. */
+/**
+ * The project's seakeeper.yaml. A reserved pipeline's entry is written commented out at the end, as the pipeline
+ * is in pipelines.yaml: naming a pipeline the system does not have would be a config error waiting to happen.
+ */
 export function projectYaml(project: ConvertedProject, header: string): string {
-  const doc = new Document({
-    pipelines: Object.fromEntries(
-      project.pipelines.map((p) => [p.name, { workflowTemplate: p.workflowTemplate, ...(p.queue !== undefined ? { queue: p.queue } : {}) }]),
-    ),
-  });
+  const live = project.pipelines.filter((p) => !p.reserved);
+  const entry = (p: ProjectPipeline) => ({ workflowTemplate: p.workflowTemplate, ...(p.queue !== undefined ? { queue: p.queue } : {}) });
+  const doc = new Document({ pipelines: Object.fromEntries(live.map((p) => [p.name, entry(p)])) });
   doc.commentBefore = ` ${project.name}: ${header}`;
   const map = doc.get('pipelines', true) as YAMLMap;
   if (project.pipelines.length === 0) map.comment = ' Zuul ran no jobs for this project';
   for (const item of map.items) {
-    const pipeline = project.pipelines.find((p) => isScalar(item.key) && item.key.value === p.name)!;
-    const lines = [`Zuul ${pipeline.zuulName}: ${pipeline.sources.map(describe).join('; ')}`];
-    if (pipeline.sources.length > 1) lines.push(`one Workflow per pipeline: ${pipeline.workflowTemplate} runs what all of them ran`);
-    if (pipeline.reserved) lines.push(`${pipeline.name} is reserved (commented out in pipelines.yaml): nothing runs until Seakeeper has its trigger`);
-    if (isScalar(item.key)) item.key.commentBefore = lines.map((line) => ` ${line}`).join('\n');
+    const pipeline = live.find((p) => isScalar(item.key) && item.key.value === p.name)!;
+    if (isScalar(item.key)) item.key.commentBefore = sourceLines(pipeline).map((line) => ` ${line}`).join('\n');
   }
-  return doc.toString({ lineWidth: 0 });
+  let text = doc.toString({ lineWidth: 0 });
+  for (const pipeline of project.pipelines.filter((p) => p.reserved)) {
+    const lines = [
+      ...sourceLines(pipeline),
+      `${pipeline.name} is reserved (commented out in pipelines.yaml): uncomment once Seakeeper has its trigger`,
+      ...new Document({ [pipeline.name]: entry(pipeline) }).toString({ lineWidth: 0 }).trimEnd().split('\n'),
+    ];
+    text += lines.map((line) => `  # ${line}\n`).join('');
+  }
+  return text;
+}
+
+function sourceLines(pipeline: ProjectPipeline): string[] {
+  const lines = [`Zuul ${pipeline.zuulName}: ${pipeline.sources.map(describe).join('; ')}`];
+  if (pipeline.sources.length > 1) lines.push(`one Workflow per pipeline: ${pipeline.workflowTemplate} runs what all of them ran`);
+  return lines;
 }

@@ -120,7 +120,10 @@ test('every one of the 2,182 projects gets a seakeeper.yaml that parseProjectCon
 test('a project lists the pipelines its templates and own jobs take part in, each with one WorkflowTemplate', () => {
   const core = parse(files.get('projects/mediawiki/core/seakeeper.yaml')!) as { pipelines: Record<string, { workflowTemplate: string; queue?: string }> };
   assert.equal(core.pipelines['gate-and-submit'], { workflowTemplate: 'extension-gate', queue: 'mediawiki' });
-  assert.ok(core.pipelines.test && core.pipelines['test-1-43'] && core.pipelines.postmerge);
+  assert.ok(core.pipelines.test && core.pipelines['test-1-43']);
+  // A reserved pipeline's entry is there, commented out.
+  assert.is(core.pipelines.postmerge, undefined);
+  assert.match(files.get('projects/mediawiki/core/seakeeper.yaml')!, /\n {2}# postmerge:\n {2}# {3}workflowTemplate: mediawiki-core-javascript-publish\n/);
   // A project with only its own jobs: named after its first job.
   const quibble = parse(files.get('projects/integration/quibble/seakeeper.yaml')!) as { pipelines: Record<string, { workflowTemplate: string; queue?: string }> };
   assert.equal(quibble.pipelines['gate-and-submit'], { workflowTemplate: 'integration-quibble-tox' });
