@@ -113,7 +113,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): Co
     for (const entry of Array.isArray(entries) ? entries : []) {
       if (!isRecord(entry)) continue;
       const pending: [string, string][] = [];
-      const converted = convertTrigger(entry, (kind, detail) => pending.push([kind, detail]));
+      const converted = convertTrigger(entry, manager, (kind, detail) => pending.push([kind, detail]));
       // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
       for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
       if (converted.ok) triggers.push(...converted.triggers);
@@ -157,7 +157,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): Co
 /** A trigger carried over, or not; one whose event Seakeeper lacks keeps the form it would take (`later`). */
 type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: false; later?: Record<string, unknown> };
 
-function convertTrigger(entry: Record<string, unknown>, note: (kind: string, detail: string) => void): TriggerResult {
+function convertTrigger(entry: Record<string, unknown>, manager: 'independent' | 'dependent', note: (kind: string, detail: string) => void): TriggerResult {
   const event = String(entry.event);
   if (!SUPPORTED_EVENTS.has(event)) {
     note(`trigger: ${event}`, `trigger on ${event}${entry.ref ? ` of ${JSON.stringify(entry.ref)}` : ''}${entry.branch ? ` on ${JSON.stringify(entry.branch)}` : ''} not carried over: Seakeeper has no ${event} trigger yet`);
@@ -172,7 +172,7 @@ function convertTrigger(entry: Record<string, unknown>, note: (kind: string, det
   }
   // Zuul v2 knew nothing of work in progress: it tested such changes. A gate cannot submit them, so there
   // Seakeeper's default (skip them) is kept.
-  if (event === 'patchset-created') trigger.ignoreWip = false;
+  if (manager === 'independent') trigger.ignoreWip = false;
 
   const approvals: { label: string; value: number }[] = [];
   for (const approval of Array.isArray(entry.approval) ? entry.approval : []) {
