@@ -92,9 +92,10 @@ function changeText(trigger: Trigger): Record<ParameterName, string> {
 }
 
 /**
- * The parameter `changes` of a run that tests more than its own change (a gate run, a check with dependencies):
- * SEAKEEPER_CHANGES in its safe form, one `<project> <branch> <ref> <revision>` per line in merge order, the
- * change last. A definition may pass it to a step; the checkout reads the exact text from the environment.
+ * The parameter `changes` of a run whose checkout merges changes (a gate run, a check: SEAKEEPER_CHANGES is
+ * set): SEAKEEPER_CHANGES in its safe form, one `<project> <branch> <ref> <revision>` per line in merge order,
+ * the change last (alone when nothing open is ahead of it). A definition may pass it to a step; the checkout
+ * reads the exact text from the environment.
  */
 export const CHANGES_PARAMETER = 'changes';
 

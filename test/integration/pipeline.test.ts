@@ -128,6 +128,8 @@ test('a pushed patchset runs the project\'s Workflow in its namespace: the chang
     subject: 'Add%20the%20frobnicator',
     pipeline: 'check',
     php: '8.2',
+    // What the checkout merges (SEAKEEPER_CHANGES): here the change alone, since it depends on nothing open.
+    changes: safeText(`${PROJECT} master refs/changes/${String(change._number % 100).padStart(2, '0')}/${change._number}/1 ${change.current_revision!}`),
   });
   assert.is(run.metadata.labels?.team, 'core');
   const info = await changeDetail(stack, PROJECT, change._number);
