@@ -48,8 +48,8 @@ test-unit: install typecheck layers
 test-integration: install rig-up
 	tsx test/run.ts integration --jobs=2
 
-# The rig starts while the unit files run (two at a time); the integration files wait for it, then run as in
-# test-integration; the typecheck runs beside them, counted as one test. The layer check is one of the unit
+# The rig starts while the unit files run (two at a time); the integration files start once it is up, beside
+# the unit files still to run, and run as in test-integration; the typecheck runs beside them, counted as one test. The layer check is one of the unit
 # files (test/unit/layers.test.ts).
 test: install prerequisites
 	tsx test/run.ts unit integration --jobs=2 --start-rig --typecheck

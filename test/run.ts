@@ -5,9 +5,10 @@
 //
 //   --filter=REGEX  only the files whose path matches
 //   --jobs=N        run N files at a time, each file's output printed whole when it ends. Integration files share
-//                   one rig, so only those marked `// rig: parallel` overlap (below); the others run alone
+//                   one rig, so only those marked `// rig: parallel` overlap each other (below); the others run
+//                   alone on the rig. Unit files need no rig and run beside the integration files
 //   --start-rig     start the rig (`test/rig/rig.sh up`, its output in .rig-up.log) while the unit files run,
-//                   and wait for it before the integration files: its ~50 s of start-up overlap the unit suite
+//                   and start the integration files once it is up: its ~50 s of start-up overlap the unit suite
 //   --typecheck     run `tsc --noEmit` (tsconfig.json) beside the tests, counted as one test: its ~20 s overlap
 //                   them too, where `make typecheck` first would add them
 //
@@ -118,7 +119,6 @@ function runAlone(file: string): Promise<FileResult> {
   return runFile(file);
 }
 
-/** `test/rig/rig.sh up` in the background; resolves when it ends, with its output (also in .rig-up.log). */
 /** `tsc --noEmit` over the whole project, as one result; its errors are printed when it fails. */
 function typecheck(): Promise<FileResult> {
   const root = path.resolve(testRoot, '..');
@@ -136,6 +136,7 @@ function typecheck(): Promise<FileResult> {
   });
 }
 
+/** `test/rig/rig.sh up` in the background; resolves when it ends, with its output (also in .rig-up.log). */
 function startRig(): Promise<{ ok: boolean; output: string }> {
   const root = path.resolve(testRoot, '..');
   return new Promise((resolve) => {
@@ -147,6 +148,33 @@ function startRig(): Promise<{ ok: boolean; output: string }> {
       void writeFile(path.join(root, '.rig-up.log'), output).finally(() => resolve({ ok: code === 0, output }));
     });
   });
+}
+
+/**
+ * The integration files once the rig (when this run starts it) is up: with `jobs` above 1, the exclusive ones
+ * alone, one by one, then those marked `// rig: parallel` `jobs` at a time (see the top).
+ */
+async function runIntegration(files: readonly string[], jobs: number, rig: Promise<{ ok: boolean; output: string }> | undefined): Promise<FileResult[]> {
+  if (files.length === 0) return [];
+  if (rig) {
+    const started = await rig;
+    if (!started.ok) {
+      console.log(`\n# the rig did not start (.rig-up.log):\n${started.output}`);
+      return [{ file: 'test/rig/rig.sh', total: 1, passed: 0, skipped: 0, crashed: true }];
+    }
+  }
+  const results: FileResult[] = [];
+  if (jobs === 1) {
+    for (const file of files) results.push(await runAlone(file));
+    return results;
+  }
+  const marked = await Promise.all(files.map(async (file) => rigParallel(await readFile(file, 'utf8'))));
+  const exclusive = files.filter((_, i) => !marked[i]);
+  const parallel = files.filter((_, i) => marked[i]);
+  console.log(`\n# integration: ${exclusive.length} alone, then ${parallel.length} marked \`// rig: parallel\` ${jobs} at a time`);
+  for (const file of exclusive) results.push(await runFile(file, true));
+  results.push(...(await mapWithConcurrency(parallel, jobs, (file) => runFile(file, true))));
+  return results;
 }
 
 async function main(): Promise<number> {
@@ -162,29 +190,17 @@ async function main(): Promise<number> {
   const rig = process.argv.includes('--start-rig') && suites.includes('integration') ? startRig() : undefined;
   const typechecked = process.argv.includes('--typecheck') ? typecheck() : undefined;
   const results: FileResult[] = [];
-  for (const suite of suites) {
-    const files = await suiteFiles(suite, filter);
-    if (suite === 'integration' && rig) {
-      const started = await rig;
-      if (!started.ok) {
-        console.log(`\n# the rig did not start (.rig-up.log):\n${started.output}`);
-        results.push({ file: 'test/rig/rig.sh', total: 1, passed: 0, skipped: 0, crashed: true });
-        break;
-      }
-    }
-    if (jobs === 1) {
-      for (const file of files) results.push(await runAlone(file));
-    } else if (suite === 'integration') {
-      // Exclusive files alone first, live; then the marked ones `jobs` at a time (see the top).
-      const marked = await Promise.all(files.map(async (file) => rigParallel(await readFile(file, 'utf8'))));
-      const exclusive = files.filter((_, i) => !marked[i]);
-      const parallel = files.filter((_, i) => marked[i]);
-      console.log(`\n# integration: ${exclusive.length} alone, then ${parallel.length} marked \`// rig: parallel\` ${jobs} at a time`);
-      for (const file of exclusive) results.push(await runAlone(file));
-      results.push(...(await mapWithConcurrency(parallel, jobs, (file) => runFile(file, true))));
-    } else {
-      results.push(...(await mapWithConcurrency(files, jobs, (file) => runFile(file, true))));
-    }
+  const unitFiles = suites.includes('unit') ? await suiteFiles('unit', filter) : [];
+  const integrationFiles = suites.includes('integration') ? await suiteFiles('integration', filter) : [];
+  if (jobs === 1) {
+    for (const file of unitFiles) results.push(await runAlone(file));
+    results.push(...(await runIntegration(integrationFiles, 1, rig)));
+  } else {
+    // Unit files need no rig: they run `jobs` at a time from the start, and the integration files start as soon
+    // as the rig is up, beside the unit files still to run (an exclusive file has the rig to itself, not the
+    // machine). Every file's output is printed whole when it ends.
+    const [unit, integration] = await Promise.all([mapWithConcurrency(unitFiles, jobs, (file) => runFile(file, true)), runIntegration(integrationFiles, jobs, rig)]);
+    results.push(...unit, ...integration);
   }
   if (typechecked) results.push(await typechecked);
   const passed = results.reduce((n, r) => n + r.passed, 0);
