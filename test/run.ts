@@ -24,7 +24,8 @@
 // or CRDs that are not of its own), Gerrit's global config, fixed names, a node's capacity. Unmarked is the
 // safe default: a new file runs alone until someone has read it and marked it.
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mapWithConcurrency } from '../shared/concurrency.js';
@@ -39,6 +40,8 @@ interface FileResult {
   passed: number;
   skipped: number;
   crashed: boolean;
+  /** Wall time of the file's process. */
+  seconds?: number;
 }
 
 /**
@@ -101,14 +104,15 @@ function runFile(file: string, buffered = false): Promise<FileResult> {
     child.stderr.on('data', echo(process.stderr));
     child.on('close', (code) => {
       const name = path.relative(testRoot, file);
-      const took = `# ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`;
+      const seconds = Math.round((performance.now() - started) / 100) / 10;
+      const took = `# ${name}: ${seconds.toFixed(1)} s\n`;
       process.stdout.write(buffered ? `\n# ${name}\n${output}${took}` : took);
       const summary = parseUvuSummary(output);
       if (!summary) {
-        resolve({ file, total: 1, passed: 0, skipped: 0, crashed: true });
+        resolve({ file, total: 1, passed: 0, skipped: 0, crashed: true, seconds });
         return;
       }
-      resolve({ file, ...fileOutcome(summary, code) });
+      resolve({ file, ...fileOutcome(summary, code), seconds });
     });
   });
 }
@@ -170,11 +174,36 @@ async function runIntegration(files: readonly string[], jobs: number, rig: Promi
   }
   const marked = await Promise.all(files.map(async (file) => rigParallel(await readFile(file, 'utf8'))));
   const exclusive = files.filter((_, i) => !marked[i]);
-  const parallel = files.filter((_, i) => marked[i]);
+  // Longest first (by the last run's times), so that no long file starts last and runs on alone.
+  const took = await readFileTimes();
+  const parallel = longestFirst(files.filter((_, i) => marked[i]), took);
   console.log(`\n# integration: ${exclusive.length} alone, then ${parallel.length} marked \`// rig: parallel\` ${jobs} at a time`);
   for (const file of exclusive) results.push(await runFile(file, true));
   results.push(...(await mapWithConcurrency(parallel, jobs, (file) => runFile(file, true))));
+  await writeFileTimes({ ...took, ...Object.fromEntries(results.map((r) => [path.relative(testRoot, r.file), r.seconds ?? 0])) });
   return results;
+}
+
+/** Where the last run's time per integration file is kept: outside the clone, with the rig's tool caches. */
+const FILE_TIMES = path.join(process.env.SEAKEEPER_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'seakeeper'), 'test-times.json');
+
+async function readFileTimes(): Promise<Record<string, number>> {
+  try {
+    return JSON.parse(await readFile(FILE_TIMES, 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+async function writeFileTimes(times: Record<string, number>): Promise<void> {
+  await mkdir(path.dirname(FILE_TIMES), { recursive: true }).catch(() => undefined);
+  await writeFile(FILE_TIMES, `${JSON.stringify(times, null, 1)}\n`).catch(() => undefined);
+}
+
+/** Files by their last time, longest first; a file without one (new) first of all, then the rest by name. */
+export function longestFirst(files: readonly string[], took: Readonly<Record<string, number>>): string[] {
+  const time = (file: string) => took[path.relative(testRoot, file)] ?? Number.POSITIVE_INFINITY;
+  return [...files].sort((a, b) => time(b) - time(a) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 async function main(): Promise<number> {
