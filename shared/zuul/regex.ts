@@ -4,28 +4,43 @@
 // included; Seakeeper tests the first line after that header (shared/pipelines/triggers.ts), so a pattern
 // that spells the header out is reduced to what it asks of that line.
 
-/** The top-level alternatives of a pattern: `a|(b|c)|d` → `a`, `(b|c)`, `d`. */
-export function alternatives(pattern: string): string[] {
-  const parts: string[] = [];
+/**
+ * Calls `visit` with each character of `pattern` outside escapes and character classes, and the group depth
+ * after it (a `(` counts in, a `)` out); stops when `visit` answers false.
+ */
+function scanGroups(pattern: string, visit: (c: string, i: number, depth: number) => boolean | void): void {
   let depth = 0;
   let inClass = false;
-  let start = 0;
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
+    const c = pattern[i]!;
     if (c === '\\') {
       i += 1;
       continue;
     }
     if (inClass) {
       if (c === ']') inClass = false;
-    } else if (c === '[') inClass = true;
-    else if (c === '(') depth += 1;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      continue;
+    }
+    if (c === '(') depth += 1;
     else if (c === ')') depth -= 1;
-    else if (c === '|' && depth === 0) {
+    if (visit(c, i, depth) === false) return;
+  }
+}
+
+/** The top-level alternatives of a pattern: `a|(b|c)|d` → `a`, `(b|c)`, `d`. */
+export function alternatives(pattern: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  scanGroups(pattern, (c, i, depth) => {
+    if (c === '|' && depth === 0) {
       parts.push(pattern.slice(start, i));
       start = i + 1;
     }
-  }
+  });
   parts.push(pattern.slice(start));
   return parts;
 }
@@ -33,24 +48,14 @@ export function alternatives(pattern: string): string[] {
 /** Whether `(` at 0 closes at the pattern's last character, so the group spans it all. */
 function oneGroup(pattern: string): boolean {
   if (!pattern.startsWith('(') || !pattern.endsWith(')')) return false;
+  let spans = true;
   let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      i += 1;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-    } else if (c === '[') inClass = true;
-    else if (c === '(') depth += 1;
-    else if (c === ')') {
-      depth -= 1;
-      if (depth === 0 && i < pattern.length - 1) return false;
-    }
-  }
-  return depth === 0;
+  scanGroups(pattern, (c, i, after) => {
+    depth = after;
+    if (c === ')' && after === 0 && i < pattern.length - 1) return (spans = false);
+    return undefined;
+  });
+  return spans && depth === 0;
 }
 
 /** re.match's anchoring made explicit: `wmf/.*` → `^wmf/.*`, `a|b` → `^(?:a|b)`. */
