@@ -3,6 +3,8 @@
 // outcome-hook annotations ask: support/argo.ts), and the real kube-apiserver admits them or not. Seakeeper's
 // Workflows are built by its own builder from a pipeline, as patchset-created builds them; a project owner's are
 // created by hand, as `argo submit` would.
+// rig: parallel (test/run.ts): a project, namespaces and a tainted fake node of its own; the provisioner's
+// manifests are applied as every run applies them
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveEffectiveConfig } from '../../shared/config/inheritance.js';
@@ -20,7 +22,7 @@ import { checked, firstTrigger, patchsetCreated, pipeline } from '../unit/suppor
 import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, finished, podsOf, podsStopped, runPods, running } from './support/argo.js';
 import { createProject, pushDirect } from '../../dev/gerrit-chores.js';
 import { rigConnections } from './support/gerrit.js';
-import { adminCluster, applyManifests, deleteNamespacesOf, hideProjects, PROVISIONER_MANIFESTS } from './support/provisioning.js';
+import { adminCluster, applyManifests, deleteNamespacesOf, hideProjects, kubectl, PROVISIONER_MANIFESTS } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 import { eventually } from './support/wait.js';
 
@@ -32,8 +34,12 @@ const PROJECT = `it-${suffix}-runs`;
 const NAMESPACE = namespaceFor(PROJECT);
 /** A namespace of the test's own, without quota or limits, for filling a node. */
 const PLAIN_NAMESPACE = `it-${suffix}-priority`;
-/** The fake node the priority test fills (test/rig/workloads.sh: RIG_NODE_CPU cores each). */
-const NODE = 'rig-node-3';
+/**
+ * A fake node of the test's own, which KWOK runs as it runs the rig's (it manages every node with its
+ * annotation), tainted so that only this test's pods land there: the priority test fills it, whatever else runs.
+ */
+const NODE = `it-${suffix}-node`;
+const NODE_TAINT = { key: 'seakeeper.test/node', value: suffix, effect: 'NoSchedule' };
 
 test.before(async () => {
   await applyManifests(rig, ...PROVISIONER_MANIFESTS);
@@ -44,6 +50,20 @@ test.before(async () => {
   const summary = await new Provisioner(cluster, policy).provision(await resolveEffectiveConfig(PROJECT, new GerritConfigReader(new GerritClient(botConnection)), policy));
   assert.ok(['created', 'updated', 'unchanged'].includes(summary.outcome), JSON.stringify(summary));
   await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: PLAIN_NAMESPACE } } as ClusterObject);
+  const capacity = { cpu: '8', memory: '32Gi', pods: '110' };
+  await cluster.create({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: NODE, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok-test', 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } },
+    spec: { taints: [NODE_TAINT] },
+    status: { allocatable: capacity, capacity },
+  } as ClusterObject);
+  await eventually(async () => {
+    const node = await cluster.get<ClusterObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>('v1', 'Node', undefined, NODE);
+    if (node?.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') throw new Error(`node ${NODE} is not ready yet`);
+  }, 30_000, 250);
+  // The API server taints a new node not-ready; in the rig nothing else lifts it (test/rig/workloads.sh).
+  await kubectl(rig, 'taint', 'nodes', NODE, 'node.kubernetes.io/not-ready:NoSchedule-').catch(() => undefined);
   // Argo's pods run as the namespace's default ServiceAccount; kube-controller-manager makes it.
   await eventually(async () => {
     if (!(await cluster.get('v1', 'ServiceAccount', PLAIN_NAMESPACE, 'default'))) throw new Error('no default ServiceAccount yet');
@@ -52,6 +72,7 @@ test.before(async () => {
 
 test.after(async () => {
   await cluster.delete('v1', 'Namespace', undefined, PLAIN_NAMESPACE).catch(() => undefined);
+  await cluster.delete('v1', 'Node', undefined, NODE).catch(() => undefined);
   await deleteNamespacesOf(cluster, [PROJECT]);
   await hideProjects(adminConnection, [PROJECT]);
 });
@@ -178,6 +199,7 @@ test('on a full node, a pending gate pod starts before a check pod that was wait
       entrypoint: 'main',
       podPriorityClassName: priorityClass,
       nodeSelector: { 'kubernetes.io/hostname': NODE },
+      tolerations: [{ ...NODE_TAINT, operator: 'Equal' }],
       templates: [{ name: 'main', metadata: { annotations: { [DURATION_ANNOTATION]: duration, [EXIT_CODE_ANNOTATION]: '0' } }, container: { image: 'ci', command: ['run'], resources: { requests: { cpu } } } }],
     });
   // The node has 8 cores: the filler leaves half a core, so neither waiting run fits until it ends.
