@@ -6,6 +6,11 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+// Unconfigured means unconfigured: a developer's shell may hold the rig's variables (`. .rig/env`).
+for (const name of Object.keys(process.env)) {
+  if (/^(GERRIT_|KUBECONFIG$|KUBERNETES_|SEAKEEPER_|ARGO_|ARTIFACT_|K_SINK$|CLUSTER_URL$)/.test(name)) delete process.env[name];
+}
+
 /** Functions that read their configuration on first use when the process does not serve them. */
 const CONFIGURED = ['patchset-created', 'comment-added', 'project-config-changed', 'workflow-completed', 'reconcile'];
 const CLOUD_EVENT_FUNCTIONS = [...CONFIGURED, 'workflow-watch', 'dead-letter', 'capacity-report'];
