@@ -37,8 +37,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { CloudEvent } from 'cloudevents';
-import { resolveEffectiveConfig } from '../shared/config/inheritance.js';
-import { loadPolicy } from '../shared/config/policy.js';
 import { CONFIG_REF } from '../shared/config/project-config.js';
 import { eventsFromChanges, RECOVERY_CHANGE_OPTIONS } from '../shared/events/gap-recovery.js';
 import { toCloudEvents } from '../shared/events/gerrit-cloudevents.js';
@@ -47,17 +45,15 @@ import { basicAuthorization, encodeId, parseGerritJson } from '../shared/gerrit/
 import type { ChangeInfo } from '../shared/gerrit/types.js';
 import { DEPENDENCY_OPTIONS, dependentsQuery, levelQuery, wantedBy } from '../shared/pipelines/dependencies.js';
 import { ClusterClient } from '../shared/k8s/cluster.js';
-import { GerritConfigReader } from '../shared/provisioning/config-reader.js';
 import { namespaceFor } from '../shared/names.js';
-import { Provisioner } from '../shared/provisioning/provisioner.js';
 import { ARGO_COMPLETED_LABEL, runSelector, type LiveWorkflow } from '../shared/runs/workflow.js';
 import { listWorkflows, refOfWorkflow } from '../shared/runs/workflow-store.js';
 import { workflowCompletedEvent } from '../shared/reporting/completed-event.js';
 import { finished } from '../test/integration/support/argo.js';
 import { FRAMEWORK_MAIN, freePort, nodeFlagsOf, waitForListening } from '../dev/serve-function.js';
-import { createProject, pushChange, pushDirect } from '../dev/gerrit-chores.js';
+import { pushChange } from '../dev/gerrit-chores.js';
 import { rigConnections } from '../test/integration/support/gerrit.js';
-import { ARGO_UI_URL, CLUSTER_URL } from '../test/integration/support/pipelines.js';
+import { ARGO_UI_URL, CLUSTER_URL, provisionedProject } from '../test/integration/support/pipelines.js';
 import { hideProjects } from '../test/integration/support/provisioning.js';
 import { loadRig, uniqueSuffix } from '../test/integration/support/rig.js';
 import { GerritClient } from '../shared/gerrit/client.js';
@@ -235,11 +231,8 @@ interface BenchChange {
 }
 
 async function setup(): Promise<BenchChange[]> {
-  await createProject(adminConnection, PROJECT);
-  await pushDirect(adminConnection, PROJECT, CONFIG_REF, BENCH_CONFIG_FILES, 'Add CI configuration');
-  const policy = loadPolicy();
   const bot = new GerritClient(botConnection);
-  await new Provisioner(cluster, policy).provision(await resolveEffectiveConfig(PROJECT, new GerritConfigReader(bot), policy));
+  await provisionedProject(rig, PROJECT, BENCH_CONFIG_FILES, { cluster, bot });
   const since = Math.floor(Date.now() / 1000) - 60;
   const count = EVENTS + COLD;
   await mapWithConcurrency([...Array(count).keys()], 4, (i) => pushChange(adminConnection, PROJECT, { [`f${i}.txt`]: `${i}\n` }, `Bench change ${i}`));

@@ -7,27 +7,21 @@
 // manifests are applied as every run applies them
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolveEffectiveConfig } from '../../shared/config/inheritance.js';
-import { loadPolicy } from '../../shared/config/policy.js';
-import { CONFIG_REF } from '../../shared/config/project-config.js';
-import { GerritClient } from '../../shared/gerrit/client.js';
 import type { ClusterObject, CreateResult } from '../../shared/k8s/cluster.js';
 import { buildWorkflow } from '../../shared/pipelines/workflow-builder.js';
 import { refOfWorkflow } from '../../shared/runs/workflow-store.js';
 import type { LiveWorkflow, WorkflowNode } from '../../shared/runs/workflow.js';
-import { GerritConfigReader } from '../../shared/provisioning/config-reader.js';
 import { namespaceFor } from '../../shared/names.js';
-import { Provisioner } from '../../shared/provisioning/provisioner.js';
 import { checked, firstTrigger, patchsetCreated, pipeline } from '../unit/support/pipelines.js';
 import { DURATION_ANNOTATION, EXIT_CODE_ANNOTATION, finished, podsOf, podsStopped, runPods, running } from './support/argo.js';
-import { createProject, pushDirect } from '../../dev/gerrit-chores.js';
 import { rigConnections } from './support/gerrit.js';
 import { adminCluster, applyManifests, deleteNamespacesOf, hideProjects, kubectl, PROVISIONER_MANIFESTS } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
+import { provisionedProject } from './support/pipelines.js';
 import { eventually } from './support/wait.js';
 
 const rig = loadRig();
-const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
+const { admin: adminConnection } = rigConnections(rig);
 const cluster = adminCluster(rig);
 const suffix = uniqueSuffix();
 const PROJECT = `it-${suffix}-runs`;
@@ -43,12 +37,8 @@ const NODE_TAINT = { key: 'seakeeper.test/node', value: suffix, effect: 'NoSched
 
 test.before(async () => {
   await applyManifests(rig, ...PROVISIONER_MANIFESTS);
-  await createProject(adminConnection, PROJECT);
   // One core for the whole namespace: two of the quota test's pods fit at once, not three.
-  await pushDirect(adminConnection, PROJECT, CONFIG_REF, { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\nresources: { cpu: "1", memory: 4Gi, pods: 10 }\n' }, 'Add CI configuration');
-  const policy = loadPolicy();
-  const summary = await new Provisioner(cluster, policy).provision(await resolveEffectiveConfig(PROJECT, new GerritConfigReader(new GerritClient(botConnection)), policy));
-  assert.ok(['created', 'updated', 'unchanged'].includes(summary.outcome), JSON.stringify(summary));
+  await provisionedProject(rig, PROJECT, { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: check.yaml }\nresources: { cpu: "1", memory: 4Gi, pods: 10 }\n' }, { cluster });
   await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: PLAIN_NAMESPACE } } as ClusterObject);
   const capacity = { cpu: '8', memory: '32Gi', pods: '110' };
   await cluster.create({

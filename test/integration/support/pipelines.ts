@@ -175,22 +175,34 @@ export async function startPipelineStack(rig: Rig, parent: string, options: { sh
 }
 
 /**
- * A child project of the stack's parent with `files` on refs/meta/config (seakeeper.yaml and its workflow
- * files, as an owner pushes them), and — unless `provision` is false — its namespace provisioned through the
- * provisioner's entry point, as project-config-changed would after that push.
+ * A project (under `parent` when given) with `files` on refs/meta/config (seakeeper.yaml and its workflow files,
+ * as an owner pushes them), and — unless `provision` is false — its namespace provisioned through the
+ * provisioner's entry point as the administrator, as project-config-changed would after that push. Its
+ * namespace's name.
  */
-export async function configuredProject(rig: Rig, stack: PipelineStack, project: string, files: FileChanges, options: { provision?: boolean } = {}): Promise<string> {
-  const { admin } = rigConnections(rig);
-  await createProject(admin, project, stack.parent);
+export async function provisionedProject(
+  rig: Rig,
+  project: string,
+  files: FileChanges,
+  options: { parent?: string; cluster?: ClusterClient; bot?: GerritClient; provision?: boolean } = {},
+): Promise<string> {
+  const { admin, bot } = rigConnections(rig);
+  await createProject(admin, project, options.parent);
   await pushDirect(admin, project, CONFIG_REF, files, 'Add CI configuration');
   if (options.provision !== false) {
     const policy = loadPolicy();
-    const summary = await new Provisioner(stack.cluster, policy).provision(await resolveEffectiveConfig(project, new GerritConfigReader(stack.bot), policy));
+    const cluster = options.cluster ?? ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
+    const summary = await new Provisioner(cluster, policy).provision(await resolveEffectiveConfig(project, new GerritConfigReader(options.bot ?? new GerritClient(bot)), policy));
     if (summary.outcome !== 'created' && summary.outcome !== 'updated' && summary.outcome !== 'unchanged') {
       throw new Error(`provisioning ${project}: ${summary.outcome} ${summary.reason ?? ''}`);
     }
   }
   return namespaceFor(project);
+}
+
+/** A child project of the stack's parent, configured and provisioned as provisionedProject does. */
+export async function configuredProject(rig: Rig, stack: PipelineStack, project: string, files: FileChanges, options: { provision?: boolean } = {}): Promise<string> {
+  return provisionedProject(rig, project, files, { ...options, parent: stack.parent, cluster: stack.cluster, bot: stack.bot });
 }
 
 /** The event of `type` the ingress delivered for the change (and patchset), once it is at the Broker stand-in. */
