@@ -3,7 +3,7 @@
 // latest one is read with kubectl. Same code as `npm run capacity`, same bounds on its two numbers. A tick that
 // fails on the cluster is retried like any delivery; one whose data is out of bounds never will succeed, so it
 // is logged and acknowledged.
-import { DEFAULT_DAYS, DEFAULT_HORIZON_WEEKS } from '../../shared/capacity/capacity.js';
+import { DAYS_BOUNDS, DEFAULT_DAYS, DEFAULT_HORIZON_WEEKS, WEEKS_BOUNDS } from '../../shared/capacity/capacity.js';
 import { capacityConfigFromEnv, CAPACITY_CONFIGMAP, writeCapacityConfigMap, type CapacityConfig } from '../../shared/capacity/capacity-shell.js';
 import { loadAll } from '../../shared/config/policy-env.js';
 import { loadEnv } from '../../shared/env.js';
@@ -28,10 +28,6 @@ export function startCapacityReport(env: NodeJS.ProcessEnv = process.env): Capac
   return served;
 }
 
-// As capacity-cli.ts bounds --days and --weeks: a year of history, two years of planning.
-const DAYS = { min: 1, max: 366 };
-const WEEKS = { min: 0, max: 104 };
-
 function wholeNumber(data: Record<string, unknown>, field: string, fallback: number, bounds: { min: number; max: number }): number {
   const value = data[field];
   if (value === undefined || value === null) return fallback;
@@ -49,7 +45,7 @@ export function capacityOptionsOf(event: Pick<InboundEvent, 'data'>): { days: nu
     throw new PermanentError('capacity-report: the event data must be a JSON object');
   }
   const fields = data as Record<string, unknown>;
-  return { days: wholeNumber(fields, 'days', DEFAULT_DAYS, DAYS), horizonWeeks: wholeNumber(fields, 'horizonWeeks', DEFAULT_HORIZON_WEEKS, WEEKS) };
+  return { days: wholeNumber(fields, 'days', DEFAULT_DAYS, DAYS_BOUNDS), horizonWeeks: wholeNumber(fields, 'horizonWeeks', DEFAULT_HORIZON_WEEKS, WEEKS_BOUNDS) };
 }
 
 export async function writeCapacityReport(event: InboundEvent, deps: CapacityReportDeps, now = Date.now()): Promise<Record<string, unknown>> {

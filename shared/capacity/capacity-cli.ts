@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../env.js';
-import { DEFAULT_DAYS, DEFAULT_HORIZON_WEEKS } from './capacity.js';
+import { DAYS_BOUNDS, DEFAULT_DAYS, DEFAULT_HORIZON_WEEKS, WEEKS_BOUNDS } from './capacity.js';
 import { capacityConfigFromEnv, capacityReport, type CapacityConfig } from './capacity-shell.js';
 
 const USAGE = `usage: npm run capacity -- [--days N] [--weeks N] [--json FILE] [--svg FILE]
@@ -16,10 +16,7 @@ const USAGE = `usage: npm run capacity -- [--days N] [--weeks N] [--json FILE] [
   --svg FILE  write the chart of daily max, daily median and 7-day moving median of concurrent pods
 `;
 
-const MAX_DAYS = 366;
-const MAX_WEEKS = 104;
-
-function wholeNumber(text: string | undefined, fallback: number, name: string, max: number, min: number): number {
+function wholeNumber(text: string | undefined, fallback: number, name: string, { min, max }: { readonly min: number; readonly max: number }): number {
   if (text === undefined) return fallback;
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new ConfigError([`--${name} must be a whole number from ${min} to ${max}`]);
   return Number(text);
@@ -38,8 +35,8 @@ async function main(): Promise<number> {
       return 0;
     }
     options = {
-      days: wholeNumber(values.days, DEFAULT_DAYS, 'days', MAX_DAYS, 1),
-      weeks: wholeNumber(values.weeks, DEFAULT_HORIZON_WEEKS, 'weeks', MAX_WEEKS, 0),
+      days: wholeNumber(values.days, DEFAULT_DAYS, 'days', DAYS_BOUNDS),
+      weeks: wholeNumber(values.weeks, DEFAULT_HORIZON_WEEKS, 'weeks', WEEKS_BOUNDS),
       json: values.json,
       svg: values.svg,
     };

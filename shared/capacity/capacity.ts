@@ -6,6 +6,9 @@ import { MOVING_WINDOW_DAYS, movingMedian, recommendedQuota, trendOf } from './t
 
 export const DEFAULT_DAYS = 30;
 export const DEFAULT_HORIZON_WEEKS = 4;
+/** What a report may be asked for (the CLI's --days and --weeks, the weekly run's data): a year of history, two years of planning. */
+export const DAYS_BOUNDS = { min: 1, max: 366 } as const;
+export const WEEKS_BOUNDS = { min: 0, max: 104 } as const;
 
 export interface CapacityOptions {
   /** ms since the epoch: ends running pods, and the window is the whole days before its day. */
