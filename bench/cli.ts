@@ -10,9 +10,4 @@ export function numericArgs(argv: readonly string[] = process.argv.slice(2)): Re
   );
 }
 
-/** The median; of an even count, the mean of the middle two. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median } from '../shared/statistics.js';

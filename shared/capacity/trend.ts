@@ -7,16 +7,9 @@
 //
 // Q is the last 7-day moving median of the daily peaks. A shrinking trend does not lower the quota below Q:
 // the history says the cluster needed Q recently, whatever the slope.
+import { median } from '../statistics.js';
 
 export const MOVING_WINDOW_DAYS = 7;
-
-/** The median; of an even count, the mean of the middle two; 0 of none. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** For each day, the median of it and the days before it, `window` in all (fewer at the start of the series). */
 export function movingMedian(values: readonly number[], window = MOVING_WINDOW_DAYS): number[] {

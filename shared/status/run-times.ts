@@ -45,10 +45,3 @@ export function runTimes(workflow: Pick<LiveWorkflow, 'metadata' | 'status'>, no
   if (finished !== undefined) return estimate;
   return { ...estimate, remainingSeconds: Math.max(0, estimatedSeconds - elapsedSeconds) };
 }
-
-/** The nearest-rank percentile (0 < p ≤ 100) of `values`; undefined for none. */
-export function percentile(values: readonly number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}

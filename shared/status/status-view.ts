@@ -13,7 +13,8 @@ import type { Departure, ItemDecision, Notice, QueueItem, QueueState, Refusal, R
 import { runOutcomeOf } from '../pipelines/gate-plan.js';
 import type { ChangeQueueObject } from '../pipelines/queue-store.js';
 import { argoWorkflowUrl, fromSafeText, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
-import { durationOf, percentile, runTimes, timeOf, type RunTimes } from './run-times.js';
+import { percentile } from '../statistics.js';
+import { durationOf, runTimes, timeOf, type RunTimes } from './run-times.js';
 
 /** The counts per pipeline cover the runs created in this last stretch of time. */
 export const STATS_WINDOW_SECONDS = 24 * 60 * 60;

@@ -8,7 +8,8 @@ import type { QueueItem, QueueState } from '../../shared/pipelines/change-queue.
 import type { ChangeQueueObject } from '../../shared/pipelines/queue-store.js';
 import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL, safeText, type LiveWorkflow } from '../../shared/runs/workflow.js';
 import { answerFor, ESTIMATE_RULE, mergeEstimate } from '../../shared/status/change-answer.js';
-import { percentile, runTimes } from '../../shared/status/run-times.js';
+import { percentile } from '../../shared/statistics.js';
+import { runTimes } from '../../shared/status/run-times.js';
 import { changesNamed, publicView } from '../../shared/status/public-view.js';
 import { publicQueries } from '../../shared/status/status-source.js';
 import { buildStatusView, type StatusInput } from '../../shared/status/status-view.js';
