@@ -79,7 +79,7 @@ export function readableLabel(prefix: string, text: string): string {
 }
 
 /** Readable form: accents dropped, lower case, other runs → '-', trimmed. */
-function fold(name: string): string {
+export function fold(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')

@@ -2,24 +2,17 @@
 // letter, at most 40), WorkflowTemplates (DNS-1123 subdomains, at most 253) and gate queues (DNS-1123 labels).
 // Each is deterministic, so converting the same layout twice gives the same names.
 
+import { fold } from '../names.js';
+
 const MAX_PIPELINE = 40;
 const MAX_SUBDOMAIN = 253;
 const MAX_LABEL = 63;
-
-/** Lower case, every run of other characters one '-', no '-' at either end. */
-function dashed(text: string, allowed: RegExp): string {
-  return text
-    .toLowerCase()
-    .replace(allowed, '-')
-    .replace(/-+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
 
 const trimEnd = (text: string, max: number): string => text.slice(0, max).replace(/[-.]+$/, '');
 
 /** `gate-and-submit-1_43` → `gate-and-submit-1-43`; a name that would start with a digit gets `p-`. */
 export function pipelineName(zuulName: string): string {
-  const name = dashed(zuulName, /[^a-z0-9]+/g) || 'pipeline';
+  const name = fold(zuulName) || 'pipeline';
   return trimEnd(/^[a-z]/.test(name) ? name : `p-${name}`, MAX_PIPELINE);
 }
 
@@ -28,12 +21,12 @@ export function workflowTemplateName(zuulName: string): string {
   const segments = zuulName
     .toLowerCase()
     .split('.')
-    .map((segment) => dashed(segment, /[^a-z0-9]+/g))
+    .map((segment) => fold(segment))
     .filter((segment) => segment !== '');
   return trimEnd(segments.join('.') || 'workflow', MAX_SUBDOMAIN);
 }
 
 /** A gate queue name: `mediawiki/core` → `mediawiki-core`. */
 export function queueName(text: string): string {
-  return trimEnd(dashed(text, /[^a-z0-9]+/g) || 'queue', MAX_LABEL);
+  return trimEnd(fold(text) || 'queue', MAX_LABEL);
 }
