@@ -239,7 +239,8 @@ function withDepartures(before: QueueState, after: QueueState, event: QueueEvent
   const departures = gone.map((item): Departure => {
     const merged = (event.type === 'submitted' && event.result === 'merged' && event.change === item.change) || (event.type === 'dequeue' && event.reason === 'merged-elsewhere' && event.change === item.change);
     const notice = [...after.owed].reverse().find((n) => n.item.change === item.change && !told.has(n.id));
-    const why = merged ? undefined : (notice?.text ?? (event.type === 'dequeue' ? `it ${DEPARTED[event.reason === 'merged-elsewhere' ? 'new-patchset' : event.reason]}` : 'it left the queue'));
+    const reason = event.type === 'dequeue' && event.reason !== 'merged-elsewhere' ? `it ${DEPARTED[event.reason]}` : 'it left the queue';
+    const why = merged ? undefined : (notice?.text ?? reason);
     return { change: item.change, patchset: item.patchset, project: item.project, enqueuedAt: item.enqueuedAt, leftAt: at, merged, ...(why !== undefined ? { why: why.slice(0, MAX_WHY_CHARS) } : {}) };
   });
   return { ...after, departed: recent([...(before.departed ?? []), ...departures], (d) => d.leftAt, at) };
