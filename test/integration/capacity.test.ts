@@ -35,6 +35,7 @@ import { accountKubeconfig } from './support/pipeline-rbac.js';
 import { deliver, provisionedProject } from './support/pipelines.js';
 import { adminCluster, applyManifests, deleteNamespacesOf, hideProjects, kubectl, PROVISIONER_MANIFESTS } from './support/provisioning.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
+import { eventually } from './support/wait.js';
 
 const rig = loadRig();
 const { admin: adminConnection } = rigConnections(rig);
@@ -166,7 +167,7 @@ test('capacity-report as its own ServiceAccount: a weekly tick creates the Confi
   assert.equal([report.window.days, report.horizonWeeks], [30, 4]);
   // Its own run is among those read (ran today, so outside the window's whole days).
   assert.ok(report.history.workflows >= 1, JSON.stringify(report.history));
-  assert.match(served.output(), /"fn":"capacity-report".*"days":30,"horizonWeeks":4.*"outcome":"ok"/);
+  await eventually(async () => assert.match(served!.output(), /"fn":"capacity-report".*"days":30,"horizonWeeks":4.*"outcome":"ok"/), 10_000, 100);
 
   const second = await deliver(served, tick({ reason: 'weekly', days: 2, horizonWeeks: 0 }));
   assert.ok(second.status < 300, `${second.status} ${second.body}\n${served.output()}`);
@@ -175,7 +176,8 @@ test('capacity-report as its own ServiceAccount: a weekly tick creates the Confi
 
   const bad = await deliver(served, tick({ reason: 'weekly', days: 'x' }));
   assert.ok(bad.status < 300, `a PermanentError is acknowledged, not retried: ${bad.status} ${bad.body}`);
-  assert.match(served.output(), /"fn":"capacity-report".*"outcome":"rejected".*days must be a whole number from 1 to 366/);
+  // The log line is the function process's: read it once it has come through the pipe.
+  await eventually(async () => assert.match(served!.output(), /"fn":"capacity-report".*"outcome":"rejected".*days must be a whole number from 1 to 366/), 10_000, 100);
   assert.is((await storedReport())!.metadata.resourceVersion, rewritten!.metadata.resourceVersion);
 });
 
