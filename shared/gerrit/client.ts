@@ -2,7 +2,7 @@
 // so that the functional core and its tests never need a server.
 import { NotFoundError, PermanentError } from '../errors.js';
 import { encodeId, GerritRest, parseGerritJson, type GerritConnection } from './rest.js';
-import type { BranchInfo, ChangeInfo, ChangeOption, FileInfo, ProjectInfo, ProjectType, RelatedChangeAndCommitInfo, ReviewInput, ReviewResult } from './types.js';
+import type { AccountInfo, BranchInfo, ChangeInfo, ChangeOption, FileInfo, ProjectInfo, ProjectType, RelatedChangeAndCommitInfo, ReviewInput, ReviewResult } from './types.js';
 
 export interface QueryOptions {
   options?: readonly ChangeOption[];
@@ -71,6 +71,7 @@ export const gerritPaths = {
   revisionFiles: (changeId: string, revision: string) => `changes/${encodeId(changeId)}/revisions/${encodeId(revision)}/files`,
   children: (project: string) => `projects/${encodeId(project)}/children/`,
   related: (changeId: string, revision: string) => `changes/${encodeId(changeId)}/revisions/${encodeId(revision)}/related`,
+  groupMembers: (group: string) => `groups/${encodeId(group)}/members/`,
 };
 
 /**
@@ -131,6 +132,11 @@ export interface GerritApi {
   listProjects(type?: ProjectType, options?: ListProjectsOptions): Promise<ProjectInfo[]>;
   /** Projects whose parent is `project` (all descendants when `recursive`). NotFoundError: no such project. */
   listChildProjects(project: string, options?: { recursive?: boolean }): Promise<ProjectInfo[]>;
+  /**
+   * A group's members, those of the groups it includes too (`recursive`); the group named by name or UUID.
+   * NotFoundError: no such group, or one we may not see.
+   */
+  listGroupMembers(group: string): Promise<AccountInfo[]>;
 }
 
 export class GerritClient implements GerritApi {
@@ -213,5 +219,9 @@ export class GerritClient implements GerritApi {
 
   async listChildProjects(project: string, { recursive = false }: { recursive?: boolean } = {}): Promise<ProjectInfo[]> {
     return this.#rest.json('GET', gerritPaths.children(project), { query: { recursive: recursive ? 'true' : undefined } });
+  }
+
+  async listGroupMembers(group: string): Promise<AccountInfo[]> {
+    return this.#rest.json('GET', gerritPaths.groupMembers(group), { query: { recursive: 'true' } });
   }
 }

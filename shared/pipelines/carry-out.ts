@@ -5,6 +5,10 @@
 //   2. resolve the project's effective config (inheritance.ts), read at each project's refs/meta/config commit
 //      and kept with those commits (config-source.ts); a project that is not `configured` runs nothing (an
 //      invalid config is shown by the config check on refs/meta/config, and provisioning logs it)
+//   2½. the facts the project's candidate rules need (triggers.ts, factsNeeded): the sets of accounts the
+//      event's account is in (account-membership.ts), the change's current votes; then which pipelines trigger.
+//      A patch set that a pipeline would have run for a member of its set, but not for this uploader, earns
+//      the uploader one notice per change (uploader-notice.ts)
 //   3. per triggered pipeline, fetch what its manager needs — the definition (a file of the project whose
 //      seakeeper.yaml applies, named `<source>:<path>` when inherited, or a WorkflowTemplate in the namespace)
 //      and the change's runs in that pipeline — and plan
@@ -19,9 +23,9 @@
 // Pipelines are carried out side by side; a failure of one is thrown after the others finished, and a
 // redelivery redoes only what is missing (deterministic names, stop orders safe to repeat, reviews checked).
 import type { EffectiveConfig } from '../config/inheritance.js';
-import { loadPipelines, type Pipeline } from '../config/pipeline-config.js';
+import type { AccountSet, Pipeline } from '../config/pipeline-config.js';
 import type { Policy } from '../config/policy.js';
-import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
+import { loadAll, pipelinesFromEnv, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
 import { formatProblem } from '../config/yaml.js';
 import { NotImplementedError, PermanentError, shouldRetry } from '../errors.js';
@@ -48,7 +52,9 @@ import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { managerFor, planTrigger, type ManagerNeeds, type Plan, type RunDependencies } from './managers.js';
 import { carryOutStops } from './stop-runs.js';
-import { eventCanTrigger, triggeredPipelines, type Trigger } from './triggers.js';
+import { changeRefOf, eventAccount, eventCanTrigger, factsNeeded, noticeOwed, triggeredPipelines, votesOf, type Trigger, type TriggerFacts } from './triggers.js';
+import { AccountMembership } from './account-membership.js';
+import { postUploaderNotice } from './uploader-notice.js';
 import type { DefinitionInput } from './workflow-policy.js';
 import type { LiveWorkflow } from '../runs/workflow.js';
 import { listWorkflows } from '../runs/workflow-store.js';
@@ -56,7 +62,7 @@ import { listWorkflows } from '../runs/workflow-store.js';
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
 
-export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges' | 'getRelatedChanges'> & PostGerrit;
+export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges' | 'getRelatedChanges' | 'listGroupMembers'> & PostGerrit;
 export type CarryOutCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
 
 export interface CarryOutDeps {
@@ -79,6 +85,8 @@ export interface CarryOutDeps {
   readonly logger?: Logger;
   /** The gate's shell: dependent pipelines' triggers, and the events that take a change out of a queue. */
   readonly gate?: Pick<Gate, 'enqueue' | 'dequeue'>;
+  /** Group members kept between events (made from `gerrit` when not given). */
+  readonly membership?: AccountMembership;
 }
 
 /** What happened to one triggered pipeline, for the event's log line. */
@@ -115,9 +123,11 @@ export function gerritEventOf(event: InboundEvent, accepted: readonly string[]):
 
 export class CarryOut {
   readonly #effective: EffectiveConfigCache;
+  readonly #membership: AccountMembership;
 
   constructor(readonly deps: CarryOutDeps) {
     this.#effective = deps.effectiveConfigs ?? new EffectiveConfigCache(deps.policy);
+    this.#membership = deps.membership ?? new AccountMembership(deps.gerrit, deps.logger ?? processLog);
   }
 
   /**
@@ -130,7 +140,7 @@ export class CarryOut {
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
-      () => loadPipelines(),
+      () => pipelinesFromEnv(env),
     );
     const leases = new ChangeLeases(cluster, config.SEAKEEPER_NAMESPACE);
     const cache = new RevisionCache();
@@ -205,13 +215,16 @@ export class CarryOut {
     const left = await this.#leaveQueues(gerrit, effective);
     const gateFields = left.length > 0 ? { gate: left } : {};
 
-    const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config);
-    if (triggers.length === 0) return { result: left.length > 0 ? 'dequeued' : 'no-pipeline', config: effective.source, ...gateFields };
+    const facts = await this.#facts(gerrit, effective.config);
+    const owed = noticeOwed(gerrit, deps.pipelines, effective.config, facts);
+    const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config, facts);
+    const notice = owed ? { notice: await this.#notice(owed, gerrit) } : {};
+    if (triggers.length === 0) return { result: left.length > 0 ? 'dequeued' : 'no-pipeline', config: effective.source, ...gateFields, ...notice };
     const settled = await Promise.allSettled(triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader, gerrit)));
 
     const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-    const fields: LogFields = { result: summary(outcomes, failures), pipelines: outcomes, ...gateFields };
+    const fields: LogFields = { result: summary(outcomes, failures), pipelines: outcomes, ...gateFields, ...notice };
     // Retryable failures first: a redelivery may fix them, and not-implemented is retried anyway.
     const failure = failures.find((f) => shouldRetry(f) && !(f instanceof NotImplementedError)) ?? failures[0];
     if (failure !== undefined) {
@@ -224,6 +237,24 @@ export class CarryOut {
       throw new NotImplementedError(notImplemented.reason ?? `pipeline ${notImplemented.pipeline}`);
     }
     return fields;
+  }
+
+  /** What the rules the event meets on its face need to be decided: set memberships, the change's votes. */
+  async #facts(event: GerritEvent, config: Extract<EffectiveConfig, { kind: 'configured' }>['config']): Promise<TriggerFacts> {
+    const needed = factsNeeded(event, this.deps.pipelines, config);
+    const changeId = event.kind !== 'dropped-output' && 'change' in event && event.change ? `${event.project}~${event.change.number}` : undefined;
+    const [memberOf, votes] = await Promise.all([
+      needed.sets.length > 0 ? this.#membership.setsOf(eventAccount(event), needed.sets) : undefined,
+      needed.votes && changeId ? this.deps.gerrit.getChange(changeId, ['DETAILED_LABELS']).then(votesOf) : undefined,
+    ]);
+    return { ...(memberOf ? { memberOf } : {}), ...(votes ? { votes } : {}) };
+  }
+
+  /** The notice owed to the uploader (noticeOwed), posted once per change. */
+  async #notice(set: AccountSet, event: GerritEvent): Promise<string> {
+    const change = event.kind === 'patchset-created' ? changeRefOf(event) : undefined;
+    if (!change) return 'no-patchset';
+    return postUploaderNotice({ gerrit: this.deps.gerrit, leases: this.deps.leases, logger: this.#logger }, set, change);
   }
 
   async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader, eventOf: GerritEvent): Promise<PipelineOutcome> {
@@ -364,5 +395,7 @@ function uploadedAgain(change: ChangeInfo, cause: PatchsetCreatedEvent, gerritUr
       ...(change.is_private ? { private: true } : {}),
     },
     patchSet: { number: patchset, revision, ref },
+    // Who caused it: a pipeline that runs only for some uploaders runs the dependent again only for them.
+    ...(cause.uploader ? { uploader: cause.uploader } : {}),
   };
 }

@@ -18,8 +18,8 @@
 // postOnce claimed on a Lease named by the notice, then `posted`; submit → Verified +2 through postOnce
 // claimed on a Lease named by the run, Gerrit's submit before the claim is recorded done, then `submitted`. What an update returns is carried out in turn,
 // each action once per event.
-import { loadAll, policyFromEnv, type SharedParts } from '../config/policy-env.js';
-import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
+import { loadAll, pipelinesFromEnv, policyFromEnv, type SharedParts } from '../config/policy-env.js';
+import { findPipeline, type Pipeline } from '../config/pipeline-config.js';
 import { queueRefusal, type Policy } from '../config/policy.js';
 import { formatProblem } from '../config/yaml.js';
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
@@ -129,7 +129,7 @@ export class Gate {
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),
-      () => loadPipelines(),
+      () => pipelinesFromEnv(env),
     );
     return new Gate({
       gerrit,

@@ -13,12 +13,21 @@
 //   approvals  comment-added: every listed vote was cast by this comment (Gerrit lists all of the author's
 //              votes on every comment; only those with `oldValue` changed just now, as Zuul reads them)
 //   ignoreWip / ignorePrivate (default true)
+//   by         the event's account (the uploader of a patch set, the author of a comment, the account that marked
+//              the change ready) is in the named set of accounts
+//   requireApprovals / rejectApprovals
+//              the change's current patch set carries a matching vote for each / for none (whoever cast it)
 // Always: the change is open (status NEW when Gerrit says), and the event names the patchset's commit (40 hex).
+//
+// The last three need facts only Gerrit knows (group members, the change's votes): the shell asks `factsNeeded`
+// which, for the rules the event otherwise meets, fetches them, and passes them in (TriggerFacts). A rule whose
+// facts are missing does not match: nothing runs on a guess.
 import type { ResourceAmounts } from '../config/policy.js';
 import type { PipelineConfig, ProjectConfig } from '../config/project-config.js';
-import type { CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
-import type { Pipeline, TriggerEvent, TriggerRule } from '../config/pipeline-config.js';
+import type { AccountAttribute, CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
+import type { AccountSet, Pipeline, TriggerEvent, TriggerRule, VoteFilter } from '../config/pipeline-config.js';
 import type { ChangeRef } from '../runs/workflow.js';
+import type { ChangeInfo } from '../gerrit/types.js';
 
 
 export interface Trigger {
@@ -85,8 +94,63 @@ export function changeRef(change: number, patchset: number): string {
   return `refs/changes/${String(change % 100).padStart(2, '0')}/${change}/${patchset}`;
 }
 
-/** Whether one trigger rule matches the event. */
-export function ruleMatches(rule: TriggerRule, event: GerritEvent): boolean {
+/** A vote on the change's current patch set. */
+export interface Vote {
+  readonly label: string;
+  readonly value: number;
+}
+
+/** What the shell found out for the rules that need it (factsNeeded). */
+export interface TriggerFacts {
+  /** The names of the account sets the event's account is in (of those asked about). */
+  readonly memberOf?: ReadonlySet<string>;
+  /** The votes on the change's current patch set. */
+  readonly votes?: readonly Vote[];
+}
+
+/** What the shell must fetch before the rules the event meets on its face can be decided. */
+export interface FactsNeeded {
+  /** The sets to test the event's account against. */
+  readonly sets: readonly AccountSet[];
+  readonly votes: boolean;
+}
+
+/** The account that made the event: the uploader of a patch set, the author of a comment, the changer. */
+export function eventAccount(event: GerritEvent): AccountAttribute | undefined {
+  if (event.kind === 'patchset-created') return event.uploader;
+  if (event.kind === 'comment-added') return event.author;
+  if (event.kind === 'wip-state-changed') return event.changer;
+  return undefined;
+}
+
+/** The votes on the change's current patch set (DETAILED_LABELS), 0 ("no score") left out. */
+export function votesOf(info: Pick<ChangeInfo, 'labels'>): Vote[] {
+  return Object.entries(info.labels ?? {}).flatMap(([label, detail]) =>
+    (detail.all ?? []).flatMap((a) => (a.value === undefined || a.value === 0 ? [] : [{ label, value: a.value }])),
+  );
+}
+
+const matchesFilter = (votes: readonly Vote[], filter: VoteFilter): boolean =>
+  votes.some((v) => v.label === filter.label && filter.values.includes(v.value));
+
+/** Whether the facts let the rule through: its account set, its required and rejected votes. */
+function factsAllow(rule: TriggerRule, facts: TriggerFacts): boolean {
+  if (rule.by && !facts.memberOf?.has(rule.by.name)) return false;
+  if (rule.requireApprovals.length === 0 && rule.rejectApprovals.length === 0) return true;
+  const { votes } = facts;
+  if (!votes) return false;
+  return rule.requireApprovals.every((f) => matchesFilter(votes, f)) && !rule.rejectApprovals.some((f) => matchesFilter(votes, f));
+}
+
+const needsVotes = (rule: TriggerRule): boolean => rule.requireApprovals.length > 0 || rule.rejectApprovals.length > 0;
+
+/** Whether one trigger rule matches the event, given what the shell found out (TriggerFacts). */
+export function ruleMatches(rule: TriggerRule, event: GerritEvent, facts: TriggerFacts = {}): boolean {
+  return eventMeets(rule, event) && factsAllow(rule, facts);
+}
+
+/** Whether the event meets the rule on its face: everything but the conditions that need facts. */
+function eventMeets(rule: TriggerRule, event: GerritEvent): boolean {
   const e = triggering(event);
   if (!e || e.kind !== rule.event) return false;
   const { change } = e;
@@ -112,8 +176,8 @@ export function ruleMatches(rule: TriggerRule, event: GerritEvent): boolean {
 }
 
 /** The index of the first rule of the pipeline that the event matches, or -1. */
-function matchingRule(pipeline: Pipeline, event: GerritEvent): number {
-  return pipeline.triggers.findIndex((rule) => ruleMatches(rule, event));
+function matchingRule(pipeline: Pipeline, event: GerritEvent, facts: TriggerFacts): number {
+  return pipeline.triggers.findIndex((rule) => ruleMatches(rule, event, facts));
 }
 
 /**
@@ -121,11 +185,44 @@ function matchingRule(pipeline: Pipeline, event: GerritEvent): number {
  * project's configuration, so the many comments that are not commands cost nothing.
  */
 export function eventCanTrigger(event: GerritEvent, pipelines: readonly Pipeline[]): boolean {
-  return pipelines.some((p) => matchingRule(p, event) >= 0);
+  return pipelines.some((p) => p.triggers.some((rule) => eventMeets(rule, event)));
+}
+
+/** The project's pipelines, in name order, each with the rules the event meets on its face. */
+function candidates(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig): { pipeline: Pipeline; rules: TriggerRule[] }[] {
+  return pipelines
+    .filter((pipeline) => config.pipelines.some((p) => p.name === pipeline.name))
+    .map((pipeline) => ({ pipeline, rules: pipeline.triggers.filter((rule) => eventMeets(rule, event)) }))
+    .filter((c) => c.rules.length > 0);
+}
+
+/** The facts the project's candidate rules need: nothing at all for rules without `by` or vote filters. */
+export function factsNeeded(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig): FactsNeeded {
+  const rules = candidates(event, pipelines, config).flatMap((c) => c.rules);
+  const sets = new Map<string, AccountSet>();
+  for (const rule of rules) if (rule.by) sets.set(rule.by.name, rule.by);
+  return { sets: [...sets.values()], votes: rules.some(needsVotes) };
+}
+
+/**
+ * The notice owed to the uploader of a patch set that a pipeline of the project would have run for a member of
+ * a set of accounts (by) but not for them: the first such set, in pipeline order, that has a notice. Posted once
+ * per change (the shell claims it); none when the rule would not have run for a member either (its votes).
+ */
+export function noticeOwed(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig, facts: TriggerFacts): AccountSet | undefined {
+  if (event.kind !== 'patchset-created') return undefined;
+  for (const { pipeline, rules } of candidates(event, pipelines, config)) {
+    if (matchingRule(pipeline, event, facts) >= 0) continue;
+    for (const rule of rules) {
+      if (!rule.by?.notice || facts.memberOf?.has(rule.by.name) !== false) continue;
+      if (factsAllow({ ...rule, by: undefined }, facts)) return rule.by;
+    }
+  }
+  return undefined;
 }
 
 /** The pipelines the event triggers for a project with this configuration, sorted by pipeline name. */
-export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig): Trigger[] {
+export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig, facts: TriggerFacts = {}): Trigger[] {
   const e = triggering(event);
   const change = e && changeRefOf(e);
   if (!e || !change) return [];
@@ -133,7 +230,7 @@ export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipel
   for (const pipeline of pipelines) {
     const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
     if (!projectPipeline) continue;
-    const rule = matchingRule(pipeline, event);
+    const rule = matchingRule(pipeline, event, facts);
     if (rule < 0) continue;
     triggers.push({ pipeline, projectPipeline, rule, event: e.kind, change, resources: config.resources });
   }

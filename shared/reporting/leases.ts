@@ -30,7 +30,9 @@ export const GATE_REFUSAL_LEASE: LeasePurpose = { component: 'gate-refusal' };
 export const GATE_NOTICE_LEASE: LeasePurpose = { component: 'gate-notice' };
 /** The vote that passes a gate queue's head, one Lease per run, named by it (gate.ts). */
 export const GATE_SUBMIT_LEASE: LeasePurpose = { component: 'gate-submit' };
-const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE, GATE_REFUSAL_LEASE, GATE_NOTICE_LEASE, GATE_SUBMIT_LEASE];
+/** How an uploader outside a pipeline's set of accounts gets their change tested, once per change (triggers.ts). */
+export const UPLOADER_NOTICE_LEASE: LeasePurpose = { component: 'uploader-notice' };
+const PURPOSES = [CONFIG_CHECK_LEASE, REJECTION_LEASE, GATE_REFUSAL_LEASE, GATE_NOTICE_LEASE, GATE_SUBMIT_LEASE, UPLOADER_NOTICE_LEASE];
 
 export const CONFIG_CHECK_MARKER: MarkerKeys = { claim: 'seakeeper.dev/config-check-claim', done: 'seakeeper.dev/config-checked' };
 
@@ -42,6 +44,10 @@ export function rejectionMarker(pipeline: string): MarkerKeys {
 /** A gate queue's notice (its Lease is the notice's own). */
 export const NOTICE_MARKER: MarkerKeys = { claim: 'seakeeper.dev/notice-claim', done: 'seakeeper.dev/notice' };
 export const SUBMIT_MARKER: MarkerKeys = { claim: 'seakeeper.dev/submit-vote-claim', done: 'seakeeper.dev/submit-vote' };
+/** The uploader notice; its phase is ONCE_PER_CHANGE, not a patch set's commit. */
+export const UPLOADER_NOTICE_MARKER: MarkerKeys = { claim: 'seakeeper.dev/uploader-notice-claim', done: 'seakeeper.dev/uploader-notice' };
+/** The phase of a post made once per change whatever its patch sets (PatchSetIdentity.revision). */
+export const ONCE_PER_CHANGE = 'change';
 
 /** Why a change did not enter a pipeline's queue, claimed per pipeline on the change's gate-refusal Lease. */
 export function refusalMarker(pipeline: string): MarkerKeys {

@@ -12,7 +12,7 @@
 //
 // The reconcile pass sends completed Workflows whose report is pending through `report` too.
 import { httpUrl, loadEnv, optional, type Env } from '../env.js';
-import { loadAll } from '../config/policy-env.js';
+import { loadAll, pipelinesFromEnv } from '../config/policy-env.js';
 import { NotFoundError, NotImplementedError, PermanentError, TransientError } from '../errors.js';
 import type { InboundEvent, LogFields } from '../events/handler.js';
 import type { GerritApi } from '../gerrit/client.js';
@@ -20,7 +20,7 @@ import { gerritClientFromEnv } from '../gerrit/env.js';
 import type { ChangeInfo } from '../gerrit/types.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { findPipeline, loadPipelines, type Pipeline } from '../config/pipeline-config.js';
+import { findPipeline, type Pipeline } from '../config/pipeline-config.js';
 import { argoWorkflowUrl, changeIdOf, runOf, safeText, STALE_BECAUSE_ANNOTATION, testedDependencies, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
 import { patchWorkflow, readWorkflow, refOfWorkflow, workflowObject, type WorkflowCluster, type WorkflowRef } from '../runs/workflow-store.js';
 import { heldMarker } from './claims.js';
@@ -75,7 +75,7 @@ export class Reporter {
       () => loadEnv(reporterEnv, env),
       () => gerritClientFromEnv(env),
       () => cluster ?? httpClusterFromEnv(env),
-      () => loadPipelines(),
+      () => pipelinesFromEnv(env),
     );
     return new Reporter({ gerrit, cluster: workflows, pipelines, argoUiUrl: config.ARGO_UI_URL, artifactBaseUrl: config.ARTIFACT_BASE_URL, ...(gate ? { gate } : {}) });
   }

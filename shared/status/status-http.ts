@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
-import { loadPipelines } from '../config/pipeline-config.js';
+import { pipelinesFromEnv } from '../config/policy-env.js';
 import { httpUrl, integer, loadEnv, withDefault, type Env } from '../env.js';
 import { httpFunction, RequestRejectedError, type LogFields } from '../events/handler.js';
 import { systemNamespaceEnv } from '../k8s/env.js';
@@ -76,7 +76,7 @@ export class StatusService {
   static fromEnv(env: Env = process.env, logger?: Logger): StatusService {
     const config = loadEnv(statusEnv, env);
     const cluster = httpClusterFromEnv(env);
-    const pipelines = loadPipelines();
+    const pipelines = pipelinesFromEnv(env);
     const publicGerrit = new GerritRest({ baseUrl: config.GERRIT_URL, anonymous: true });
     const deps = { cluster, namespace: config.SEAKEEPER_NAMESPACE, pipelines, gerritUrl: config.GERRIT_URL, argoUiUrl: config.ARGO_UI_URL, publicGerrit };
     const status = cachedValue(() => readStatus(deps), config.STATUS_CACHE_SECONDS * 1000);

@@ -53,7 +53,7 @@ test('rejection markers are per pipeline, valid annotation keys for the longest 
 });
 
 test('the pruner\'s selector takes every purpose and nothing else', () => {
-  assert.is(CHANGE_LEASES, 'app.kubernetes.io/managed-by=seakeeper,app.kubernetes.io/component in (config-check,rejection,gate-refusal,gate-notice,gate-submit)');
+  assert.is(CHANGE_LEASES, 'app.kubernetes.io/managed-by=seakeeper,app.kubernetes.io/component in (config-check,rejection,gate-refusal,gate-notice,gate-submit,uploader-notice)');
 });
 
 test('claimDecision: free acts, a live claim is in progress, done is posted, another revision is free', () => {

@@ -32,7 +32,7 @@ test('the vote path does call it (the check above would pass on a renamed method
   assert.match(readFileSync(path.join(ROOT, CLIENT), 'utf8'), /async postReview\(/);
 });
 
-test('every poster goes through postOnce: the start message, the report, the rejection, the config check and the gate', () => {
+test('every poster goes through postOnce: the start message, the report, the rejection, the config check, the gate and the uploader notice', () => {
   const posters = SHIPPED.filter((file) => /\bpostOnce\(/.test(readFileSync(path.join(ROOT, file), 'utf8')));
   assert.equal(posters.sort(), [
     'shared/pipelines/carry-out.ts',
@@ -41,6 +41,7 @@ test('every poster goes through postOnce: the start message, the report, the rej
     'shared/pipelines/gate.ts',
     // A run's start message (carry-out.ts and gate.ts start runs through it).
     'shared/pipelines/run-start.ts',
+    'shared/pipelines/uploader-notice.ts',
     'shared/reporting/reporter.ts',
   ]);
 });
