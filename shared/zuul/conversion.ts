@@ -1,4 +1,5 @@
 // The result of converting a Zuul v2 layout (convert.ts makes it, report.ts describes it).
+import type { ConvertedAccountSet } from './accounts.js';
 import type { ZuulLayout } from './layout.js';
 import type { Note } from './notes.js';
 import type { ConvertedPipeline } from './pipelines.js';
@@ -8,6 +9,8 @@ import type { SharedQueue } from './queues.js';
 export interface Conversion {
   readonly layout: ZuulLayout;
   readonly pipelines: readonly ConvertedPipeline[];
+  /** pipelines.yaml's `accounts:`: Zuul's e-mail filters, each distinct list once. */
+  readonly accounts: readonly ConvertedAccountSet[];
   readonly projects: readonly ConvertedProject[];
   /** Largest first. */
   readonly queues: readonly SharedQueue[];

@@ -36,6 +36,7 @@ export function convertLayout(layout: ZuulLayout): Conversion {
   return {
     layout,
     pipelines: converted.pipelines,
+    accounts: converted.accounts,
     projects: projects.projects,
     queues: queues.queues,
     policy,
@@ -71,7 +72,7 @@ const SOURCE = 'converted by npm run import-zuul from a Zuul v2 layout';
 /** Every file `npm run import-zuul` writes, by path under OUTDIR, in a stable order. */
 export function outputFiles(conversion: Conversion, layoutName: string): Map<string, string> {
   const files = new Map<string, string>();
-  files.set('pipelines.yaml', pipelinesYaml(conversion.pipelines, pipelinesHeader(layoutName)));
+  files.set('pipelines.yaml', pipelinesYaml(conversion.pipelines, pipelinesHeader(layoutName), conversion.accounts));
   for (const project of conversion.projects) {
     const path = projectPath(project.name);
     if (path) files.set(path, projectYaml(project, `${SOURCE} (${layoutName})`));
@@ -85,7 +86,8 @@ function pipelinesHeader(layoutName: string): string {
   return [
     ` Seakeeper's pipelines, ${SOURCE} (${layoutName}); replaces config/pipelines.yaml.`,
     ' Every Zuul pipeline is here under its Seakeeper name; a comment says what of it was not carried over and why.',
-    ' Pipelines whose triggers Seakeeper does not have yet are at the end, commented out: their names are reserved.',
+    ' Pipelines whose triggers Seakeeper does not have yet follow, commented out: their names are reserved.',
+    " Last, accounts: the sets of accounts triggers name in by: (Zuul's email filters).",
     ' Zuul precedence → priorityClass (knative/cluster/priorityclasses.yaml): high → seakeeper-gate,',
     ' normal → seakeeper-check, low → seakeeper-periodic.',
   ].join('\n');

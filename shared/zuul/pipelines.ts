@@ -2,9 +2,11 @@
 // pipeline becomes the nearest thing the schema can say today, and whatever it cannot say becomes a note, shown
 // in the report and as a comment on the line it is about. A pipeline none of whose triggers Seakeeper has yet
 // (change-merged, ref-updated, timer) is reserved: written out commented, so that its name stays taken and the
-// block can be switched on once that trigger kind exists, but never half-working.
-import { Document, isScalar, type Node } from 'yaml';
+// block can be switched on once that trigger kind exists, but never half-working. A trigger's e-mail filter names
+// a set of accounts (accounts.ts); one whose filter cannot be carried over is left out rather than let everyone in.
+import { Document, isScalar, visit, type Node } from 'yaml';
 import { PRIORITY_CLASSES } from '../names.js';
+import { accountsYaml, collectAccountSets, emailList, noticeFor, type AccountSets, type ConvertedAccountSet } from './accounts.js';
 import type { ZuulLayout, ZuulPipeline } from './layout.js';
 import { pipelineName } from './names.js';
 import type { Note } from './notes.js';
@@ -29,6 +31,8 @@ export interface PipelinesConversion {
   readonly pipelines: readonly ConvertedPipeline[];
   /** Zuul pipeline name → Seakeeper pipeline name. */
   readonly names: ReadonlyMap<string, string>;
+  /** `accounts:`, in the order the layout first uses each. */
+  readonly accounts: readonly ConvertedAccountSet[];
   readonly notes: readonly Note[];
 }
 
@@ -51,10 +55,17 @@ const DEFAULT_MESSAGES = { start: 'Starting {pipeline.name} jobs.', success: 'Bu
 /** Pipeline keys whose meaning is carried (or deliberately replaced) below. */
 const HANDLED = new Set([
   'name', 'description', 'manager', 'source', 'precedence', 'trigger', 'start', 'success', 'failure',
-  'start-message', 'success-message', 'failure-message', 'window', 'window-floor', 'window-ceiling',
+  'start-message', 'success-message', 'failure-message', 'window', 'window-floor', 'window-ceiling', 'require',
 ]);
 
-const TRIGGER_HANDLED = new Set(['event', 'branch', 'comment', 'approval']);
+const TRIGGER_HANDLED = new Set(['event', 'branch', 'comment', 'approval', 'email', 'email_filter', 'require-approval', 'reject-approval']);
+
+/** Keys of a Zuul approval filter that qualify who voted and when, which Seakeeper's vote filters do not. */
+const VOTER_KEYS = new Set(['username', 'email', 'email-filter', 'older-than', 'newer-than']);
+
+/** The schema's limits on a trigger's requireApprovals / rejectApprovals. */
+const MAX_VOTE_FILTERS = 8;
+const MAX_VOTE = 10;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -71,12 +82,18 @@ export function convertPipelines(layout: ZuulLayout): PipelinesConversion {
     taken.add(name);
     names.set(pipeline.name, name);
   }
-  const notes: Note[] = [];
-  const pipelines = layout.pipelines.map((p) => convertPipeline(p, names.get(p.name)!, notes));
-  return { pipelines, names, notes };
+  const accounts = collectAccountSets(layout, names);
+  const notes: Note[] = [...accounts.notes];
+  const pipelines = layout.pipelines.map((p) => convertPipeline(p, names.get(p.name)!, accounts, notes));
+  const live = pipelines.filter((p) => !p.reserved).map((p) => p.value as { trigger: Record<string, unknown>[] });
+  const sets = accounts.sets.map((set) => {
+    const notice = noticeFor(set.name, live);
+    return notice === undefined ? set : { ...set, notice };
+  });
+  return { pipelines, names, accounts: sets, notes };
 }
 
-function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): ConvertedPipeline {
+function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets, allNotes: Note[]): ConvertedPipeline {
   const comments: { path: Path; text: string }[] = [];
   const note = (kind: string, detail: string, path: Path = []) => {
     allNotes.push({ kind, where: `pipeline ${zuul.name}`, detail });
@@ -113,7 +130,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): Co
     for (const entry of Array.isArray(entries) ? entries : []) {
       if (!isRecord(entry)) continue;
       const pending: [string, string][] = [];
-      const converted = convertTrigger(entry, manager, (kind, detail) => pending.push([kind, detail]));
+      const converted = convertTrigger(entry, manager, accounts, (kind, detail) => pending.push([kind, detail]));
       // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
       for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
       if (converted.ok) triggers.push(...converted.triggers);
@@ -144,6 +161,11 @@ function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): Co
     if (HANDLED.has(key)) continue;
     note(`pipeline: ${key}`, `${key}: ${JSON.stringify(setting)} not carried over: pipelines.schema.json has no such setting`);
   }
+  if (zuul.require !== undefined && !isRecord(zuul.require)) note('pipeline: require', `require: ${JSON.stringify(zuul.require)} not carried over: not a mapping`);
+  for (const [key, setting] of Object.entries(isRecord(zuul.require) ? zuul.require : {})) {
+    if (key === 'open' && setting === true) comments.push({ path: [], text: 'Zuul require: open: true is kept: Seakeeper triggers fire for open changes only' });
+    else note('pipeline: require', `require: ${key}: ${JSON.stringify(setting)} not carried over: pipelines.schema.json has no such requirement`);
+  }
   if (zuul.source !== undefined && zuul.source !== 'gerrit') note('pipeline: source', `source ${JSON.stringify(zuul.source)}: Seakeeper reads Gerrit only`);
 
   const reserved =
@@ -157,12 +179,23 @@ function convertPipeline(zuul: ZuulPipeline, name: string, allNotes: Note[]): Co
 /** A trigger carried over, or not; one whose event Seakeeper lacks keeps the form it would take (`later`). */
 type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: false; later?: Record<string, unknown> };
 
-function convertTrigger(entry: Record<string, unknown>, manager: 'independent' | 'dependent', note: (kind: string, detail: string) => void): TriggerResult {
+function convertTrigger(
+  entry: Record<string, unknown>,
+  manager: 'independent' | 'dependent',
+  accounts: AccountSets,
+  note: (kind: string, detail: string) => void,
+): TriggerResult {
   const event = String(entry.event);
+  const emails = emailList(entry);
+  const set = emails ? accounts.setOf(emails) : undefined;
   if (!SUPPORTED_EVENTS.has(event)) {
     note(`trigger: ${event}`, `trigger on ${event}${entry.ref ? ` of ${JSON.stringify(entry.ref)}` : ''}${entry.branch ? ` on ${JSON.stringify(entry.branch)}` : ''} not carried over: Seakeeper has no ${event} trigger yet`);
     const branches = entry.branch === undefined || entry.branch === null ? undefined : branchFilter(entry.branch);
-    return { ok: false, later: { event, ...(branches && (branches.include || branches.exclude) ? { branches } : {}) } };
+    return { ok: false, later: { event, ...(branches && (branches.include || branches.exclude) ? { branches } : {}), ...(set && 'name' in set ? { by: set.name } : {}) } };
+  }
+  if (set && 'refused' in set) {
+    note('trigger: email filter', `${event}: email filter (${emails!.length} patterns) not carried over: ${set.refused}; the trigger is left out, since without its filter every uploader would trigger`);
+    return { ok: false };
   }
   const trigger: Record<string, unknown> = { event };
   if (entry.branch !== undefined && entry.branch !== null) {
@@ -170,15 +203,12 @@ function convertTrigger(entry: Record<string, unknown>, manager: 'independent' |
     if (branches === undefined) note('trigger: branch pattern', `${event}: branch ${JSON.stringify(entry.branch)} does not compile as a JavaScript pattern; not carried over, so any branch triggers`);
     else if (branches.include || branches.exclude) trigger.branches = branches;
   }
-  // Zuul v2 knew nothing of work in progress: it tested such changes. A gate cannot submit them, so there
-  // Seakeeper's default (skip them) is kept.
-  if (manager === 'independent') trigger.ignoreWip = false;
 
   const approvals: { label: string; value: number }[] = [];
   for (const approval of Array.isArray(entry.approval) ? entry.approval : []) {
     if (!isRecord(approval)) continue;
     for (const [label, wanted] of Object.entries(approval)) {
-      const vote = typeof wanted === 'number' ? wanted : typeof wanted === 'string' && /^[+-]?\d+$/.test(wanted) ? Number(wanted) : undefined;
+      const vote = voteOf(wanted);
       if (vote === undefined) note('trigger: approval', `${event}: approval ${label}: ${JSON.stringify(wanted)} (several values) not carried over: Seakeeper matches one value per label`);
       else approvals.push({ label: labelName(label), value: vote });
     }
@@ -196,13 +226,7 @@ function convertTrigger(entry: Record<string, unknown>, manager: 'independent' |
 
   for (const [key, setting] of Object.entries(entry)) {
     if (TRIGGER_HANDLED.has(key) || setting === null || setting === undefined) continue;
-    if (key === 'email') {
-      note('trigger: email filter', `${event}: email filter (${Array.isArray(setting) ? setting.length : 1} patterns, Zuul's trusted uploaders) not carried over: Seakeeper triggers have no uploader filter yet, so every uploader triggers (runs are confined to the project's namespace)`);
-    } else if (key === 'reject-approval') {
-      note('trigger: reject-approval', `${event}: reject-approval ${JSON.stringify(setting)} not carried over: Seakeeper triggers cannot refuse a change by its votes yet`);
-    } else {
-      note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(setting)} not carried over: Seakeeper triggers have no ${key}`);
-    }
+    note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(setting)} not carried over: Seakeeper triggers have no ${key}`);
   }
 
   if (event === 'comment-added') {
@@ -211,9 +235,58 @@ function convertTrigger(entry: Record<string, unknown>, manager: 'independent' |
       note('trigger: comment-added without condition', 'comment-added with neither a comment nor an approval left: dropped (it would trigger on every comment)');
       return { ok: false };
     }
-    if (comments.length > 0) return { ok: true, triggers: comments.map((c) => ({ ...trigger, comment: c!.pattern })) };
+  }
+  if (set) trigger.by = set.name;
+  const requireApprovals = voteFilters(event, 'require-approval', entry['require-approval'], note);
+  if (requireApprovals.length > 0) trigger.requireApprovals = requireApprovals;
+  const rejectApprovals = voteFilters(event, 'reject-approval', entry['reject-approval'], note);
+  if (rejectApprovals.length > 0) trigger.rejectApprovals = rejectApprovals;
+  // Zuul v2 knew nothing of work in progress: it tested such changes. A gate cannot submit them, so there
+  // Seakeeper's default (skip them) is kept.
+  if (manager === 'independent') trigger.ignoreWip = false;
+  // One trigger per comment pattern, each with the same conditions: `comment` goes right after `branches`.
+  if (comments.length > 0) {
+    return { ok: true, triggers: comments.map((c) => withComment(trigger, c!.pattern)) };
   }
   return { ok: true, triggers: [trigger] };
+}
+
+function withComment(trigger: Record<string, unknown>, comment: string): Record<string, unknown> {
+  const { event, branches, ...rest } = trigger;
+  return { event, ...(branches !== undefined ? { branches } : {}), comment, ...rest };
+}
+
+/** A vote as Zuul writes one: 2, +2, '-1'. */
+const voteOf = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) ? value : typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number(value) : undefined;
+
+/**
+ * Zuul's require-approval / reject-approval (`[{verified: [-1, 2]}, {code-review: 2}]`) as Seakeeper's vote filters
+ * on the change's current patch set. In Zuul an entry matches one vote, so an entry is one label; one that also
+ * qualifies the voter (username, email, older-than, newer-than) cannot be said and is noted.
+ */
+function voteFilters(event: string, key: string, setting: unknown, note: (kind: string, detail: string) => void): { label: string; value: number | number[] }[] {
+  if (setting === undefined || setting === null) return [];
+  const filters: { label: string; value: number | number[] }[] = [];
+  for (const entry of Array.isArray(setting) ? setting : [setting]) {
+    const labels = isRecord(entry) ? Object.keys(entry).filter((k) => !VOTER_KEYS.has(k)) : [];
+    const voter = isRecord(entry) ? Object.keys(entry).filter((k) => VOTER_KEYS.has(k)) : [];
+    const wanted = labels.length === 1 ? (entry as Record<string, unknown>)[labels[0]!] : undefined;
+    const votes = (Array.isArray(wanted) ? wanted : [wanted]).map(voteOf);
+    const values = [...new Set(votes.filter((v): v is number => v !== undefined))];
+    const why =
+      voter.length > 0 ? `Seakeeper's vote filters do not ask who voted or when (${voter.join(', ')})`
+      : labels.length !== 1 ? 'Seakeeper filters one label per entry'
+      : values.length !== votes.length || values.some((v) => Math.abs(v) > MAX_VOTE) ? `votes are whole numbers from -${MAX_VOTE} to ${MAX_VOTE}`
+      : filters.length === MAX_VOTE_FILTERS ? `a trigger has ${MAX_VOTE_FILTERS} at most`
+      : undefined;
+    if (why !== undefined) {
+      note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(entry)} not carried over: ${why}`);
+      continue;
+    }
+    filters.push({ label: labelName(labels[0]!), value: Array.isArray(wanted) ? values : values[0]! });
+  }
+  return filters;
 }
 
 function report(
@@ -261,8 +334,11 @@ function placeholders(message: string, note: (kind: string, detail: string, path
   });
 }
 
-/** config/pipelines.yaml's text for the converted pipelines, reserved ones commented out at the end. */
-export function pipelinesYaml(pipelines: readonly ConvertedPipeline[], header: string): string {
+/**
+ * config/pipelines.yaml's text for the converted pipelines, reserved ones commented out after the live ones, then
+ * the sets of accounts the triggers name (last: the 500-odd patterns of an allowlist would bury the pipelines).
+ */
+export function pipelinesYaml(pipelines: readonly ConvertedPipeline[], header: string, accounts: readonly ConvertedAccountSet[] = []): string {
   const live = pipelines.filter((p) => !p.reserved);
   const doc = new Document({ pipelines: Object.fromEntries(live.map((p) => [p.name, p.value])) }, { aliasDuplicateObjects: false });
   doc.commentBefore = header;
@@ -275,14 +351,16 @@ export function pipelinesYaml(pipelines: readonly ConvertedPipeline[], header: s
     if (key) key.commentBefore = [heading, ...own].map((line) => ` ${line}`).join('\n');
     for (const comment of pipeline.comments.filter((c) => c.path.length > 0)) attachComment(at(comment.path), comment.text);
   }
-  let text = doc.toString({ lineWidth: 0 });
+  // A list of votes reads as Zuul wrote it: value: [-1, 2].
+  visit(doc, { Seq: (_, seq) => void (seq.flow = seq.items.every((item) => isScalar(item) && typeof item.value === 'number')) });
+  let text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   for (const pipeline of pipelines.filter((p) => p.reserved)) {
     const block = new Document({ [pipeline.name]: pipeline.value }, { aliasDuplicateObjects: false }).toString({ lineWidth: 0 });
     text += `\n#   Zuul pipeline ${pipeline.zuulName}: ${pipeline.reserved}.\n`;
     for (const comment of pipeline.comments) text += `#   ${comment.text}\n`;
     text += block.replace(/\n$/, '').split('\n').map((line) => `#   ${line}`).join('\n') + '\n';
   }
-  return text;
+  return accounts.length > 0 ? `${text}\n${accountsYaml(accounts)}` : text;
 }
 
 /** A comment on a scalar goes at the end of its line; on a collection, above it. Several are joined. */

@@ -2,7 +2,8 @@
 // Zuul matches a branch with re.match, anchored at its start; Seakeeper tests a branch pattern anywhere, so a
 // converted pattern is anchored. Zuul searches a comment's whole text, Gerrit's "Patch Set N: …" header
 // included; Seakeeper tests the first line after that header (shared/pipelines/triggers.ts), so a pattern
-// that spells the header out is reduced to what it asks of that line.
+// that spells the header out is reduced to what it asks of that line. Zuul searches an e-mail address with
+// re.search, as RegExp.test does, so an e-mail pattern keeps its meaning as it is.
 
 /**
  * Calls `visit` with each character of `pattern` outside escapes and character classes, and the group depth
@@ -64,9 +65,31 @@ export function anchored(pattern: string): string {
   return pattern.startsWith('^') ? pattern : `^${pattern}`;
 }
 
-/** Python spellings JavaScript lacks, where one means the same: named groups and `\Z`. */
+/** Characters JavaScript lets a `u` pattern escape; Python lets any punctuation be escaped (`\-`, `\@`). */
+const ESCAPABLE = new Set('^$\\.*+?()[]{}|/');
+
+/**
+ * Python spellings JavaScript lacks, where one means the same: named groups, `\A` and `\Z`, and escaped
+ * punctuation that needs no escape, which flag `u` refuses (`jane\-doe` is `jane-doe`).
+ */
 function toJavaScript(pattern: string): string {
-  return pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\Z/g, '$');
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) {
+      const next = pattern[++i]!;
+      if (!inClass && next === 'A') out += '^';
+      else if (!inClass && next === 'Z') out += '$';
+      else if (/[!-/:-@[-`{-~]/.test(next) && !ESCAPABLE.has(next) && !(inClass && next === '-')) out += next;
+      else out += c + next;
+      continue;
+    }
+    if (inClass) inClass = c !== ']';
+    else inClass = c === '[';
+    out += c;
+  }
+  return out.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
 }
 
 export function compiles(pattern: string, flags = 'u'): boolean {
@@ -112,4 +135,17 @@ export function commentPattern(comment: string): { pattern: string; exact: boole
   }
   const pattern = toJavaScript(comment.replace(/^\(\?[a-z]+\)/, ''));
   return compiles(pattern, 'iu') ? { pattern, exact: false } : undefined;
+}
+
+/** Leading inline flags that mean nothing for one address matched case-insensitively; `(?x)` does, and stays. */
+const EMAIL_FLAGS = /^\(\?[aiLmsu]+\)/;
+
+/**
+ * A pattern of Zuul's e-mail filter as an account set's (tested case-insensitively, anywhere in the address, as
+ * re.search did); undefined when it does not compile or is longer than the schema allows.
+ */
+export function emailPattern(pattern: string): string | undefined {
+  // An empty pattern matched every address in Zuul; `^` does here (the schema wants one character at least).
+  const converted = toJavaScript(pattern.replace(EMAIL_FLAGS, '')) || '^';
+  return converted.length <= 500 && compiles(converted, 'iu') ? converted : undefined;
 }

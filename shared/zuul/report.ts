@@ -1,5 +1,5 @@
-// What a conversion did, as text for an operator: what was converted, the shared queues largest first, and every
-// construct not carried over, grouped by kind with counts (the details follow the summary).
+// What a conversion did, as text for an operator: what was converted, the sets of accounts, the shared queues
+// largest first, and every construct not carried over, grouped by kind with counts (the details follow the summary).
 import { compare } from '../config/project-config.js';
 import type { Conversion } from './conversion.js';
 import { jobsIn } from './layout.js';
@@ -48,6 +48,8 @@ export function summaryText(conversion: Conversion): string {
     `projects: ${s.projects}, each with a seakeeper.yaml`,
     `jobs: ${s.jobs} distinct, run by the projects (jobs: tunes ${conversion.layout.jobs.size} by name and more through ${conversion.layout.jobPatterns} patterns)`,
     `templates: ${s.templatesUsed} of ${s.templates} project-templates in use, each a WorkflowTemplate name`,
+    `account sets: ${conversion.accounts.length}${conversion.accounts.length > 0 ? " (Zuul's email filters; a trigger names one in by:)" : ''}`,
+    ...conversion.accounts.map((a) => `  ${a.name}: ${a.emails.length} ${a.emails.length === 1 ? 'pattern' : 'patterns'}, ${a.uses.length} ${a.uses.length === 1 ? 'trigger' : 'triggers'}${a.notice !== undefined ? ', with a notice' : ''}`),
     `shared queues: ${s.queues}${s.queues > 0 ? ' (largest first)' : ''}`,
     ...conversion.queues.map((q) => `  ${q.name} (${q.pipeline}): ${q.projects.length} projects, ${q.jobs} ${q.jobs === 1 ? 'job' : 'jobs'}`),
     `not carried over: ${conversion.notes.length}`,

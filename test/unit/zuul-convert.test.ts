@@ -1,6 +1,7 @@
 // `npm run import-zuul` on small layouts, one edge at a time: merge keys, a template and jobs in one pipeline, a
 // job pattern, a project in no pipeline, a pipeline the layout does not define, names that need sanitizing,
-// queues joined through templates and transitively, and branch and comment patterns.
+// queues joined through templates and transitively, branch, comment and e-mail patterns, the sets of accounts
+// Zuul's e-mail filters become, and the vote filters of triggers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
@@ -9,7 +10,9 @@ import { formatProblem } from '../../shared/config/yaml.js';
 import { convertLayoutText, outputFiles, projectPath, type Conversion } from '../../shared/zuul/convert.js';
 import { flattenJobs, parseLayout } from '../../shared/zuul/layout.js';
 import { pipelineName, queueName, workflowTemplateName } from '../../shared/zuul/names.js';
-import { anchored, branchFilter, commentPattern } from '../../shared/zuul/regex.js';
+import { summaryText } from '../../shared/zuul/report.js';
+import { commandOf } from '../../shared/zuul/accounts.js';
+import { anchored, branchFilter, commentPattern, emailPattern } from '../../shared/zuul/regex.js';
 import { validateOutputs } from '../../shared/zuul/validate.js';
 
 const GATE = `
@@ -214,6 +217,12 @@ test("comment patterns: Gerrit's header spelled out in Zuul's is left to Seakeep
   assert.equal(commentPattern('(?i)^run it$'), { pattern: '^run it$', exact: false });
 });
 
+const parsedPipelines = (conversion: Conversion) => {
+  const result = parsePipelines(outputFiles(conversion, 'layout.yaml').get('pipelines.yaml')!);
+  if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+  return result.pipelines;
+};
+
 test('triggers Seakeeper lacks, filters it cannot express: noted, and a pipeline left with none is reserved', () => {
   const conversion = convert(`
 pipelines:
@@ -247,15 +256,186 @@ projects:
   const check = result.pipelines.find((p) => p.name === 'check')!;
   assert.is(check.triggers.length, 1);
   assert.is(check.success.message, 'OK {pipeline}');
+  // The e-mail filter is carried over, as a set of accounts: the one list in one pipeline is named after it.
+  assert.is(check.triggers[0]!.by?.name, 'check');
+  assert.ok(check.triggers[0]!.by!.emails.some((re) => re.test('jane@example.org')));
+  assert.not.ok(check.triggers[0]!.by!.emails.some((re) => re.test('jane@example.com')));
   const kinds = conversion.notes.map((n) => n.kind).sort();
-  for (const kind of ['trigger: email filter', 'trigger: ref-updated', 'trigger: timer', 'report: smtp reporter', 'pipeline: footer-message', 'pipeline reserved (written commented out)']) {
+  for (const kind of ['trigger: ref-updated', 'trigger: timer', 'report: smtp reporter', 'pipeline: footer-message', 'pipeline reserved (written commented out)']) {
     assert.ok(kinds.includes(kind), kind);
   }
+  assert.not.ok(kinds.includes('trigger: email filter'));
   assert.equal(result.pipelines.map((p) => p.name), ['check']);
   assert.match(files.get('pipelines.yaml')!, /#\s+Zuul pipeline periodic: reserved, not live/);
   assert.match(files.get('pipelines.yaml')!, /# {3}periodic:\n/);
   assert.match(files.get('projects/a/seakeeper.yaml')!, /periodic is reserved/);
-  assert.match(files.get('report.txt')!, /\d+ × trigger: email filter/);
+  assert.match(files.get('report.txt')!, /^account sets: 1 /m);
+});
+
+const CHECKS = (email: string, other: string) => `
+  - name: check
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: patchset-created
+          email: ${email}
+        - event: comment-added
+          comment: (?im)^Patch Set \\d+:\\n\\n\\s*recheck\\b
+          email: ${email}
+        - event: comment-added
+          approval: [{ code-review: 1 }]
+          email: ${email}
+    success: { gerrit: { verified: 1 } }
+  - name: extra
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: comment-added
+          comment: (?im)^Patch Set \\d+:\\n\\n\\s*check extra\\.?\\s*$
+          email: ${email}
+        - event: comment-added
+          comment: (?im)^Patch Set \\d+:\\n\\n\\s*check bot\\.?\\s*$
+          email: ${other}
+        - event: comment-added
+          comment: (?im)^Patch Set \\d+:\\n\\n\\s*check again\\.?\\s*$
+          email: ${other}
+    success: { gerrit: { verified: 1 } }
+`;
+
+test("e-mail filters: each distinct list one set of accounts, named, described, and named by each trigger's by", () => {
+  const conversion = convert(`
+pipelines:${CHECKS("['.*?@wikimedia\\.org$', '^jane@example\\.org$']", "['^bot@example\\.org$']")}
+  - name: gate
+    manager: DependentPipelineManager
+    trigger:
+      gerrit:
+        - event: comment-added
+          approval: [{ code-review: 2 }]
+          # The same list, in another order and with a repeat, is the same set.
+          email: ['^jane@example\\.org$', '.*?@wikimedia\\.org$', '^jane@example\\.org$']
+        - event: comment-added
+          approval: [{ code-review: 2 }]
+          email: '^bot@example\\.org$'
+        - event: comment-added
+          approval: [{ code-review: 2 }]
+          email: ['^gatekeeper@example\\.org$']
+    success: { gerrit: { verified: 2, submit: true } }
+projects: []
+`);
+  // The list used by the most pipelines is the trusted one; the others are named after the first pipeline using them.
+  assert.equal(conversion.accounts.map((a) => [a.name, a.emails, a.uses.length]), [
+    ['trusted', ['.*?@wikimedia\\.org$', '^jane@example\\.org$'], 5],
+    ['extra', ['^bot@example\\.org$'], 3],
+    ['gate', ['^gatekeeper@example\\.org$'], 1],
+  ]);
+  assert.is(conversion.accounts[0]!.description, "Zuul's email filter (2 patterns) on the patchset-created and comment-added triggers of check, extra, gate");
+  const pipelines = parsedPipelines(conversion);
+  const by = (pipeline: string) => pipelines.find((p) => p.name === pipeline)!.triggers.map((t) => t.by?.name);
+  assert.equal(by('check'), ['trusted', 'trusted', 'trusted']);
+  assert.equal(by('extra'), ['trusted', 'extra', 'extra']);
+  assert.equal(by('gate'), ['trusted', 'extra', 'gate']);
+  const trusted = pipelines.find((p) => p.name === 'check')!.triggers[0]!.by!;
+  for (const address of ['someone@wikimedia.org', 'Someone@Wikimedia.ORG', 'jane@example.org']) assert.ok(trusted.emails.some((re) => re.test(address)), address);
+  for (const address of ['someone@example.com', 'someone@wikimedia.org.evil.example', 'xjane@example.org']) assert.not.ok(trusted.emails.some((re) => re.test(address)), address);
+  assert.equal(conversion.notes.filter((n) => n.kind.startsWith('trigger:')), []);
+  assert.match(summaryText(conversion), /^account sets: 3 .*\n {2}trusted: 2 patterns, 5 triggers, with a notice\n {2}extra: 1 pattern, 3 triggers\n {2}gate: 1 pattern, 1 trigger\n/m);
+});
+
+test('a set whose members\' patch sets start a pipeline gets a notice saying how a newcomer\'s change gets tested', () => {
+  const conversion = convert(`pipelines:${CHECKS("['^jane@example\\.org$']", "['^bot@example\\.org$']")}projects: []\n`);
+  const trusted = parsedPipelines(conversion).find((p) => p.name === 'check')!.triggers[0]!.by!;
+  assert.is(
+    trusted.notice,
+    'Thanks for the patch. Seakeeper runs the tests of changes from trusted contributors at once; a change from a newcomer is tested once a trusted reviewer comments "recheck" or votes Code-Review +1.',
+  );
+  // A set no patch set is filtered by never sees an uploader's change go untested: no notice.
+  assert.is(conversion.accounts.find((a) => a.name === 'extra')!.notice, undefined);
+  assert.is(commandOf('^check php\\.?\\s*$'), 'check php');
+  assert.is(commandOf('^(recheck|retest)$'), undefined);
+});
+
+test('e-mail patterns: Python spellings translated; one that cannot be is noted and left out; a list left empty drops its trigger', () => {
+  assert.is(emailPattern('^jane\\-doe@example\\.org$'), '^jane-doe@example\\.org$');
+  assert.is(emailPattern('(?i)\\A[a-z\\-]+@example\\.org\\Z'), '^[a-z\\-]+@example\\.org$');
+  assert.is(emailPattern('(?x) jane @ example'), undefined);
+  assert.is(emailPattern('(unclosed'), undefined);
+
+  const conversion = convert(`
+pipelines:
+  - name: check
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: patchset-created
+          email: ['^jane\\-doe@example\\.org$', '(unclosed@example\\.org']
+        - event: comment-added
+          comment: recheck
+          email: ['(?<=broken']
+    success: { gerrit: { verified: 1 } }
+projects: []
+`);
+  assert.equal(conversion.accounts.map((a) => [a.name, a.emails]), [['check', ['^jane-doe@example\\.org$']]]);
+  assert.equal(
+    conversion.notes.filter((n) => n.kind.startsWith('trigger: email')).map((n) => [n.kind, n.detail.split(':')[0]]),
+    [
+      ['trigger: email pattern', 'email pattern "(unclosed@example\\\\.org" does not compile as a JavaScript pattern'],
+      ['trigger: email pattern', 'email pattern "(?<=broken" does not compile as a JavaScript pattern'],
+      ['trigger: email filter', 'comment-added'],
+    ],
+  );
+  // Without its filter the recheck trigger would fire for everyone: it is left out instead.
+  const check = parsedPipelines(conversion).find((p) => p.name === 'check')!;
+  assert.equal(check.triggers.map((t) => [t.event, t.by?.name]), [['patchset-created', 'check']]);
+  assert.ok(check.triggers[0]!.by!.emails[0]!.test('jane-doe@example.org'));
+});
+
+test('more distinct e-mail lists than accounts: may hold: the triggers of the rest are left out, not opened to everyone', () => {
+  const pipelines = Array.from({ length: 17 }, (_, i) => `
+  - name: p${i}
+    manager: IndependentPipelineManager
+    trigger: { gerrit: [{ event: patchset-created, email: ['^user${i}@example\\.org$'] }, { event: comment-added, comment: recheck }] }
+    success: { gerrit: { verified: 1 } }`).join('');
+  const conversion = convert(`pipelines:${pipelines}\nprojects: []\n`);
+  assert.is(conversion.accounts.length, 16);
+  const last = parsedPipelines(conversion).find((p) => p.name === 'p16')!;
+  assert.equal(last.triggers.map((t) => t.event), ['comment-added']);
+  assert.ok(conversion.notes.some((n) => n.kind === 'trigger: email filter' && n.where === 'pipeline p16' && n.detail.includes('16 sets at most')));
+});
+
+test('reject-approval and require-approval become vote filters; require: open is kept silently, other requirements noted', () => {
+  const conversion = convert(`
+pipelines:
+  - name: check
+    manager: IndependentPipelineManager
+    require: { open: true, current-patchset: true }
+    trigger:
+      gerrit:
+        - event: comment-added
+          approval: [{ code-review: +1 }]
+          reject-approval:
+            - verified: [-1, 2]
+            - code-review: +2
+            - { code-review: 2, username: jenkins }
+          require-approval:
+            - workflow: '+1'
+            - { verified: 1, code-review: 1 }
+    success: { gerrit: { verified: 1 } }
+projects: []
+`);
+  const [rule] = parsedPipelines(conversion)[0]!.triggers;
+  assert.equal(rule!.rejectApprovals, [{ label: 'Verified', values: [-1, 2] }, { label: 'Code-Review', values: [2] }]);
+  assert.equal(rule!.requireApprovals, [{ label: 'Workflow', values: [1] }]);
+  assert.equal(
+    conversion.notes.filter((n) => n.kind !== 'report: no failure reporter').map((n) => [n.kind, n.detail.replace(/ \{.*\}/, '')]),
+    [
+      ['trigger: require-approval', 'comment-added: require-approval not carried over: Seakeeper filters one label per entry'],
+      ['trigger: reject-approval', "comment-added: reject-approval not carried over: Seakeeper's vote filters do not ask who voted or when (username)"],
+      ['pipeline: require', 'require: current-patchset: true not carried over: pipelines.schema.json has no such requirement'],
+    ],
+  );
+  const text = outputFiles(conversion, 'layout.yaml').get('pipelines.yaml')!;
+  assert.match(text, /# Zuul require: open: true is kept: Seakeeper triggers fire for open changes only\n {2}# require: current-patchset: true not carried over[^\n]*\n {2}check:/);
+  assert.match(text, /value: \[-1, 2\]/);
 });
 
 test('an independent pipeline that submits becomes dependent, with no shared queues', () => {

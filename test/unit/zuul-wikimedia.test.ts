@@ -1,6 +1,6 @@
 // `npm run import-zuul` on Wikimedia's whole Zuul v2 layout (test/fixtures/zuul): every pipeline converts and
-// validates with parsePipelines, every one of the 2,182 projects gets a seakeeper.yaml that parseProjectConfig
-// accepts, and the shared gate queues are the ones Zuul v2 built, checked by hand on MediaWiki and against a
+// validates with parsePipelines, its e-mail allowlists become named sets of accounts the triggers require, every
+// one of the 2,182 projects gets a seakeeper.yaml that parseProjectConfig accepts, and the shared gate queues are the ones Zuul v2 built, checked by hand on MediaWiki and against a
 // plain re-implementation of Zuul's merge loop.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -92,15 +92,70 @@ test('every pipeline converts; the live ones validate with parsePipelines, the r
   assert.equal(uncommented.postmerge!.trigger.map((t) => t.event), ['change-merged']);
 });
 
-test('what is not carried over is noted: email filters, reject-approval, require, reporter tags, unsupported triggers', () => {
+test('what is not carried over is noted: reporter tags, unsupported triggers, job settings; e-mail and vote filters are carried', () => {
   const kinds = new Set(conversion.notes.map((n) => n.kind));
-  for (const kind of ['trigger: email filter', 'trigger: reject-approval', 'pipeline: require', 'report: gerrit tag', 'trigger: change-merged', 'trigger: ref-updated']) {
-    assert.ok(kinds.has(kind), kind);
+  for (const kind of ['report: gerrit tag', 'trigger: change-merged', 'trigger: ref-updated']) assert.ok(kinds.has(kind), kind);
+  // Every e-mail pattern translates; `require: {open: true}` is what Seakeeper's triggers always require.
+  for (const kind of ['trigger: email filter', 'trigger: email pattern', 'trigger: reject-approval', 'trigger: require-approval', 'pipeline: require']) {
+    assert.not.ok(kinds.has(kind), kind);
   }
+  assert.is(conversion.notes.length, 163);
   const text = files.get('pipelines.yaml')!;
-  assert.match(text, /# patchset-created: email filter \(\d+ patterns/);
-  assert.match(text, /# require: \{"open":true\} not carried over/);
-  assert.match(files.get('report.txt')!, /not carried over: \d+\n/);
+  assert.not.match(text, /not carried over: Seakeeper triggers (have no uploader filter|cannot refuse)/);
+  assert.match(text, /# Zuul require: open: true is kept: Seakeeper triggers fire for open changes only\n {2}gate-and-submit:\n/);
+  assert.match(files.get('report.txt')!, /^not carried over: 163\n/m);
+});
+
+test("Zuul's e-mail filters are five sets of accounts: the 534-pattern allowlist is trusted, each trigger names its set", () => {
+  const result = parsePipelines(files.get('pipelines.yaml')!, 'pipelines.yaml');
+  if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+  const pipeline = (name: string) => result.pipelines.find((p) => p.name === name)!;
+  assert.equal(
+    conversion.accounts.map((a) => [a.name, a.emails.length, a.uses.length]),
+    [['trusted', 534, 30], ['test', 1, 2], ['gate-and-submit', 1, 5], ['gate-and-submit-wmf', 1, 1], ['gate-and-submit-l10n', 1, 1]],
+  );
+  assert.match(conversion.accounts[0]!.description, /^Zuul's email filter \(534 patterns\) on the patchset-created and comment-added triggers of test, test-prio, test-wmf, .*, php$/);
+
+  // test: a patch set, a "recheck" and a Code-Review +1 from the trusted; a Verified +1 from LibUp's account.
+  const test = pipeline('test').triggers;
+  assert.equal(test.map((t) => [t.event, t.by?.name]), [['patchset-created', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'test']]);
+  const [created, recheck, plusOne] = test;
+  assert.equal(created!.rejectApprovals, [{ label: 'Code-Review', values: [2] }]);
+  assert.ok(recheck!.comment!.test('recheck'));
+  assert.equal(recheck!.rejectApprovals, []);
+  assert.equal(plusOne!.approvals, [{ label: 'Code-Review', value: 1 }]);
+  assert.equal(plusOne!.rejectApprovals, [{ label: 'Verified', values: [-1, 2] }, { label: 'Code-Review', values: [2] }]);
+  assert.equal(test[3]!.rejectApprovals, [{ label: 'Verified', values: [-1, 2] }]);
+  for (const t of test) assert.equal(t.requireApprovals, []);
+  // The variants of test share the set, the very same one.
+  for (const name of ['test-prio', 'test-wmf', 'test-1-43', 'coverage', 'codehealth', 'php']) {
+    assert.ok(pipeline(name).triggers.every((t) => t.by?.name === 'trusted' || t.by?.name === 'test'), name);
+  }
+
+  const trusted = created!.by!;
+  assert.is(trusted.emails.length, 534);
+  for (const address of ['someone@wikimedia.org', 'someone@wikimedia.se', 'someone@extern.wikimedia.de', 'user17@example.org']) {
+    assert.ok(trusted.emails.some((re) => re.test(address)), address);
+  }
+  for (const address of ['someone@example.com', 'someone@wikimedia.org.example.com', 'user523@example.org']) {
+    assert.not.ok(trusted.emails.some((re) => re.test(address)), address);
+  }
+  assert.is(
+    trusted.notice,
+    'Thanks for the patch. Seakeeper runs the tests of changes from trusted contributors at once; a change from a newcomer is tested once a trusted reviewer comments "recheck" or votes Code-Review +1.',
+  );
+  assert.ok(trusted.notice!.length <= 300);
+  // Only the allowlist filters patch sets, so only it has a notice.
+  assert.equal(conversion.accounts.filter((a) => a.notice !== undefined).map((a) => a.name), ['trusted']);
+
+  // The gate: a Code-Review +2 starts it only from Zuul's one gatekeeping account.
+  const gate = pipeline('gate-and-submit').triggers;
+  assert.equal(gate.map((t) => t.by?.name), ['gate-and-submit']);
+  assert.ok(gate[0]!.by!.emails.some((re) => re.test('user524@example.org')));
+  assert.not.ok(gate[0]!.by!.emails.some((re) => re.test('someone@wikimedia.org')));
+  for (const name of ['gate-and-submit-fundraising', 'gate-and-submit-1-43', 'gate-and-submit-1-46']) assert.is(pipeline(name).triggers[0]!.by?.name, 'gate-and-submit', name);
+  assert.is(pipeline('gate-and-submit-wmf').triggers[0]!.by?.name, 'gate-and-submit-wmf');
+  assert.is(pipeline('gate-and-submit-l10n').triggers[0]!.by?.name, 'gate-and-submit-l10n');
 });
 
 test('every one of the 2,182 projects gets a seakeeper.yaml that parseProjectConfig accepts under the merged policy', () => {
@@ -196,8 +251,9 @@ test('the sharedQueues snippet validates, admits each project to its queue, and 
   assert.ok(Object.values(merged.policy.sharedQueues).flat().some((p) => p.endsWith('/*')));
 });
 
-test('the summary counts pipelines, projects, jobs, templates and queues', () => {
+test('the summary counts pipelines, projects, jobs, templates, account sets and queues', () => {
   const text = summaryText(conversion);
+  assert.match(text, /^account sets: 5 \(Zuul's email filters; a trigger names one in by:\)\n {2}trusted: 534 patterns, 30 triggers, with a notice$/m);
   assert.match(text, /^pipelines: 23 converted \(20 live; reserved, commented out: postmerge, post, publish\)$/m);
   assert.match(text, /^projects: 2182, each with a seakeeper.yaml$/m);
   assert.match(text, /^ {2}mediawiki \(gate-and-submit\): \d+ projects/m);
