@@ -132,7 +132,20 @@ export async function policyWithSharedQueues(sharedQueues: Record<string, readon
   return file;
 }
 
-export async function startPipelineStack(rig: Rig, parent: string, options: { sharedQueues?: Record<string, readonly string[]> } = {}): Promise<PipelineStack> {
+/** `text` in a file of its own, for SEAKEEPER_PIPELINES_FILE. */
+async function pipelinesFile(text: string): Promise<string> {
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'seakeeper-pipelines-')), 'pipelines.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+export interface StackOptions {
+  readonly sharedQueues?: Record<string, readonly string[]>;
+  /** A pipelines file's text, deployed as SEAKEEPER_PIPELINES_FILE instead of config/pipelines.yaml. */
+  readonly pipelines?: string;
+}
+
+export async function startPipelineStack(rig: Rig, parent: string, options: StackOptions = {}): Promise<PipelineStack> {
   const { admin: adminConnection, bot: botConnection } = rigConnections(rig);
   const cluster = ClusterClient.fromKubeconfigFile(rig.KUBECONFIG);
   const accounts = await pipelineAccounts(rig);
@@ -140,7 +153,8 @@ export async function startPipelineStack(rig: Rig, parent: string, options: { sh
   const secret = randomBytes(24).toString('hex');
   const base = pipelineEnv(rig, broker.url, accounts.kubeconfigs, accounts.namespace);
   const policyFile = options.sharedQueues ? await policyWithSharedQueues(options.sharedQueues) : undefined;
-  const withPolicy = (vars: Record<string, string>) => (policyFile ? { ...vars, SEAKEEPER_POLICY_FILE: policyFile } : vars);
+  const pipelines: Record<string, string> = options.pipelines !== undefined ? { SEAKEEPER_PIPELINES_FILE: await pipelinesFile(options.pipelines) } : {};
+  const withPolicy = (vars: Record<string, string>) => ({ ...(policyFile ? { ...vars, SEAKEEPER_POLICY_FILE: policyFile } : vars), ...pipelines });
   const env: typeof base = {
     'patchset-created': withPolicy(base['patchset-created']),
     'comment-added': withPolicy(base['comment-added']),
