@@ -7,6 +7,7 @@ import { Document } from 'yaml';
 import type { ZuulLayout } from './layout.js';
 import type { Note } from './notes.js';
 import { emailPattern } from './regex.js';
+import { pipelineName } from './names.js';
 
 /** The schema's limit on `accounts:`. */
 export const MAX_ACCOUNT_SETS = 16;
@@ -102,7 +103,7 @@ export function collectAccountSets(layout: ZuulLayout, pipelineNames: ReadonlyMa
       refused.set(key, 'none of its patterns compiles as a JavaScript pattern');
       continue;
     }
-    const base = list === widest && !taken.has(TRUSTED) ? TRUSTED : (pipelineNames.get(first) ?? TRUSTED);
+    const base = list === widest && !taken.has(TRUSTED) ? TRUSTED : (addressName(list.patterns) ?? pipelineNames.get(first) ?? TRUSTED);
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 36)}-${n}`;
     taken.add(name);
@@ -122,6 +123,17 @@ export function collectAccountSets(layout: ZuulLayout, pipelineNames: ReadonlyMa
 }
 
 /** "Zuul's email filter (534 patterns) on the patchset-created and comment-added triggers of test, test-prio, …". */
+/**
+ * A list of one exact address (`^libup@example\\.org$`) stands for one account, mostly a bot: its set is named
+ * after the address's user part, so that a trigger reads `by: libup`, not `by: test`.
+ */
+function addressName(patterns: readonly string[]): string | undefined {
+  if (patterns.length !== 1) return undefined;
+  const user = /^\^([A-Za-z0-9._+-]+)@[^$]*\$$/.exec(patterns[0]!)?.[1];
+  const name = user === undefined ? '' : pipelineName(user.replace(/\\/g, ''));
+  return name === '' || name.startsWith('p-') ? undefined : name;
+}
+
 function describe(patterns: number, uses: readonly AccountSetUse[]): string {
   const events = [...new Set(uses.map((u) => u.event))];
   const pipelines = [...new Set(uses.map((u) => u.pipeline))];

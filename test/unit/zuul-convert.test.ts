@@ -322,23 +322,24 @@ pipelines:${CHECKS("['.*?@wikimedia\\.org$', '^jane@example\\.org$']", "['^bot@e
     success: { gerrit: { verified: 2, submit: true } }
 projects: []
 `);
-  // The list used by the most pipelines is the trusted one; the others are named after the first pipeline using them.
+  // The list used by the most pipelines is the trusted one; one exact address is named after its user (a bot's
+  // account, mostly), any other list after the first pipeline using it.
   assert.equal(conversion.accounts.map((a) => [a.name, a.emails, a.uses.length]), [
     ['trusted', ['.*?@wikimedia\\.org$', '^jane@example\\.org$'], 5],
-    ['extra', ['^bot@example\\.org$'], 3],
-    ['gate', ['^gatekeeper@example\\.org$'], 1],
+    ['bot', ['^bot@example\\.org$'], 3],
+    ['gatekeeper', ['^gatekeeper@example\\.org$'], 1],
   ]);
   assert.is(conversion.accounts[0]!.description, "Zuul's email filter (2 patterns) on the patchset-created and comment-added triggers of check, extra, gate");
   const pipelines = parsedPipelines(conversion);
   const by = (pipeline: string) => pipelines.find((p) => p.name === pipeline)!.triggers.map((t) => t.by?.name);
   assert.equal(by('check'), ['trusted', 'trusted', 'trusted']);
-  assert.equal(by('extra'), ['trusted', 'extra', 'extra']);
-  assert.equal(by('gate'), ['trusted', 'extra', 'gate']);
+  assert.equal(by('extra'), ['trusted', 'bot', 'bot']);
+  assert.equal(by('gate'), ['trusted', 'bot', 'gatekeeper']);
   const trusted = pipelines.find((p) => p.name === 'check')!.triggers[0]!.by!;
   for (const address of ['someone@wikimedia.org', 'Someone@Wikimedia.ORG', 'jane@example.org']) assert.ok(trusted.emails.some((re) => re.test(address)), address);
   for (const address of ['someone@example.com', 'someone@wikimedia.org.evil.example', 'xjane@example.org']) assert.not.ok(trusted.emails.some((re) => re.test(address)), address);
   assert.equal(conversion.notes.filter((n) => n.kind.startsWith('trigger:')), []);
-  assert.match(summaryText(conversion), /^account sets: 3 .*\n {2}trusted: 2 patterns, 5 triggers, with a notice\n {2}extra: 1 pattern, 3 triggers\n {2}gate: 1 pattern, 1 trigger\n/m);
+  assert.match(summaryText(conversion), /^account sets: 3 .*\n {2}trusted: 2 patterns, 5 triggers, with a notice\n {2}bot: 1 pattern, 3 triggers\n {2}gatekeeper: 1 pattern, 1 trigger\n/m);
 });
 
 test('a set whose members\' patch sets start a pipeline gets a notice saying how a newcomer\'s change gets tested', () => {
@@ -349,7 +350,7 @@ test('a set whose members\' patch sets start a pipeline gets a notice saying how
     'Thanks for the patch. Seakeeper runs the tests of changes from trusted contributors at once; a change from a newcomer is tested once a trusted reviewer comments "recheck" or votes Code-Review +1.',
   );
   // A set no patch set is filtered by never sees an uploader's change go untested: no notice.
-  assert.is(conversion.accounts.find((a) => a.name === 'extra')!.notice, undefined);
+  assert.is(conversion.accounts.find((a) => a.name === 'bot')!.notice, undefined);
   assert.is(commandOf('^check php\\.?\\s*$'), 'check php');
   assert.is(commandOf('^(recheck|retest)$'), undefined);
 });

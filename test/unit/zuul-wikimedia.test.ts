@@ -112,13 +112,13 @@ test("Zuul's e-mail filters are five sets of accounts: the 534-pattern allowlist
   const pipeline = (name: string) => result.pipelines.find((p) => p.name === name)!;
   assert.equal(
     conversion.accounts.map((a) => [a.name, a.emails.length, a.uses.length]),
-    [['trusted', 534, 30], ['test', 1, 2], ['gate-and-submit', 1, 5], ['gate-and-submit-wmf', 1, 1], ['gate-and-submit-l10n', 1, 1]],
+    [['trusted', 534, 30], ['user523', 1, 2], ['user524', 1, 5], ['user525', 1, 1], ['user526', 1, 1]],
   );
   assert.match(conversion.accounts[0]!.description, /^Zuul's email filter \(534 patterns\) on the patchset-created and comment-added triggers of test, test-prio, test-wmf, .*, php$/);
 
   // test: a patch set, a "recheck" and a Code-Review +1 from the trusted; a Verified +1 from LibUp's account.
   const test = pipeline('test').triggers;
-  assert.equal(test.map((t) => [t.event, t.by?.name]), [['patchset-created', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'test']]);
+  assert.equal(test.map((t) => [t.event, t.by?.name]), [['patchset-created', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'trusted'], ['comment-added', 'user523']]);
   const [created, recheck, plusOne] = test;
   assert.equal(created!.rejectApprovals, [{ label: 'Code-Review', values: [2] }]);
   assert.ok(recheck!.comment!.test('recheck'));
@@ -129,7 +129,7 @@ test("Zuul's e-mail filters are five sets of accounts: the 534-pattern allowlist
   for (const t of test) assert.equal(t.requireApprovals, []);
   // The variants of test share the set, the very same one.
   for (const name of ['test-prio', 'test-wmf', 'test-1-43', 'coverage', 'codehealth', 'php']) {
-    assert.ok(pipeline(name).triggers.every((t) => t.by?.name === 'trusted' || t.by?.name === 'test'), name);
+    assert.ok(pipeline(name).triggers.every((t) => t.by?.name === 'trusted' || t.by?.name === 'user523'), name);
   }
 
   const trusted = created!.by!;
@@ -150,12 +150,12 @@ test("Zuul's e-mail filters are five sets of accounts: the 534-pattern allowlist
 
   // The gate: a Code-Review +2 starts it only from Zuul's one gatekeeping account.
   const gate = pipeline('gate-and-submit').triggers;
-  assert.equal(gate.map((t) => t.by?.name), ['gate-and-submit']);
+  assert.equal(gate.map((t) => t.by?.name), ['user524']);
   assert.ok(gate[0]!.by!.emails.some((re) => re.test('user524@example.org')));
   assert.not.ok(gate[0]!.by!.emails.some((re) => re.test('someone@wikimedia.org')));
-  for (const name of ['gate-and-submit-fundraising', 'gate-and-submit-1-43', 'gate-and-submit-1-46']) assert.is(pipeline(name).triggers[0]!.by?.name, 'gate-and-submit', name);
-  assert.is(pipeline('gate-and-submit-wmf').triggers[0]!.by?.name, 'gate-and-submit-wmf');
-  assert.is(pipeline('gate-and-submit-l10n').triggers[0]!.by?.name, 'gate-and-submit-l10n');
+  for (const name of ['gate-and-submit-fundraising', 'gate-and-submit-1-43', 'gate-and-submit-1-46']) assert.is(pipeline(name).triggers[0]!.by?.name, 'user524', name);
+  assert.is(pipeline('gate-and-submit-wmf').triggers[0]!.by?.name, 'user525');
+  assert.is(pipeline('gate-and-submit-l10n').triggers[0]!.by?.name, 'user526');
 });
 
 test('every one of the 2,182 projects gets a seakeeper.yaml that parseProjectConfig accepts under the merged policy', () => {
