@@ -18,7 +18,10 @@ export const PIPELINES_FILE = 'config/pipelines.yaml';
 const PIPELINES_SCHEMA_FILE = 'pipelines.schema.json';
 
 export type ManagerKind = 'independent' | 'dependent';
-export type TriggerEvent = 'patchset-created' | 'comment-added' | 'wip-state-changed';
+export type TriggerEvent = 'patchset-created' | 'comment-added' | 'wip-state-changed' | RefEvent;
+/** Events about a ref, not a patch set: their runs test a commit already in the repository (runs/ref-run.ts). */
+export type RefEvent = 'change-merged' | 'ref-updated';
+export const REF_EVENTS: readonly TriggerEvent[] = ['change-merged', 'ref-updated'];
 
 /** What a review message may refer to; anything else in braces is left as written. */
 export const MESSAGE_PLACEHOLDERS = ['pipeline', 'change', 'patchset', 'url', 'duration', 'result'] as const;
@@ -52,6 +55,12 @@ export interface TriggerRule {
   readonly includeBranches: readonly RegExp[];
   /** …and none of these. */
   readonly excludeBranches: readonly RegExp[];
+  /** ref-updated: the full ref name (refs/heads/…, refs/tags/…) must match one of these (none: any ref)… */
+  readonly includeRefs: readonly RegExp[];
+  /** …and none of these. */
+  readonly excludeRefs: readonly RegExp[];
+  /** ref-updated: a deleted ref triggers nothing (default true). */
+  readonly ignoreDeletes: boolean;
   /** comment-added: tested against the first line of the comment's body (see commentBody). */
   readonly comment?: RegExp | undefined;
   /** comment-added: votes this very comment must have cast. */
@@ -126,6 +135,8 @@ interface RawReport {
 interface RawTrigger {
   event: TriggerEvent;
   branches?: { include?: string[]; exclude?: string[] };
+  refs?: { include?: string[]; exclude?: string[] };
+  ignoreDeletes?: boolean;
   comment?: string;
   approvals?: ApprovalCondition[];
   by?: string;
@@ -254,7 +265,25 @@ function toPipeline(name: string, raw: RawPipeline, sets: ReadonlyMap<string, Ac
 
   const regex = regexOf(problem);
 
+  const refTriggers = raw.trigger.filter((t) => REF_EVENTS.includes(t.event));
+  if (refTriggers.length > 0 && raw.manager === 'dependent') {
+    problem(at('manager'), 'manager-field', `a dependent (gate) pipeline tests changes, not refs: its triggers may not be ${REF_EVENTS.join(' or ')}`);
+  }
+  if (refTriggers.length > 0) {
+    for (const key of ['success', 'failure', 'start'] as const) {
+      if (raw[key]?.labels !== undefined && Object.keys(raw[key]!.labels!).length > 0) {
+        problem(at(key, 'labels'), 'ref-vote', `a pipeline triggered by ${REF_EVENTS.join(' or ')} never votes: its runs test a commit that merged already`);
+      }
+    }
+  }
   const triggers = raw.trigger.map((t, i): TriggerRule => {
+    if (t.event !== 'ref-updated') {
+      for (const key of ['refs', 'ignoreDeletes'] as const) {
+        if (t[key] !== undefined) problem(at('trigger', i, key), 'trigger-field', `${key} applies to ref-updated triggers only`, 'key');
+      }
+    } else if (t.branches !== undefined) {
+      problem(at('trigger', i, 'branches'), 'trigger-field', 'a ref-updated trigger names full refs: use refs (e.g. include: [\'^refs/heads/\'])', 'key');
+    }
     if (t.event !== 'comment-added') {
       for (const key of ['comment', 'approvals'] as const) {
         if (t[key] !== undefined) problem(at('trigger', i, key), 'trigger-field', `${key} applies to comment-added triggers only`, 'key');
@@ -271,6 +300,9 @@ function toPipeline(name: string, raw: RawPipeline, sets: ReadonlyMap<string, Ac
       event: t.event,
       includeBranches: (t.branches?.include ?? []).map((p, j) => regex(p, at('trigger', i, 'branches', 'include', j))),
       excludeBranches: (t.branches?.exclude ?? []).map((p, j) => regex(p, at('trigger', i, 'branches', 'exclude', j))),
+      includeRefs: (t.refs?.include ?? []).map((p, j) => regex(p, at('trigger', i, 'refs', 'include', j))),
+      excludeRefs: (t.refs?.exclude ?? []).map((p, j) => regex(p, at('trigger', i, 'refs', 'exclude', j))),
+      ignoreDeletes: t.ignoreDeletes ?? true,
       comment: t.comment === undefined ? undefined : regex(t.comment, at('trigger', i, 'comment'), 'iu'),
       approvals: t.approvals ?? [],
       ...(by ? { by } : {}),

@@ -45,14 +45,14 @@ import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/lea
 import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
 import { reviewField, startRun } from './run-start.js';
-import { readDefinition } from './definitions.js';
+import { readDefinition, wantedDefinition } from './definitions.js';
 import { DEPENDENCY_OPTIONS, MAX_TESTED_WITH, queuedChangeOf, resolveDependencies, testedWith } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
-import { managerFor, planTrigger, type ManagerNeeds, type Plan, type RunDependencies } from './managers.js';
+import { managerFor, planRefTrigger, planTrigger, type ManagerNeeds, type Plan, type RefPlan, type RunDependencies } from './managers.js';
 import { carryOutStops } from './stop-runs.js';
-import { changeRefOf, eventAccount, eventCanTrigger, factsNeeded, noticeOwed, triggeredPipelines, votesOf, type Trigger, type TriggerFacts } from './triggers.js';
+import { changeRefOf, eventAccount, eventCanTrigger, factsNeeded, noticeOwed, triggeredPipelines, triggeredRefPipelines, votesOf, type RefTrigger, type Trigger, type TriggerFacts } from './triggers.js';
 import { AccountMembership } from './account-membership.js';
 import { postUploaderNotice } from './uploader-notice.js';
 import type { DefinitionInput } from './workflow-policy.js';
@@ -61,6 +61,8 @@ import { listWorkflows } from '../runs/workflow-store.js';
 
 /** The Gerrit event types these functions take (their CloudEvent types are `gerrit.<type>`). */
 export const TRIGGERING_TYPES = ['patchset-created', 'comment-added', 'wip-state-changed'] as const;
+/** …and patchset-created's, beside its own: a branch or tag that moved (ref pipelines: post, publish). */
+const PATCHSET_CREATED_TYPES = ['patchset-created', 'wip-state-changed', 'ref-updated'] as const;
 
 export type CarryOutGerrit = Pick<GerritApi, 'getBranchRevision' | 'getFileContentAt' | 'getProjectParent' | 'queryChanges' | 'getRelatedChanges' | 'listGroupMembers'> & PostGerrit;
 export type CarryOutCluster = Pick<ClusterApi, 'create' | 'get' | 'list' | 'patch'>;
@@ -92,7 +94,7 @@ export interface CarryOutDeps {
 /** What happened to one triggered pipeline, for the event's log line. */
 export interface PipelineOutcome {
   readonly pipeline: string;
-  readonly action: Plan['action'];
+  readonly action: Plan['action'] | RefPlan['action'];
   readonly workflow?: string;
   /** start: false when the Workflow already existed (a redelivery). */
   readonly created?: boolean;
@@ -150,9 +152,9 @@ export class CarryOut {
     return new CarryOut({ gerrit, cluster, leases, policy, pipelines, argoUiUrl: config.ARGO_UI_URL, gerritUrl: config.GERRIT_URL, gitUrl, cache, effectiveConfigs, gate });
   }
 
-  /** A gerrit.patchset-created, gerrit.comment-added or gerrit.wip-state-changed CloudEvent. */
+  /** A gerrit.patchset-created, gerrit.wip-state-changed or gerrit.ref-updated CloudEvent. */
   async handle(event: InboundEvent): Promise<LogFields> {
-    const gerrit = gerritEventOf(event, TRIGGERING_TYPES);
+    const gerrit = gerritEventOf(event, PATCHSET_CREATED_TYPES);
     const fields = await this.run(event.id, gerrit);
     if (gerrit.kind !== 'patchset-created') return fields;
     const dependents = await this.#rerunDependents(event.id, gerrit);
@@ -179,13 +181,18 @@ export class CarryOut {
     return dependents.truncated ? [...rerun, { result: 'truncated', limit: MAX_TESTED_WITH }] : rerun;
   }
 
-  /** comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped). */
+  /**
+   * comment-added's events: a comment (`recheck`), or a change merged or abandoned (its runs are stopped); a merge
+   * then starts the ref pipelines it triggers (postmerge), whose runs no closed change stops.
+   */
   async handleChangeEvent(event: InboundEvent): Promise<LogFields> {
     const gerrit = gerritEventOf(event, ['comment-added', ...CLOSING_TYPES]);
     if (gerrit.kind === 'change-merged' || gerrit.kind === 'change-abandoned') {
       const stopped = await stopClosedChange(gerrit, this.deps);
       const left = await this.#leaveQueues(gerrit);
-      return left.length > 0 ? { ...stopped, gate: left } : stopped;
+      const closed = left.length > 0 ? { ...stopped, gate: left } : stopped;
+      if (gerrit.kind !== 'change-merged' || !eventCanTrigger(gerrit, this.deps.pipelines)) return closed;
+      return { ...closed, merged: await this.run(event.id, gerrit, { leaveQueues: false }) };
     }
     return this.run(event.id, gerrit);
   }
@@ -203,24 +210,29 @@ export class CarryOut {
     return resolved.kind === 'configured' ? gate.dequeue(gerrit, resolved.config) : [];
   }
 
-  /** Steps 1–4 for a parsed event; `eventId` is the CloudEvent's (deterministic) id. */
-  async run(eventId: string, gerrit: GerritEvent): Promise<LogFields> {
+  /** Steps 1–4 for a parsed event; `eventId` is the CloudEvent's (deterministic) id. `leaveQueues`: false when the caller took the change out of its queues already. */
+  async run(eventId: string, gerrit: GerritEvent, { leaveQueues = true }: { leaveQueues?: boolean } = {}): Promise<LogFields> {
     const { deps } = this;
-    if (!eventCanTrigger(gerrit, deps.pipelines) && !this.#leaves(gerrit)) return { result: 'no-pipeline' };
+    const leaves = leaveQueues && this.#leaves(gerrit);
+    if (!eventCanTrigger(gerrit, deps.pipelines) && !leaves) return { result: 'no-pipeline' };
     if (gerrit.kind === 'dropped-output') return { result: 'no-pipeline' };
     const reader = new EventConfigReader(deps.gerrit, deps.cache);
     const effective = await this.#effective.resolve(gerrit.project, reader);
     if (effective.kind !== 'configured') return { result: effective.kind, ...invalidFields(effective) };
     // First out of the queues: a new patch set's item leaves before anything about the new one is decided.
-    const left = await this.#leaveQueues(gerrit, effective);
+    const left = leaveQueues ? await this.#leaveQueues(gerrit, effective) : [];
     const gateFields = left.length > 0 ? { gate: left } : {};
 
     const facts = await this.#facts(gerrit, effective.config);
     const owed = noticeOwed(gerrit, deps.pipelines, effective.config, facts);
     const triggers = triggeredPipelines(gerrit, deps.pipelines, effective.config, facts);
+    const refTriggers = triggeredRefPipelines(gerrit, deps.pipelines, effective.config, facts);
     const notice = owed ? { notice: await this.#notice(owed, gerrit) } : {};
-    if (triggers.length === 0) return { result: left.length > 0 ? 'dequeued' : 'no-pipeline', config: effective.source, ...gateFields, ...notice };
-    const settled = await Promise.allSettled(triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader, gerrit)));
+    if (triggers.length === 0 && refTriggers.length === 0) return { result: left.length > 0 ? 'dequeued' : 'no-pipeline', config: effective.source, ...gateFields, ...notice };
+    const settled = await Promise.allSettled([
+      ...triggers.map((trigger) => this.#carryOut(trigger, eventId, effective, reader, gerrit)),
+      ...refTriggers.map((trigger) => this.#carryOutRef(trigger, eventId, effective, reader)),
+    ]);
 
     const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
@@ -255,6 +267,18 @@ export class CarryOut {
     const change = event.kind === 'patchset-created' ? changeRefOf(event) : undefined;
     if (!change) return 'no-patchset';
     return postUploaderNotice({ gerrit: this.deps.gerrit, leases: this.deps.leases, logger: this.#logger }, set, change);
+  }
+
+  /** A ref pipeline's run (runs/ref-run.ts): created under its deterministic name, with its ConfigMap; nothing posted. */
+  async #carryOutRef(trigger: RefTrigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader): Promise<PipelineOutcome> {
+    const { deps } = this;
+    const definition = await readDefinition(deps.cluster, trigger.subject.project, wantedDefinition(trigger.projectPipeline), effective, reader);
+    const plan = planRefTrigger({ trigger, eventId, definition });
+    if (plan.action === 'refused') {
+      return { pipeline: plan.pipeline, action: 'refused', problems: plan.problems.map(formatProblem) };
+    }
+    const started = await startRun({ gerrit: deps.gerrit, cluster: deps.cluster, logger: this.#logger }, { workflow: plan.workflow, environment: plan.environment, patchset: 0 });
+    return { pipeline: plan.pipeline, action: 'start', workflow: `${started.ref.namespace}/${started.ref.name}`, created: started.created };
   }
 
   async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader, eventOf: GerritEvent): Promise<PipelineOutcome> {
@@ -367,6 +391,7 @@ function summary(outcomes: readonly PipelineOutcome[], failures: readonly unknow
   if (failures.length > 0) return 'failed';
   const actions = new Set(outcomes.map((o) => o.action));
   if (actions.has('reject')) return 'rejected';
+  if (actions.has('refused')) return 'refused';
   if (outcomes.some((o) => o.action === 'start' && o.created)) return 'started';
   if (actions.has('start')) return 'already-started';
   if (actions.has('not-implemented')) return 'not-implemented';

@@ -27,8 +27,8 @@ import { changesText } from './gate-plan.js';
 import type { ManagerKind, Pipeline } from '../config/pipeline-config.js';
 import { wantedDefinition } from './definitions.js';
 import { newerRun, runsToStop, type StopOrder } from './runs.js';
-import type { Trigger } from './triggers.js';
-import { buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
+import type { RefTrigger, Trigger } from './triggers.js';
+import { buildRefWorkflow, buildWorkflow, workflowName, type ChangeConfigMap } from './workflow-builder.js';
 import { checkDefinition, type DefinitionInput } from './workflow-policy.js';
 import { argoWorkflowUrl, CHANGES_VARIABLE, DEPENDENCIES_ANNOTATION, dependenciesAnnotation, GIT_URL_VARIABLE, runSelector, type LiveWorkflow, type Workflow } from '../runs/workflow.js';
 
@@ -168,6 +168,24 @@ const MANAGERS: Readonly<Record<ManagerKind, PipelineManager>> = { independent: 
 
 export function managerFor(pipeline: Pipeline): PipelineManager {
   return MANAGERS[pipeline.manager];
+}
+
+/** What to do about a ref trigger (change-merged, ref-updated): start its run, or log why its definition is refused. */
+export type RefPlan =
+  | { readonly action: 'start'; readonly pipeline: string; readonly workflow: Workflow; readonly environment: ChangeConfigMap; readonly notes: readonly string[] }
+  | { readonly action: 'refused'; readonly pipeline: string; readonly problems: readonly ConfigProblem[] };
+
+/**
+ * A ref run (runs/ref-run.ts): the definition checked as any run's, the run built; nothing to supersede (every
+ * revision a ref moves to is tested, in order of the events) and no start message (nobody waits for a vote). A
+ * refused definition is the owner's to see in the config check of their refs/meta/config; here it is logged.
+ */
+export function planRefTrigger(input: { readonly trigger: RefTrigger; readonly eventId: string; readonly definition: DefinitionInput }): RefPlan {
+  const { trigger, eventId, definition } = input;
+  const checked = checkDefinition(definition, { resources: trigger.resources });
+  if (!checked.ok) return { action: 'refused', pipeline: trigger.pipeline.name, problems: checked.problems };
+  const { workflow, environment, notes } = buildRefWorkflow({ trigger, eventId, definition: checked.definition });
+  return { action: 'start', pipeline: trigger.pipeline.name, workflow, environment, notes };
 }
 
 /** The plan for one trigger, by its pipeline's manager. */

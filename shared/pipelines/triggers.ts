@@ -24,7 +24,8 @@
 // facts are missing does not match: nothing runs on a guess.
 import type { ResourceAmounts } from '../config/policy.js';
 import type { PipelineConfig, ProjectConfig } from '../config/project-config.js';
-import type { AccountAttribute, CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
+import type { AccountAttribute, ChangeMergedEvent, CommentAddedEvent, GerritEvent, PatchsetCreatedEvent, RefUpdatedEvent, WipStateChangedEvent } from '../events/gerrit-event.js';
+import { NO_REVISION, type RefSubject } from '../runs/ref-run.js';
 import type { AccountSet, Pipeline, TriggerEvent, TriggerRule, VoteFilter } from '../config/pipeline-config.js';
 import type { ChangeRef } from '../runs/workflow.js';
 import type { ChangeInfo } from '../gerrit/types.js';
@@ -43,7 +44,13 @@ export interface Trigger {
   readonly resources: ResourceAmounts;
 }
 
+/** A ref pipeline's trigger (change-merged, ref-updated): what it runs is a ref's new revision (ref-run.ts). */
+export interface RefTrigger extends Omit<Trigger, 'change'> {
+  readonly subject: RefSubject;
+}
+
 type TriggeringEvent = PatchsetCreatedEvent | CommentAddedEvent | WipStateChangedEvent;
+type RefTriggeringEvent = ChangeMergedEvent | RefUpdatedEvent;
 
 /** Gerrit's commit ids: SHA-1, lower-case hex (also a valid label value). */
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
@@ -117,6 +124,7 @@ export interface FactsNeeded {
 
 /** The account that made the event: the uploader of a patch set, the author of a comment, the changer. */
 export function eventAccount(event: GerritEvent): AccountAttribute | undefined {
+  if (event.kind === 'change-merged' || event.kind === 'ref-updated') return event.submitter;
   if (event.kind === 'patchset-created') return event.uploader;
   if (event.kind === 'comment-added') return event.author;
   if (event.kind === 'wip-state-changed') return event.changer;
@@ -149,8 +157,40 @@ export function ruleMatches(rule: TriggerRule, event: GerritEvent, facts: Trigge
   return eventMeets(rule, event) && factsAllow(rule, facts);
 }
 
+/** The ref and revisions a change-merged or ref-updated names, when they are a ref and commits. */
+export function refSubjectOf(event: RefTriggeringEvent): RefSubject | undefined {
+  if (event.kind === 'change-merged') {
+    const { change, patchSet } = event;
+    const newRevision = event.newRev !== undefined && COMMIT_SHA.test(event.newRev) ? event.newRev : patchSet.revision;
+    if (newRevision === undefined || !COMMIT_SHA.test(newRevision)) return undefined;
+    const merged = { number: change.number, patchset: patchSet.number, ...(change.url !== undefined ? { url: change.url } : {}), ...(change.subject !== undefined ? { subject: change.subject } : {}) };
+    return { project: event.project, ref: `refs/heads/${change.branch}`, branch: change.branch, oldRevision: '', newRevision, change: merged };
+  }
+  const { refName, oldRev, newRev } = event.refUpdate;
+  if (!refName || oldRev === undefined || newRev === undefined || !COMMIT_SHA.test(oldRev) || !COMMIT_SHA.test(newRev)) return undefined;
+  // Gerrit before 2.13 named branches by their short name.
+  const ref = refName.startsWith('refs/') ? refName : `refs/heads/${refName}`;
+  return { project: event.project, ref, branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : '', oldRevision: oldRev, newRevision: newRev };
+}
+
+function refEventMeets(rule: TriggerRule, event: RefTriggeringEvent): boolean {
+  const subject = refSubjectOf(event);
+  if (!subject) return false;
+  if (event.kind === 'change-merged') {
+    const { change } = event;
+    if (change.status !== undefined && change.status !== 'MERGED') return false;
+    if (rule.ignorePrivate && change.private === true) return false;
+    if (rule.includeBranches.length > 0 && !rule.includeBranches.some((re) => re.test(change.branch))) return false;
+    return !rule.excludeBranches.some((re) => re.test(change.branch));
+  }
+  if (rule.ignoreDeletes && subject.newRevision === NO_REVISION) return false;
+  if (rule.includeRefs.length > 0 && !rule.includeRefs.some((re) => re.test(subject.ref))) return false;
+  return !rule.excludeRefs.some((re) => re.test(subject.ref));
+}
+
 /** Whether the event meets the rule on its face: everything but the conditions that need facts. */
 function eventMeets(rule: TriggerRule, event: GerritEvent): boolean {
+  if ((event.kind === 'change-merged' || event.kind === 'ref-updated') && rule.event === event.kind) return refEventMeets(rule, event);
   const e = triggering(event);
   if (!e || e.kind !== rule.event) return false;
   const { change } = e;
@@ -233,6 +273,22 @@ export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipel
     const rule = matchingRule(pipeline, event, facts);
     if (rule < 0) continue;
     triggers.push({ pipeline, projectPipeline, rule, event: e.kind, change, resources: config.resources });
+  }
+  return triggers.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
+}
+
+/** The ref pipelines a change-merged or ref-updated triggers for a project with this configuration, by name. */
+export function triggeredRefPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig, facts: TriggerFacts = {}): RefTrigger[] {
+  if (event.kind !== 'change-merged' && event.kind !== 'ref-updated') return [];
+  const subject = refSubjectOf(event);
+  if (!subject) return [];
+  const triggers: RefTrigger[] = [];
+  for (const pipeline of pipelines) {
+    const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
+    if (!projectPipeline) continue;
+    const rule = matchingRule(pipeline, event, facts);
+    if (rule < 0) continue;
+    triggers.push({ pipeline, projectPipeline, rule, event: event.kind, subject, resources: config.resources });
   }
   return triggers.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
 }

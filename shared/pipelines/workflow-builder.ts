@@ -19,7 +19,8 @@
 // declaration is a placeholder); the definition's other parameters follow, as declared.
 import { createHash } from 'node:crypto';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash, ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
-import type { Trigger } from './triggers.js';
+import type { RefTrigger, Trigger } from './triggers.js';
+import { MERGED_CHANGE_ANNOTATION, OLD_REVISION_ANNOTATION, OLD_REVISION_PARAMETER, OLD_REVISION_VARIABLE, REF_ANNOTATION, REF_HASH_LABEL } from '../runs/ref-run.js';
 import { eachTemplate, enforceWorkflowPolicy, templateContainers, type CheckedDefinition } from './workflow-policy.js';
 import type { KubeObject } from '../provisioning/objects.js';
 import { BRANCH_ANNOTATION, CHANGE_ENVIRONMENT, CHANGES_VARIABLE, safeText, CHANGE_LABEL, CHANGE_URL_ANNOTATION, DEFINITION_ANNOTATION, EVENT_ID_ANNOTATION, PARAMETER_NAMES, PATCHSET_LABEL, PIPELINE_LABEL, POLICY_NOTES_ANNOTATION, REVISION_LABEL, type ParameterName, type Workflow } from '../runs/workflow.js';
@@ -110,10 +111,105 @@ function mergeParameters(ours: ReadonlyArray<{ name: string; value: string }>, d
 
 /** The Workflow to create for a trigger. Pure and deterministic. */
 export function buildWorkflow(input: BuildInput): BuiltWorkflow {
-  const { trigger, eventId, definition } = input;
+  const { trigger, eventId } = input;
   const { change, pipeline } = trigger;
-  const name = input.name ?? workflowName(pipeline.name, change.number, change.patchset, eventId);
-  const namespace = namespaceFor(change.project);
+  return assemble({
+    pipeline: trigger.pipeline,
+    project: change.project,
+    name: input.name ?? workflowName(pipeline.name, change.number, change.patchset, eventId),
+    definition: input.definition,
+    parameters: [...runParameters(trigger), ...changesParameter(input.environment)],
+    text: Object.fromEntries(Object.entries(changeText(trigger)).map(([parameter, text]) => [CHANGE_ENVIRONMENT[parameter as ParameterName], text])),
+    labels: {
+      [CHANGE_LABEL]: String(change.number),
+      [PATCHSET_LABEL]: String(change.patchset),
+      // 40 hex (triggers.ts accepts no other revision): a valid label value.
+      [REVISION_LABEL]: change.revision,
+      ...input.labels,
+    },
+    annotations: {
+      [BRANCH_ANNOTATION]: safeText(change.branch),
+      ...(change.url !== undefined ? { [CHANGE_URL_ANNOTATION]: safeText(change.url) } : {}),
+      [EVENT_ID_ANNOTATION]: safeText(eventId),
+      ...input.annotations,
+    },
+    configMapLabels: [CHANGE_LABEL, PATCHSET_LABEL],
+    environment: input.environment,
+  });
+}
+
+/** The deterministic name of the run an event starts in a pipeline for a ref: `<pipeline>-<new revision, 10>-<h>`. */
+export function refWorkflowName(pipeline: string, newRevision: string, eventId: string): string {
+  const hash = createHash('sha256').update(JSON.stringify([eventId, pipeline]), 'utf8').digest('hex').slice(0, NAME_HASH_CHARS);
+  const tail = `-${newRevision.slice(0, NAME_HASH_CHARS)}-${hash}`;
+  const head = pipeline.slice(0, MAX_WORKFLOW_NAME - tail.length).replace(/-+$/, '') || 'run';
+  return `${head}${tail}`;
+}
+
+/** A ref run's text by parameter, exactly as Gerrit sent it: a change's parameters, `revision` the new one. */
+function refText(trigger: RefTrigger): Record<ParameterName | typeof OLD_REVISION_PARAMETER, string> {
+  const { subject } = trigger;
+  return {
+    project: subject.project,
+    branch: subject.branch,
+    change: subject.change ? String(subject.change.number) : '',
+    patchset: subject.change ? String(subject.change.patchset) : '',
+    ref: subject.ref,
+    revision: subject.newRevision,
+    change_url: subject.change?.url ?? '',
+    subject: subject.change?.subject ?? '',
+    pipeline: trigger.pipeline.name,
+    [OLD_REVISION_PARAMETER]: subject.oldRevision,
+  };
+}
+
+/** The Workflow to create for a ref trigger (ref-run.ts). Pure and deterministic. */
+export function buildRefWorkflow(input: { readonly trigger: RefTrigger; readonly eventId: string; readonly definition: CheckedDefinition }): BuiltWorkflow {
+  const { trigger, eventId } = input;
+  const { subject } = trigger;
+  const text = refText(trigger);
+  const environment = { ...CHANGE_ENVIRONMENT, [OLD_REVISION_PARAMETER]: OLD_REVISION_VARIABLE } as Record<string, string>;
+  return assemble({
+    pipeline: trigger.pipeline,
+    project: subject.project,
+    name: refWorkflowName(trigger.pipeline.name, subject.newRevision, eventId),
+    definition: input.definition,
+    parameters: Object.entries(text).map(([name, value]) => ({ name, value: safeText(value) })),
+    text: Object.fromEntries(Object.entries(text).map(([parameter, value]) => [environment[parameter]!, value])),
+    labels: { [REF_HASH_LABEL]: projectHash(subject.ref), [REVISION_LABEL]: subject.newRevision },
+    annotations: {
+      [REF_ANNOTATION]: safeText(subject.ref),
+      [OLD_REVISION_ANNOTATION]: safeText(subject.oldRevision),
+      ...(subject.branch !== '' ? { [BRANCH_ANNOTATION]: safeText(subject.branch) } : {}),
+      ...(subject.change ? { [MERGED_CHANGE_ANNOTATION]: `${subject.change.number},${subject.change.patchset}` } : {}),
+      ...(subject.change?.url !== undefined ? { [CHANGE_URL_ANNOTATION]: safeText(subject.change.url) } : {}),
+      [EVENT_ID_ANNOTATION]: safeText(eventId),
+    },
+    configMapLabels: [REF_HASH_LABEL],
+    environment: undefined,
+  });
+}
+
+interface Assembly {
+  readonly pipeline: Trigger['pipeline'];
+  readonly project: string;
+  readonly name: string;
+  readonly definition: CheckedDefinition;
+  /** Ours, in their safe form, in order. */
+  readonly parameters: ReadonlyArray<{ name: string; value: string }>;
+  /** The run's ConfigMap: variable → exact text. */
+  readonly text: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Of the labels, those its ConfigMap carries too. */
+  readonly configMapLabels: readonly string[];
+  readonly environment: BuildInput['environment'];
+}
+
+/** A run's Workflow and ConfigMap: the policy forced onto the definition, the run's text and its bookkeeping. */
+function assemble(run: Assembly): BuiltWorkflow {
+  const { name, definition, pipeline } = run;
+  const namespace = namespaceFor(run.project);
   const { spec: forced, notes } = enforceWorkflowPolicy(definition.spec, pipeline);
   // Appended, so the definition's own envFrom and env (which win over envFrom) stay as they were.
   eachTemplate(forced, (template) => {
@@ -125,30 +221,23 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
   const declaredArguments = (typeof forced.arguments === 'object' && forced.arguments !== null ? forced.arguments : {}) as Record<string, unknown>;
   const spec: Record<string, unknown> = {
     ...forced,
-    arguments: { ...declaredArguments, parameters: mergeParameters([...runParameters(trigger), ...changesParameter(input.environment)], declaredArguments.parameters) },
+    arguments: { ...declaredArguments, parameters: mergeParameters(run.parameters, declaredArguments.parameters) },
   };
 
   const labels: Record<string, string> = {
     ...definition.labels,
     [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
-    [PROJECT_HASH_LABEL]: projectHash(change.project),
+    [PROJECT_HASH_LABEL]: projectHash(run.project),
     [PIPELINE_LABEL]: pipeline.name,
-    [CHANGE_LABEL]: String(change.number),
-    [PATCHSET_LABEL]: String(change.patchset),
-    // 40 hex (triggers.ts accepts no other revision): a valid label value.
-    [REVISION_LABEL]: change.revision,
-    ...input.labels,
+    ...run.labels,
   };
 
   // Argo substitutes annotations too (`{{workflow.annotations.*}}`): safe forms only.
   const annotations: Record<string, string> = {
     ...definition.annotations,
-    [PROJECT_ANNOTATION]: safeText(change.project),
-    [BRANCH_ANNOTATION]: safeText(change.branch),
-    ...(change.url !== undefined ? { [CHANGE_URL_ANNOTATION]: safeText(change.url) } : {}),
-    [EVENT_ID_ANNOTATION]: safeText(eventId),
+    [PROJECT_ANNOTATION]: safeText(run.project),
+    ...run.annotations,
     [DEFINITION_ANNOTATION]: safeText(definition.source),
-    ...input.annotations,
   };
   if (notes.length > 0) annotations[POLICY_NOTES_ANNOTATION] = notes.join('\n').slice(0, MAX_NOTES_CHARS);
 
@@ -162,11 +251,8 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
     environment: {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name, namespace, labels: pick(labels, [MANAGED_BY_LABEL, PROJECT_HASH_LABEL, PIPELINE_LABEL, CHANGE_LABEL, PATCHSET_LABEL]) },
-      data: {
-        ...Object.fromEntries(Object.entries(changeText(trigger)).map(([parameter, text]) => [CHANGE_ENVIRONMENT[parameter as ParameterName], text])),
-        ...input.environment,
-      },
+      metadata: { name, namespace, labels: pick(labels, [MANAGED_BY_LABEL, PROJECT_HASH_LABEL, PIPELINE_LABEL, ...run.configMapLabels]) },
+      data: { ...run.text, ...run.environment },
     },
     notes,
   };

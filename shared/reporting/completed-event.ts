@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import { ARGO_API_VERSION, WORKFLOW_KIND } from '../names.js';
 import { isCompletedPhase, runOf, type CompletedPhase, type LiveWorkflow } from '../runs/workflow.js';
+import { reportingRefRun } from '../runs/ref-run.js';
 import { COMPLETED_EVENT_MARKER, markerState } from './markers.js';
 
 export const WORKFLOW_COMPLETED_TYPE = 'workflow.completed';
@@ -34,7 +35,8 @@ export interface WorkflowCompletedExtensions {
   pipeline: string;
   gerritproject: string;
   gerritchange: string;
-  gerritpatchset: string;
+  /** A change's run; not a ref run's. */
+  gerritpatchset?: string;
   gerritbranch?: string;
 }
 
@@ -47,7 +49,7 @@ export type EmitDecision = { readonly emit: true } | { readonly emit: false; rea
 
 /** Whether workflow-watch should emit workflow.completed for this Workflow as read now. */
 export function shouldEmitCompleted(workflow: LiveWorkflow, now: Date): EmitDecision {
-  const run = runOf(workflow);
+  const run = runOf(workflow) ?? reportingRefRun(workflow);
   if (!run) return { emit: false, reason: 'not-seakeeper' };
   if (!isCompletedPhase(run.phase)) return { emit: false, reason: 'not-completed' };
   if (!run.uid) return { emit: false, reason: 'no-uid' };
@@ -59,14 +61,17 @@ export function shouldEmitCompleted(workflow: LiveWorkflow, now: Date): EmitDeci
 
 /** The event for a finished Seakeeper Workflow; undefined when it is not one, not finished, or has no uid. */
 export function workflowCompletedEvent(workflow: LiveWorkflow, options: { source: string }): CloudEvent<WorkflowCompletedData> | undefined {
-  const run = runOf(workflow);
+  const changeRun = runOf(workflow);
+  // A postmerge run reports on the change that merged; other ref runs report nowhere, so no event is due.
+  const refRun = changeRun ? undefined : reportingRefRun(workflow);
+  const run = changeRun ?? refRun;
   if (!run || !isCompletedPhase(run.phase) || !run.uid) return undefined;
   const extensions: WorkflowCompletedExtensions = {
     pipeline: run.pipeline,
     gerritproject: run.project,
-    gerritchange: String(run.change),
-    gerritpatchset: String(run.patchset),
-    ...(run.branch !== undefined ? { gerritbranch: run.branch } : {}),
+    gerritchange: String(changeRun?.change ?? refRun!.mergedChange),
+    ...(changeRun ? { gerritpatchset: String(changeRun.patchset) } : {}),
+    ...(changeRun?.branch !== undefined ? { gerritbranch: changeRun.branch } : {}),
   };
   const finishedAt = workflow.status?.finishedAt;
   const time = typeof finishedAt === 'string' && Number.isFinite(Date.parse(finishedAt)) ? new Date(finishedAt).toISOString() : undefined;

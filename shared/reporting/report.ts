@@ -23,6 +23,7 @@
 import type { ChangeInfo, ChangeStatus, NotifyHandling, ReviewInput } from '../gerrit/types.js';
 import type { Pipeline, ReportAction } from '../config/pipeline-config.js';
 import { argoWorkflowUrl, changeIdOf, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo, type TestedDependency, type WorkflowNode } from '../runs/workflow.js';
+import { reportingRefRun } from '../runs/ref-run.js';
 import type { ClaimDecision } from './claims.js';
 import { liveClaim, markerState, REPORT_MARKER, START_MARKER } from './markers.js';
 import {
@@ -75,7 +76,7 @@ export type ReportDecision =
  * answers `report: true` for, and sends each through the same path as workflow-completed.
  */
 export function reportPending(workflow: LiveWorkflow, now: Date): ReportDecision {
-  const run = runOf(workflow);
+  const run = reportedRun(workflow);
   if (!run) return { report: false, reason: 'not-seakeeper', detail: `${workflow.metadata.name} is not a Seakeeper run` };
   if (!isCompletedPhase(run.phase)) return { report: false, reason: 'not-completed', detail: `phase ${JSON.stringify(run.phase)}` };
   if (run.supersededBy !== undefined) return { report: false, reason: 'superseded', detail: `superseded by ${run.supersededBy}` };
@@ -85,6 +86,36 @@ export function reportPending(workflow: LiveWorkflow, now: Date): ReportDecision
   if (marker === 'done') return { report: false, reason: 'already-reported', detail: `${run.phase} already reported` };
   if (marker === 'claimed') return { report: false, reason: 'in-progress', detail: 'another delivery is reporting it' };
   return { report: true, run, votes: 'all' };
+}
+
+/**
+ * The run a report is about: a change's run, or a postmerge run (runs/ref-run.ts) as the run of the patch set
+ * that merged, which it reports on without a vote.
+ */
+export function reportedRun(workflow: LiveWorkflow): RunInfo | undefined {
+  const run = runOf(workflow);
+  if (run) return run;
+  const merged = reportingRefRun(workflow);
+  if (!merged) return undefined;
+  const shutdown = workflow.spec?.shutdown;
+  return {
+    namespace: merged.namespace,
+    name: merged.name,
+    uid: merged.uid,
+    project: merged.project,
+    pipeline: merged.pipeline,
+    change: merged.mergedChange,
+    patchset: merged.mergedPatchset,
+    // Gerrit takes a review on a patch set; the commit tested (the merge's) may be none of the change's.
+    revision: String(merged.mergedPatchset),
+    branch: undefined,
+    changeUrl: merged.changeUrl,
+    eventId: merged.eventId,
+    phase: merged.phase,
+    shutdown: typeof shutdown === 'string' && shutdown !== '' ? shutdown : undefined,
+    supersededBy: undefined,
+    ref: merged.ref,
+  };
 }
 
 /** The marker phase of a start message: a run has one. */
@@ -128,6 +159,7 @@ export function shouldReport(workflow: LiveWorkflow, change: ChangeState | undef
   if (!pending.report) return pending;
   const { run } = pending;
   if (!change) return { report: false, reason: 'change-gone', detail: `change ${run.change} no longer exists` };
+  if (run.ref !== undefined) return { report: true, run, votes: 'none' };
   if (change.currentPatchset !== undefined && change.currentPatchset > run.patchset) {
     return { report: true, run, votes: 'none', note: fill(NO_VOTE_SUPERSEDED_FORMAT, { newer: change.currentPatchset, patchset: run.patchset }) };
   }
@@ -305,7 +337,7 @@ export interface BuildReportOptions extends ReportOptions {
 
 /** The review for a finished run: message, votes, tag, notify, and where to post it. Pure. */
 export function buildReport(workflow: LiveWorkflow, pipeline: Pipeline, options: BuildReportOptions): ReviewPlan {
-  const run = runOf(workflow);
+  const run = reportedRun(workflow);
   if (!run) throw new Error(`buildReport: ${workflow.metadata.name} is not a Seakeeper run`);
   const succeeded = run.phase === 'Succeeded';
   const action: ReportAction = succeeded ? pipeline.success : pipeline.failure;

@@ -141,6 +141,8 @@ export interface RunInfo {
   readonly supersededBy: string | undefined;
   /** Why its result speaks for a state that is gone (STALE_BECAUSE_ANNOTATION). */
   readonly staleBecause?: string | undefined;
+  /** A postmerge run (ref-run.ts), reported on the change that merged: the ref it tested. Never votes. */
+  readonly ref?: string | undefined;
 }
 
 const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));

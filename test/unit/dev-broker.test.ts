@@ -14,6 +14,7 @@ const servicesFor = (type: string) =>
 test('every Gerrit event type the functions handle reaches exactly its function', () => {
   assert.equal(servicesFor('gerrit.patchset-created'), ['patchset-created']);
   assert.equal(servicesFor('gerrit.wip-state-changed'), ['patchset-created']);
+  assert.equal(servicesFor('gerrit.ref-updated'), ['patchset-created']);
   assert.equal(servicesFor('gerrit.comment-added'), ['comment-added']);
   assert.equal(servicesFor('gerrit.change-merged'), ['comment-added']);
   assert.equal(servicesFor('gerrit.change-abandoned'), ['comment-added']);
@@ -23,7 +24,7 @@ test('every Gerrit event type the functions handle reaches exactly its function'
 });
 
 test('types nobody handles, deletions, and near-misses reach nobody', () => {
-  assert.equal(servicesFor('gerrit.ref-updated'), []);
+  assert.equal(servicesFor('gerrit.ref-replicated'), []);
   assert.equal(servicesFor('dev.knative.apiserver.ref.delete'), []);
   assert.equal(servicesFor('gerrit.patchset-created.extra'), []);
   assert.equal(servicesFor('GERRIT.PATCHSET-CREATED'), []);
