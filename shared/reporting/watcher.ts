@@ -10,7 +10,7 @@ import type { InboundEvent, LogFields } from '../events/handler.js';
 import { DEFAULT_SINK_TIMEOUT_MS, HttpSink, type CloudEventSink } from '../events/sink.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { log as processLog, type Logger } from '../log.js';
-import { runOf, type LiveWorkflow } from '../runs/workflow.js';
+import type { LiveWorkflow } from '../runs/workflow.js';
 import { readWorkflow, workflowObject, type WorkflowCluster } from '../runs/workflow-store.js';
 import { claimMarker, markDone, releaseClaim } from './claims.js';
 import { shouldEmitCompleted, workflowCompletedEvent, workflowRefOf } from './completed-event.js';
@@ -64,7 +64,7 @@ export class CompletionWatcher {
     if (!read) return { result: 'gone', workflow };
     const claim = await claimMarker(cluster, workflowObject(ref), read, COMPLETED_EVENT_MARKER, (current: LiveWorkflow) => {
       const decision = shouldEmitCompleted(current, now());
-      return decision.emit ? { act: true, phase: runOf(current)!.phase, value: undefined } : { act: false, reason: decision.reason };
+      return decision.emit ? { act: true, phase: String(current.status?.phase), value: undefined } : { act: false, reason: decision.reason };
     }, now);
     if (!claim.claimed) return { result: claim.reason, workflow };
 

@@ -1,16 +1,18 @@
 // Zuul v2 pipelines as Seakeeper's (config/pipelines.yaml, its schema config/pipelines.schema.json). Pure: each
 // pipeline becomes the nearest thing the schema can say today, and whatever it cannot say becomes a note, shown
-// in the report and as a comment on the line it is about. A pipeline none of whose triggers Seakeeper has yet
-// (change-merged, ref-updated, timer) is reserved: written out commented, so that its name stays taken and the
-// block can be switched on once that trigger kind exists, but never half-working. A trigger's e-mail filter names
-// a set of accounts (accounts.ts); one whose filter cannot be carried over is left out rather than let everyone in.
+// in the report and as a comment on the line it is about. Zuul's postmerge (change-merged), post and publish
+// (ref-updated) are Seakeeper's ref pipelines: independent, and never voting, so a vote their reporters would
+// cast is dropped. A pipeline none of whose triggers Seakeeper has yet (a timer) is reserved: written out
+// commented, so that its name stays taken and the block can be switched on once that trigger kind exists, but
+// never half-working. A trigger's e-mail filter names a set of accounts (accounts.ts); one whose filter cannot be
+// carried over is left out rather than let everyone in.
 import { Document, isScalar, visit, type Node } from 'yaml';
 import { PRIORITY_CLASSES } from '../names.js';
 import { accountsYaml, collectAccountSets, emailList, noticeFor, type AccountSets, type ConvertedAccountSet } from './accounts.js';
 import type { ZuulLayout, ZuulPipeline } from './layout.js';
 import { pipelineName } from './names.js';
 import type { Note } from './notes.js';
-import { branchFilter, commentPattern } from './regex.js';
+import { branchFilter, commentPattern, refFilter } from './regex.js';
 
 type Path = readonly (string | number)[];
 
@@ -36,7 +38,10 @@ export interface PipelinesConversion {
   readonly notes: readonly Note[];
 }
 
-const SUPPORTED_EVENTS = new Set(['patchset-created', 'comment-added']);
+const SUPPORTED_EVENTS = new Set(['patchset-created', 'comment-added', 'change-merged', 'ref-updated']);
+
+/** Events whose runs test a ref, not a patch set (shared/runs/ref-run.ts): they never vote and never gate. */
+const REF_EVENTS = new Set(['change-merged', 'ref-updated']);
 
 // Zuul's precedence orders the scheduler's work; Seakeeper's PriorityClasses order the cluster's
 // (knative/cluster/priorityclasses.yaml): high is the gate's class, normal the checks', low the periodic one.
@@ -59,6 +64,8 @@ const HANDLED = new Set([
 ]);
 
 const TRIGGER_HANDLED = new Set(['event', 'branch', 'comment', 'approval', 'email', 'email_filter', 'require-approval', 'reject-approval']);
+/** What a ref-updated trigger has beside them. */
+const REF_UPDATED_HANDLED = new Set([...TRIGGER_HANDLED, 'ref', 'ignore-deletes']);
 
 /** Keys of a Zuul approval filter that qualify who voted and when, which Seakeeper's vote filters do not. */
 const VOTER_KEYS = new Set(['username', 'email', 'email-filter', 'older-than', 'newer-than']);
@@ -119,11 +126,15 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
 
   const triggers: Record<string, unknown>[] = [];
   const later: Record<string, unknown>[] = [];
-  const unsupported: string[] = [];
+  /** Kinds of trigger Seakeeper has none of yet. */
+  const lacking: string[] = [];
+  /** Triggers of kinds it has, left out (a note says why). */
+  const leftOut: string[] = [];
+  const results: { event: string; converted: TriggerResult; pending: [string, string][] }[] = [];
   const zuulTriggers = isRecord(zuul.trigger) ? zuul.trigger : {};
   for (const [source, entries] of Object.entries(zuulTriggers)) {
     if (source !== 'gerrit') {
-      unsupported.push(source);
+      lacking.push(source);
       note(`trigger: ${source}`, `trigger ${source} (${JSON.stringify(entries)}) not carried over: Seakeeper has no ${source} trigger yet`);
       continue;
     }
@@ -131,22 +142,46 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
       if (!isRecord(entry)) continue;
       const pending: [string, string][] = [];
       const converted = convertTrigger(entry, manager, accounts, (kind, detail) => pending.push([kind, detail]));
-      // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
-      for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
-      if (converted.ok) triggers.push(...converted.triggers);
-      else {
-        unsupported.push(String(entry.event));
-        if (converted.later) later.push(converted.later);
-      }
+      results.push({ event: String(entry.event), converted, pending });
+    }
+  }
+  // A run of a ref neither gates nor votes. Where the pipeline does either for changes, its ref triggers are left
+  // out, since the pipeline as a whole cannot be both; where it has ref triggers alone, its votes are (report).
+  const changeTriggered = results.some((r) => r.converted.ok && !REF_EVENTS.has(r.event));
+  const votes = (['start', 'success', 'failure'] as const).some((kind) => {
+    const gerrit = isRecord(zuul[kind]) ? (zuul[kind] as Record<string, unknown>).gerrit : undefined;
+    return isRecord(gerrit) && Object.entries(gerrit).some(([key, setting]) => key !== 'tag' && typeof setting === 'number');
+  });
+  for (const r of results) {
+    if (!r.converted.ok || !REF_EVENTS.has(r.event)) continue;
+    const why =
+      manager === 'dependent' ? 'a dependent pipeline gates changes, and a run of a ref is no change'
+      : changeTriggered && votes ? 'the pipeline votes on the changes its other triggers start it for, and a run of a ref never votes'
+      : undefined;
+    if (why === undefined) continue;
+    r.pending.push([`trigger: ${r.event} in a pipeline that ${manager === 'dependent' ? 'gates' : 'votes'}`, `${r.event} trigger left out: ${why}`]);
+    r.converted = { ok: false, later: r.converted.triggers[0] };
+  }
+  for (const { event, converted, pending } of results) {
+    // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
+    for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
+    if (converted.ok) triggers.push(...converted.triggers);
+    else {
+      (converted.lacking ? lacking : leftOut).push(event);
+      if (converted.later) later.push(converted.later);
     }
   }
   // A reserved pipeline shows the triggers it waits for, as they would read once Seakeeper has them.
   value.trigger = (triggers.length > 0 ? triggers : later).slice(0, 16);
 
-  const start = report(zuul, 'start', manager, note);
+  const refRuns: RefRuns =
+    !triggers.some((t) => REF_EVENTS.has(String(t.event))) ? 'none'
+    : triggers.every((t) => t.event === 'ref-updated') ? 'report nowhere'
+    : 'report on changes';
+  const start = report(zuul, 'start', manager, refRuns, note, comments);
   if (start) value.start = start;
-  value.success = report(zuul, 'success', manager, note) ?? { message: DEFAULT_MESSAGES.success };
-  value.failure = report(zuul, 'failure', manager, note) ?? { message: DEFAULT_MESSAGES.failure };
+  value.success = report(zuul, 'success', manager, refRuns, note, comments) ?? { message: DEFAULT_MESSAGES.success };
+  value.failure = report(zuul, 'failure', manager, refRuns, note, comments) ?? { message: DEFAULT_MESSAGES.failure };
   value.tag = `autogenerated:seakeeper-${name}`;
 
   value.workflow = WORKFLOW[manager];
@@ -169,15 +204,29 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
   if (zuul.source !== undefined && zuul.source !== 'gerrit') note('pipeline: source', `source ${JSON.stringify(zuul.source)}: Seakeeper reads Gerrit only`);
 
   const reserved =
-    triggers.length === 0
-      ? `reserved, not live: its triggers (${[...new Set(unsupported)].join(', ') || 'none'}) are kinds Seakeeper has no trigger for yet; it will not fire until one exists`
-      : undefined;
+    triggers.length > 0 ? undefined
+    : lacking.length > 0 || leftOut.length === 0
+      ? `reserved, not live: its triggers (${[...new Set(lacking)].join(', ') || 'none'}) are kinds Seakeeper has no trigger for yet; it will not fire until one exists`
+      : `reserved, not live: none of its triggers (${[...new Set(leftOut)].join(', ')}) could be carried over, as the notes say; it will not fire until one is`;
   if (reserved) allNotes.push({ kind: 'pipeline reserved (written commented out)', where: `pipeline ${zuul.name}`, detail: reserved });
   return { zuulName: zuul.name, name, zuulDependent, value, comments, reserved };
 }
 
-/** A trigger carried over, or not; one whose event Seakeeper lacks keeps the form it would take (`later`). */
-type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: false; later?: Record<string, unknown> };
+/**
+ * A trigger carried over, or not; one whose event Seakeeper lacks (`lacking`) keeps the form it would take
+ * (`later`), as does a ref trigger its pipeline cannot have.
+ */
+type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: false; lacking?: boolean; later?: Record<string, unknown> | undefined };
+
+/**
+ * Whether the pipeline's runs test refs (ref-run.ts), and where they report: a postmerge run posts its message on
+ * the change that merged; a run of a ref-updated event posts nothing at all.
+ */
+type RefRuns = 'none' | 'report on changes' | 'report nowhere';
+
+/** Python's truth of a YAML value, which is what Zuul v2 tested a boolean setting for. */
+const pythonTrue = (value: unknown): boolean =>
+  !(value === false || value === null || value === 0 || value === '' || (Array.isArray(value) && value.length === 0) || (isRecord(value) && Object.keys(value).length === 0));
 
 function convertTrigger(
   entry: Record<string, unknown>,
@@ -191,14 +240,33 @@ function convertTrigger(
   if (!SUPPORTED_EVENTS.has(event)) {
     note(`trigger: ${event}`, `trigger on ${event}${entry.ref ? ` of ${JSON.stringify(entry.ref)}` : ''}${entry.branch ? ` on ${JSON.stringify(entry.branch)}` : ''} not carried over: Seakeeper has no ${event} trigger yet`);
     const branches = entry.branch === undefined || entry.branch === null ? undefined : branchFilter(entry.branch);
-    return { ok: false, later: { event, ...(branches && (branches.include || branches.exclude) ? { branches } : {}), ...(set && 'name' in set ? { by: set.name } : {}) } };
+    return { ok: false, lacking: true, later: { event, ...(branches && (branches.include || branches.exclude) ? { branches } : {}), ...(set && 'name' in set ? { by: set.name } : {}) } };
   }
   if (set && 'refused' in set) {
     note('trigger: email filter', `${event}: email filter (${emails!.length} patterns) not carried over: ${set.refused}; the trigger is left out, since without its filter every uploader would trigger`);
     return { ok: false };
   }
   const trigger: Record<string, unknown> = { event };
-  if (entry.branch !== undefined && entry.branch !== null) {
+  if (event === 'ref-updated') {
+    // Zuul v2 matched a ref-updated event by its ref alone: branch, documented as unused there, is not a filter.
+    if (entry.branch !== undefined && entry.branch !== null) {
+      note('trigger: branch on ref-updated', `ref-updated: branch ${JSON.stringify(entry.branch)} not carried over: Zuul v2 did not use branch on ref-updated events, only ref`);
+    }
+    if (entry.ref !== undefined && entry.ref !== null) {
+      const refs = refFilter(entry.ref);
+      if (refs === undefined) {
+        note('trigger: ref pattern', `ref-updated: ref ${JSON.stringify(entry.ref)} does not compile as a JavaScript pattern; the trigger is left out, since without it every ref (tags, refs/meta/config) would trigger`);
+        return { ok: false };
+      }
+      if (refs.include || refs.exclude) trigger.refs = refs;
+    }
+    // Zuul's default, true, is Seakeeper's; Zuul read the setting as Python's truth.
+    if ('ignore-deletes' in entry) {
+      const ignore = entry['ignore-deletes'];
+      if (!pythonTrue(ignore)) trigger.ignoreDeletes = false;
+      if (typeof ignore !== 'boolean') note('trigger: ignore-deletes', `ref-updated: ignore-deletes ${JSON.stringify(ignore)} is no boolean; read as Zuul read it, ${String(pythonTrue(ignore))}`);
+    }
+  } else if (entry.branch !== undefined && entry.branch !== null) {
     const branches = branchFilter(entry.branch);
     if (branches === undefined) note('trigger: branch pattern', `${event}: branch ${JSON.stringify(entry.branch)} does not compile as a JavaScript pattern; not carried over, so any branch triggers`);
     else if (branches.include || branches.exclude) trigger.branches = branches;
@@ -225,8 +293,20 @@ function convertTrigger(
   }
 
   for (const [key, setting] of Object.entries(entry)) {
-    if (TRIGGER_HANDLED.has(key) || setting === null || setting === undefined) continue;
-    note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(setting)} not carried over: Seakeeper triggers have no ${key}`);
+    if ((event === 'ref-updated' ? REF_UPDATED_HANDLED : TRIGGER_HANDLED).has(key) || setting === null || setting === undefined) continue;
+    note(`trigger: ${key}`, `${event}: ${key} ${JSON.stringify(setting)} not carried over: Seakeeper's ${event} triggers have no ${key}`);
+  }
+
+  // Zuul matched a comment or approval filter against the event's comment or votes; only comment-added has them,
+  // so on any other event such a trigger never fired, and it is not made to fire here.
+  if (event !== 'comment-added' && (zuulComments.length > 0 || approvals.length > 0)) {
+    note(`trigger: ${zuulComments.length > 0 ? 'comment' : 'approval'} on ${event}`, `${event} with a comment or approval filter left out: only comment-added events carry either, so Zuul never fired it`);
+    return { ok: false };
+  }
+  // A ref has no votes: Zuul's vote filters never let a ref-updated event through.
+  if (event === 'ref-updated' && (entry['require-approval'] != null || entry['reject-approval'] != null)) {
+    note('trigger: vote filter on ref-updated', 'ref-updated with require-approval or reject-approval left out: a ref has no votes, so Zuul never fired it');
+    return { ok: false };
   }
 
   if (event === 'comment-added') {
@@ -242,8 +322,8 @@ function convertTrigger(
   const rejectApprovals = voteFilters(event, 'reject-approval', entry['reject-approval'], note);
   if (rejectApprovals.length > 0) trigger.rejectApprovals = rejectApprovals;
   // Zuul v2 knew nothing of work in progress: it tested such changes. A gate cannot submit them, so there
-  // Seakeeper's default (skip them) is kept.
-  if (manager === 'independent') trigger.ignoreWip = false;
+  // Seakeeper's default (skip them) is kept. A merged change or a ref is no work in progress.
+  if (manager === 'independent' && !REF_EVENTS.has(event)) trigger.ignoreWip = false;
   // One trigger per comment pattern, each with the same conditions: `comment` goes right after `branches`.
   if (comments.length > 0) {
     return { ok: true, triggers: comments.map((c) => withComment(trigger, c!.pattern)) };
@@ -293,13 +373,18 @@ function report(
   zuul: ZuulPipeline,
   kind: 'start' | 'success' | 'failure',
   manager: 'independent' | 'dependent',
+  refRuns: RefRuns,
   note: (kind: string, detail: string, path?: Path) => void,
+  comments: { path: Path; text: string }[],
 ): Record<string, unknown> | undefined {
   const reporters = zuul[kind];
   const message = typeof zuul[`${kind}-message`] === 'string' ? (zuul[`${kind}-message`] as string) : undefined;
   if (!isRecord(reporters) && message === undefined) {
-    if (kind !== 'start') note(`report: no ${kind} reporter`, `Zuul reported nothing on ${kind}; Seakeeper always posts a message, so Zuul's default one is posted, to nobody by e-mail`, [kind]);
-    return kind === 'start' ? undefined : { message: DEFAULT_MESSAGES[kind], notify: 'NONE' };
+    if (kind === 'start') return undefined;
+    // Reporting nothing is what a run of ref-updated does anyway: the message the schema asks for is never posted.
+    if (refRuns === 'report nowhere') comments.push({ path: [kind], text: "a run of a ref posts nothing in Gerrit (as Zuul here): Zuul's default message, for the schema" });
+    else note(`report: no ${kind} reporter`, `Zuul reported nothing on ${kind}; Seakeeper always posts a message, so Zuul's default one is posted, to nobody by e-mail`, [kind]);
+    return { message: DEFAULT_MESSAGES[kind], notify: 'NONE' };
   }
   const out: Record<string, unknown> = { message: placeholders(message ?? DEFAULT_MESSAGES[kind], note, kind) };
   const labels: Record<string, number> = {};
@@ -321,7 +406,10 @@ function report(
       }
     }
   }
-  if (Object.keys(labels).length > 0) out.labels = labels;
+  if (Object.keys(labels).length > 0 && refRuns !== 'none') {
+    // A run of a ref tests a commit that merged already: there is nothing left to vote on (config problem ref-vote).
+    note('report: vote on a ref', `${kind}: ${Object.entries(labels).map(([label, vote]) => `${label} ${vote}`).join(', ')} not carried over: a pipeline triggered by change-merged or ref-updated never votes`, [kind]);
+  } else if (Object.keys(labels).length > 0) out.labels = labels;
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Zuul v2's regular expressions (Python's `re`) as Seakeeper's triggers read them (JavaScript, flag `u`).
-// Zuul matches a branch with re.match, anchored at its start; Seakeeper tests a branch pattern anywhere, so a
-// converted pattern is anchored. Zuul searches a comment's whole text, Gerrit's "Patch Set N: …" header
+// Zuul matches a branch, and a ref-updated trigger's ref, with re.match, anchored at its start; Seakeeper tests
+// a branch or ref pattern anywhere, so a converted pattern is anchored. Zuul searches a comment's whole text, Gerrit's "Patch Set N: …" header
 // included; Seakeeper tests the first line after that header (shared/pipelines/triggers.ts), so a pattern
 // that spells the header out is reduced to what it asks of that line. Zuul searches an e-mail address with
 // re.search, as RegExp.test does, so an e-mail pattern keeps its meaning as it is.
@@ -119,6 +119,13 @@ export function branchFilter(branch: unknown): BranchFilter | undefined {
   const include = patterns.map(anchored);
   return include.every((p) => compiles(p)) ? { include } : undefined;
 }
+
+/**
+ * Zuul's `ref:` of a ref-updated trigger as Seakeeper's `refs:`, by the rules of a branch: re.match, one pattern
+ * or several, a lone negative lookahead a list to leave out. Both test the full ref name (refs/heads/master,
+ * refs/tags/v1), which Gerrit has sent since 2.13 and Seakeeper makes of an older Gerrit's bare branch name.
+ */
+export const refFilter = (ref: unknown): BranchFilter | undefined => branchFilter(ref);
 
 /** A comment pattern that spells out Gerrit's header: `(?im)^Patch Set \d+:…\n\n\s*recheck\b`. */
 const HEADER_PATTERN = /^(?:\(\?[a-z]+\))?\^?Patch Set \\d\+:.*\\n\\n\\s\*(.+)$/s;
