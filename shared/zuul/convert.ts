@@ -72,7 +72,8 @@ const SOURCE = 'converted by npm run import-zuul from a Zuul v2 layout';
 /** Every file `npm run import-zuul` writes, by path under OUTDIR, in a stable order. */
 export function outputFiles(conversion: Conversion, layoutName: string): Map<string, string> {
   const files = new Map<string, string>();
-  files.set('pipelines.yaml', pipelinesYaml(conversion.pipelines, pipelinesHeader(layoutName), conversion.accounts));
+  const reserved = conversion.pipelines.some((p) => p.reserved);
+  files.set('pipelines.yaml', pipelinesYaml(conversion.pipelines, pipelinesHeader(layoutName, reserved), conversion.accounts));
   for (const project of conversion.projects) {
     const path = projectPath(project.name);
     if (path) files.set(path, projectYaml(project, `${SOURCE} (${layoutName})`));
@@ -82,11 +83,11 @@ export function outputFiles(conversion: Conversion, layoutName: string): Map<str
   return files;
 }
 
-function pipelinesHeader(layoutName: string): string {
+function pipelinesHeader(layoutName: string, reserved: boolean): string {
   return [
     ` Seakeeper's pipelines, ${SOURCE} (${layoutName}); replaces config/pipelines.yaml.`,
     ' Every Zuul pipeline is here under its Seakeeper name; a comment says what of it was not carried over and why.',
-    ' Pipelines whose triggers Seakeeper does not have yet follow, commented out: their names are reserved.',
+    ...(reserved ? [' Pipelines whose triggers Seakeeper does not have yet follow, commented out: their names are reserved.'] : []),
     " Last, accounts: the sets of accounts triggers name in by: (Zuul's email filters).",
     ' Zuul precedence → priorityClass (knative/cluster/priorityclasses.yaml): high → seakeeper-gate,',
     ' normal → seakeeper-check, low → seakeeper-periodic.',

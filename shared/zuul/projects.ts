@@ -92,7 +92,7 @@ export function projectYaml(project: ConvertedProject, header: string): string {
   for (const pipeline of project.pipelines.filter((p) => p.reserved)) {
     const lines = [
       ...sourceLines(pipeline),
-      `${pipeline.name} is reserved (commented out in pipelines.yaml): uncomment once Seakeeper has its trigger`,
+      `${pipeline.name} is reserved (commented out in pipelines.yaml, which says why): uncomment it with the pipeline`,
       ...new Document({ [pipeline.name]: entry(pipeline) }).toString({ lineWidth: 0 }).trimEnd().split('\n'),
     ];
     text += lines.map((line) => `  # ${line}\n`).join('');
