@@ -72,6 +72,7 @@ export const gerritPaths = {
   children: (project: string) => `projects/${encodeId(project)}/children/`,
   related: (changeId: string, revision: string) => `changes/${encodeId(changeId)}/revisions/${encodeId(revision)}/related`,
   groupMembers: (group: string) => `groups/${encodeId(group)}/members/`,
+  branches: (project: string) => `projects/${encodeId(project)}/branches/`,
 };
 
 /**
@@ -137,6 +138,8 @@ export interface GerritApi {
    * NotFoundError: no such group, or one we may not see.
    */
   listGroupMembers(group: string): Promise<AccountInfo[]>;
+  /** The project's branches (refs/heads/…, and Gerrit's HEAD and refs/meta/config entries) with their revisions. */
+  listBranches(project: string): Promise<BranchInfo[]>;
 }
 
 export class GerritClient implements GerritApi {
@@ -219,6 +222,10 @@ export class GerritClient implements GerritApi {
 
   async listChildProjects(project: string, { recursive = false }: { recursive?: boolean } = {}): Promise<ProjectInfo[]> {
     return this.#rest.json('GET', gerritPaths.children(project), { query: { recursive: recursive ? 'true' : undefined } });
+  }
+
+  async listBranches(project: string): Promise<BranchInfo[]> {
+    return this.#rest.json('GET', gerritPaths.branches(project));
   }
 
   async listGroupMembers(group: string): Promise<AccountInfo[]> {

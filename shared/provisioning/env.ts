@@ -16,7 +16,7 @@ export const DEFAULT_PROVISION_CONCURRENCY = 8;
  * it, then RoleBindings), so a pass waits on round trips far more than on the API server: bench/README.md.
  */
 export const DEFAULT_RECONCILE_CONCURRENCY = 16;
-const MAX_CONCURRENCY = 64;
+export const MAX_CONCURRENCY = 64;
 
 export const provisionerEnv = {
   /** project-config-changed: how many inheriting descendants of a changed project are provisioned at once. */
