@@ -261,20 +261,27 @@ export function noticeOwed(event: GerritEvent, pipelines: readonly Pipeline[], c
   return undefined;
 }
 
+/** What is common to a change's and a ref's triggers: the pipeline, the project's entry for it, the rule. */
+type Matched = Pick<Trigger, 'pipeline' | 'projectPipeline' | 'rule' | 'resources'>;
+
+/** The project's pipelines whose rules the event matches, sorted by pipeline name. */
+function matchedPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig, facts: TriggerFacts): Matched[] {
+  const matched: Matched[] = [];
+  for (const pipeline of pipelines) {
+    const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
+    if (!projectPipeline) continue;
+    const rule = matchingRule(pipeline, event, facts);
+    if (rule >= 0) matched.push({ pipeline, projectPipeline, rule, resources: config.resources });
+  }
+  return matched.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
+}
+
 /** The pipelines the event triggers for a project with this configuration, sorted by pipeline name. */
 export function triggeredPipelines(event: GerritEvent, pipelines: readonly Pipeline[], config: ProjectConfig, facts: TriggerFacts = {}): Trigger[] {
   const e = triggering(event);
   const change = e && changeRefOf(e);
   if (!e || !change) return [];
-  const triggers: Trigger[] = [];
-  for (const pipeline of pipelines) {
-    const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
-    if (!projectPipeline) continue;
-    const rule = matchingRule(pipeline, event, facts);
-    if (rule < 0) continue;
-    triggers.push({ pipeline, projectPipeline, rule, event: e.kind, change, resources: config.resources });
-  }
-  return triggers.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
+  return matchedPipelines(event, pipelines, config, facts).map((m) => ({ ...m, event: e.kind, change }));
 }
 
 /** The ref pipelines a change-merged or ref-updated triggers for a project with this configuration, by name. */
@@ -282,15 +289,7 @@ export function triggeredRefPipelines(event: GerritEvent, pipelines: readonly Pi
   if (event.kind !== 'change-merged' && event.kind !== 'ref-updated') return [];
   const subject = refSubjectOf(event);
   if (!subject) return [];
-  const triggers: RefTrigger[] = [];
-  for (const pipeline of pipelines) {
-    const projectPipeline = config.pipelines.find((p) => p.name === pipeline.name);
-    if (!projectPipeline) continue;
-    const rule = matchingRule(pipeline, event, facts);
-    if (rule < 0) continue;
-    triggers.push({ pipeline, projectPipeline, rule, event: event.kind, subject, resources: config.resources });
-  }
-  return triggers.sort((a, b) => (a.pipeline.name < b.pipeline.name ? -1 : a.pipeline.name > b.pipeline.name ? 1 : 0));
+  return matchedPipelines(event, pipelines, config, facts).map((m) => ({ ...m, event: event.kind, subject }));
 }
 
 /**
