@@ -19,7 +19,14 @@
 //              the change's current patch set carries a matching vote for each / for none (whoever cast it)
 // Always: the change is open (status NEW when Gerrit says), and the event names the patchset's commit (40 hex).
 //
-// The last three need facts only Gerrit knows (group members, the change's votes): the shell asks `factsNeeded`
+// Ref pipelines (triggeredRefPipelines; their runs are runs/ref-run.ts's) take the events about a ref instead:
+//   change-merged  the merged change's branch against `branches`, ignorePrivate; its run tests the new revision
+//                  of refs/heads/<branch> (the event's newRev, else the patch set's commit)
+//   ref-updated    the full ref name against `refs`, a deletion (new revision 40 zeros) only without
+//                  ignoreDeletes; both revisions must be commits
+//   timer          no Gerrit event: timers.ts
+//
+// The last three conditions of the first list need facts only Gerrit knows (group members, the change's votes): the shell asks `factsNeeded`
 // which, for the rules the event otherwise meets, fetches them, and passes them in (TriggerFacts). A rule whose
 // facts are missing does not match: nothing runs on a guess.
 import type { ResourceAmounts } from '../config/policy.js';

@@ -1,8 +1,9 @@
 // Zuul v2 pipelines as Seakeeper's (config/pipelines.yaml, its schema config/pipelines.schema.json). Pure: each
 // pipeline becomes the nearest thing the schema can say today, and whatever it cannot say becomes a note, shown
 // in the report and as a comment on the line it is about. Zuul's postmerge (change-merged), post and publish
-// (ref-updated) are Seakeeper's ref pipelines: independent, and never voting, so a vote their reporters would
-// cast is dropped. A pipeline none of whose triggers Seakeeper has yet (a timer) is reserved: written out
+// (ref-updated), and its periodic pipelines (timer, timers.ts), are Seakeeper's ref pipelines: independent, and
+// never voting, so a vote their reporters would cast is dropped; a timer's also runs at the periodic priority.
+// A pipeline none of whose triggers Seakeeper has yet (Zuul's own zuul trigger) is reserved: written out
 // commented, so that its name stays taken and the block can be switched on once that trigger kind exists, but
 // never half-working. A trigger's e-mail filter names a set of accounts (accounts.ts); one whose filter cannot be
 // carried over is left out rather than let everyone in.
@@ -13,6 +14,7 @@ import type { ZuulLayout, ZuulPipeline } from './layout.js';
 import { pipelineName } from './names.js';
 import type { Note } from './notes.js';
 import { branchFilter, commentPattern, refFilter } from './regex.js';
+import { convertTimer } from './timers.js';
 
 type Path = readonly (string | number)[];
 
@@ -41,7 +43,9 @@ export interface PipelinesConversion {
 const SUPPORTED_EVENTS = new Set(['patchset-created', 'comment-added', 'change-merged', 'ref-updated']);
 
 /** Events whose runs test a ref, not a patch set (shared/runs/ref-run.ts): they never vote and never gate. */
-const REF_EVENTS = new Set(['change-merged', 'ref-updated']);
+const REF_EVENTS = new Set(['change-merged', 'ref-updated', 'timer']);
+/** Those whose runs report nowhere in Gerrit: there is no change to report on. */
+const UNREPORTED_EVENTS = new Set(['ref-updated', 'timer']);
 
 // Zuul's precedence orders the scheduler's work; Seakeeper's PriorityClasses order the cluster's
 // (knative/cluster/priorityclasses.yaml): high is the gate's class, normal the checks', low the periodic one.
@@ -122,7 +126,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
 
   const precedence = typeof zuul.precedence === 'string' ? zuul.precedence : 'normal';
   value.priorityClass = PRIORITY[precedence] ?? PRIORITY_CLASSES.check;
-  comments.push({ path: ['priorityClass'], text: `Zuul precedence: ${precedence}` });
+  const precedenceComment = comments.push({ path: ['priorityClass'], text: `Zuul precedence: ${precedence}` }) - 1;
 
   const triggers: Record<string, unknown>[] = [];
   const later: Record<string, unknown>[] = [];
@@ -130,9 +134,24 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
   const lacking: string[] = [];
   /** Triggers of kinds it has, left out (a note says why). */
   const leftOut: string[] = [];
-  const results: { event: string; converted: TriggerResult; pending: [string, string][] }[] = [];
+  /** Each trigger's notes, and its comments (`remarks`, their paths inside the trigger). */
+  const results: { event: string; converted: TriggerResult; pending: [string, string][]; remarks: { path: Path; text: string }[] }[] = [];
   const zuulTriggers = isRecord(zuul.trigger) ? zuul.trigger : {};
   for (const [source, entries] of Object.entries(zuulTriggers)) {
+    if (source === 'timer') {
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        if (!isRecord(entry)) continue;
+        for (const timer of convertTimer(entry)) {
+          results.push({
+            event: 'timer',
+            converted: timer.trigger ? { ok: true, triggers: [timer.trigger] } : { ok: false },
+            pending: timer.notes.map((n) => [n.kind, n.detail]),
+            remarks: [...timer.comments],
+          });
+        }
+      }
+      continue;
+    }
     if (source !== 'gerrit') {
       lacking.push(source);
       note(`trigger: ${source}`, `trigger ${source} (${JSON.stringify(entries)}) not carried over: Seakeeper has no ${source} trigger yet`);
@@ -142,7 +161,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
       if (!isRecord(entry)) continue;
       const pending: [string, string][] = [];
       const converted = convertTrigger(entry, manager, accounts, (kind, detail) => pending.push([kind, detail]));
-      results.push({ event: String(entry.event), converted, pending });
+      results.push({ event: String(entry.event), converted, pending, remarks: [] });
     }
   }
   // A run of a ref neither gates nor votes. Where the pipeline does either for changes, its ref triggers are left
@@ -162,11 +181,13 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
     r.pending.push([`trigger: ${r.event} in a pipeline that ${manager === 'dependent' ? 'gates' : 'votes'}`, `${r.event} trigger left out: ${why}`]);
     r.converted = { ok: false, later: r.converted.triggers[0] };
   }
-  for (const { event, converted, pending } of results) {
+  for (const { event, converted, pending, remarks } of results) {
     // A note on a trigger carried over sits above it; on one dropped, above the pipeline.
     for (const [kind, detail] of pending) note(kind, detail, converted.ok ? ['trigger', triggers.length] : []);
-    if (converted.ok) triggers.push(...converted.triggers);
-    else {
+    if (converted.ok) {
+      for (const remark of remarks) comments.push({ path: ['trigger', triggers.length, ...remark.path], text: remark.text });
+      triggers.push(...converted.triggers);
+    } else {
       (converted.lacking ? lacking : leftOut).push(event);
       if (converted.later) later.push(converted.later);
     }
@@ -174,14 +195,26 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
   // A reserved pipeline shows the triggers it waits for, as they would read once Seakeeper has them.
   value.trigger = (triggers.length > 0 ? triggers : later).slice(0, 16);
 
+  // A pipeline with a timer runs at the periodic priority whatever else triggers it (config problem priority-class).
+  const timed = triggers.some((t) => t.event === 'timer');
+  if (timed && value.priorityClass !== PRIORITY_CLASSES.periodic) {
+    value.priorityClass = PRIORITY_CLASSES.periodic;
+    comments[precedenceComment] = { path: ['priorityClass'], text: `Zuul precedence: ${precedence}; a pipeline with a timer trigger runs at the periodic priority` };
+  }
+  if (timed) {
+    // Zuul v2 enqueued a timer's pipeline once per project, on no branch (the Jenkins job checked out what it chose).
+    comments.push({ path: [], text: 'Zuul v2 ran a timer once per project, on no branch: here it runs on every branch of each project that names the pipeline (a branches: filter narrows it)' });
+  }
+
   const refRuns: RefRuns =
     !triggers.some((t) => REF_EVENTS.has(String(t.event))) ? 'none'
-    : triggers.every((t) => t.event === 'ref-updated') ? 'report nowhere'
+    : triggers.every((t) => UNREPORTED_EVENTS.has(String(t.event))) ? 'report nowhere'
     : 'report on changes';
-  const start = report(zuul, 'start', manager, refRuns, note, comments);
+  const refKinds = timed ? 'change-merged, ref-updated or timer' : 'change-merged or ref-updated';
+  const start = report(zuul, 'start', manager, refRuns, refKinds, note, comments);
   if (start) value.start = start;
-  value.success = report(zuul, 'success', manager, refRuns, note, comments) ?? { message: DEFAULT_MESSAGES.success };
-  value.failure = report(zuul, 'failure', manager, refRuns, note, comments) ?? { message: DEFAULT_MESSAGES.failure };
+  value.success = report(zuul, 'success', manager, refRuns, refKinds, note, comments) ?? { message: DEFAULT_MESSAGES.success };
+  value.failure = report(zuul, 'failure', manager, refRuns, refKinds, note, comments) ?? { message: DEFAULT_MESSAGES.failure };
   value.tag = `autogenerated:seakeeper-${name}`;
 
   value.workflow = WORKFLOW[manager];
@@ -220,7 +253,7 @@ type TriggerResult = { ok: true; triggers: Record<string, unknown>[] } | { ok: f
 
 /**
  * Whether the pipeline's runs test refs (ref-run.ts), and where they report: a postmerge run posts its message on
- * the change that merged; a run of a ref-updated event posts nothing at all.
+ * the change that merged; a run of a ref-updated event, or of a timer, posts nothing at all.
  */
 type RefRuns = 'none' | 'report on changes' | 'report nowhere';
 
@@ -374,6 +407,8 @@ function report(
   kind: 'start' | 'success' | 'failure',
   manager: 'independent' | 'dependent',
   refRuns: RefRuns,
+  /** The ref events a vote-dropping note names. */
+  refKinds: string,
   note: (kind: string, detail: string, path?: Path) => void,
   comments: { path: Path; text: string }[],
 ): Record<string, unknown> | undefined {
@@ -408,7 +443,7 @@ function report(
   }
   if (Object.keys(labels).length > 0 && refRuns !== 'none') {
     // A run of a ref tests a commit that merged already: there is nothing left to vote on (config problem ref-vote).
-    note('report: vote on a ref', `${kind}: ${Object.entries(labels).map(([label, vote]) => `${label} ${vote}`).join(', ')} not carried over: a pipeline triggered by change-merged or ref-updated never votes`, [kind]);
+    note('report: vote on a ref', `${kind}: ${Object.entries(labels).map(([label, vote]) => `${label} ${vote}`).join(', ')} not carried over: a pipeline triggered by ${refKinds} never votes`, [kind]);
   } else if (Object.keys(labels).length > 0) out.labels = labels;
   return out;
 }

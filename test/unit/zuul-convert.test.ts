@@ -1,7 +1,7 @@
 // `npm run import-zuul` on small layouts, one edge at a time: merge keys, a template and jobs in one pipeline, a
 // job pattern, a project in no pipeline, a pipeline the layout does not define, names that need sanitizing,
 // queues joined through templates and transitively, branch, ref, comment and e-mail patterns, the sets of accounts
-// Zuul's e-mail filters become, the vote filters of triggers, and ref pipelines (change-merged, ref-updated).
+// Zuul's e-mail filters become, the vote filters of triggers, and ref pipelines (change-merged, ref-updated, timer).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
@@ -230,12 +230,12 @@ const parsedPipelines = (conversion: Conversion) => {
 test('triggers Seakeeper lacks, filters it cannot express: noted, and a pipeline left with none is reserved', () => {
   const conversion = convert(`
 pipelines:
-  - name: periodic
+  - name: follow
     manager: IndependentPipelineManager
-    precedence: low
     trigger:
-      timer:
-        - time: '0 3 * * *'
+      zuul:
+        - event: parent-change-enqueued
+          pipeline: gate
   - name: check
     manager: IndependentPipelineManager
     trigger:
@@ -251,7 +251,7 @@ pipelines:
     footer-message: see the docs
 projects:
   - name: a
-    periodic: [nightly]
+    follow: [nightly]
 `);
   const files = outputFiles(conversion, 'layout.yaml');
   const result = parsePipelines(files.get('pipelines.yaml')!);
@@ -266,21 +266,21 @@ projects:
   assert.not.ok(check.triggers[0]!.by!.emails.some((re) => re.test('jane@example.com')));
   const kinds = conversion.notes.map((n) => n.kind).sort();
   // check votes on changes, so its ref-updated trigger cannot be one of its own: a run of a ref never votes.
-  for (const kind of ['trigger: ref-updated in a pipeline that votes', 'trigger: timer', 'report: smtp reporter', 'pipeline: footer-message', 'pipeline reserved (written commented out)']) {
+  for (const kind of ['trigger: ref-updated in a pipeline that votes', 'trigger: zuul', 'report: smtp reporter', 'pipeline: footer-message', 'pipeline reserved (written commented out)']) {
     assert.ok(kinds.includes(kind), kind);
   }
   assert.equal(check.triggers.map((t) => t.event), ['patchset-created']);
   assert.equal(check.success.labels, { Verified: 1 });
-  // A timer is a trigger kind Seakeeper has none of: periodic is reserved, and says why.
-  assert.equal(conversion.pipelines.filter((p) => p.reserved).map((p) => p.name), ['periodic']);
-  assert.match(conversion.pipelines.find((p) => p.name === 'periodic')!.reserved!, /its triggers \(timer\) are kinds Seakeeper has no trigger for yet/);
+  // Zuul's own zuul trigger is a kind Seakeeper has none of: follow is reserved, and says why.
+  assert.equal(conversion.pipelines.filter((p) => p.reserved).map((p) => p.name), ['follow']);
+  assert.match(conversion.pipelines.find((p) => p.name === 'follow')!.reserved!, /its triggers \(zuul\) are kinds Seakeeper has no trigger for yet/);
   assert.match(files.get('pipelines.yaml')!, /^# Pipelines whose triggers Seakeeper does not have yet follow/m);
   assert.equal(validateOutputs(files), []);
   assert.not.ok(kinds.includes('trigger: email filter'));
   assert.equal(result.pipelines.map((p) => p.name), ['check']);
-  assert.match(files.get('pipelines.yaml')!, /#\s+Zuul pipeline periodic: reserved, not live/);
-  assert.match(files.get('pipelines.yaml')!, /# {3}periodic:\n/);
-  assert.match(files.get('projects/a/seakeeper.yaml')!, /periodic is reserved/);
+  assert.match(files.get('pipelines.yaml')!, /#\s+Zuul pipeline follow: reserved, not live/);
+  assert.match(files.get('pipelines.yaml')!, /# {3}follow:\n/);
+  assert.match(files.get('projects/a/seakeeper.yaml')!, /follow is reserved/);
   assert.match(files.get('report.txt')!, /^account sets: 1 /m);
 });
 
@@ -394,6 +394,128 @@ projects:
   assert.equal(a.pipelines, { postmerge: { workflowTemplate: 'docs-publish' }, post: { workflowTemplate: 'deploy' } });
   assert.match(files.get('projects/a/seakeeper.yaml')!, /gate is reserved/);
   assert.not.match(files.get('report.txt')!, /trigger: (change-merged|ref-updated)\n/);
+});
+
+test('timer triggers: periodic pipelines, live at the periodic priority, never voting; a schedule kept as Zuul ran it', () => {
+  const conversion = convert(`
+pipelines:
+  - name: periodic
+    manager: IndependentPipelineManager
+    source: gerrit
+    precedence: low
+    trigger:
+      timer:
+        - time: '0 3 * * *'
+  - name: weekly
+    manager: IndependentPipelineManager
+    precedence: high
+    trigger:
+      timer:
+        - time: '30 2 * * 0-4 0'
+        - time: ['15 4 * 6 */2', '0 5 * * 6']
+    success: { gerrit: { verified: 1 } }
+    failure: { gerrit: { verified: -1 } }
+  - name: seconds
+    manager: IndependentPipelineManager
+    precedence: low
+    trigger:
+      timer:
+        - time: '0 3 * * * *'
+  - name: invalid
+    manager: IndependentPipelineManager
+    precedence: low
+    trigger:
+      timer:
+        - time: '61 3 * * *'
+        - time: '0 1 13 * 4'
+  - name: mixed
+    manager: IndependentPipelineManager
+    trigger:
+      gerrit:
+        - event: patchset-created
+      timer:
+        - time: '0 4 * * *'
+    success: { gerrit: { verified: 1 } }
+  - name: gate
+    manager: DependentPipelineManager
+    trigger:
+      timer:
+        - time: '0 4 * * *'
+projects:
+  - name: a
+    periodic: [nightly]
+    weekly: [weekly-build]
+    seconds: [x]
+    invalid: [y]
+`);
+  const files = outputFiles(conversion, 'layout.yaml');
+  assert.equal(validateOutputs(files), []);
+  const pipelines = parsedPipelines(conversion);
+  const pipeline = (name: string) => pipelines.find((p) => p.name === name)!;
+  assert.equal(pipelines.map((p) => p.name), ['mixed', 'periodic', 'weekly']);
+  const kinds = conversion.notes.map((n) => `${n.where}: ${n.kind}`);
+  const text = files.get('pipelines.yaml')!;
+
+  // periodic: its time as the schedule, every branch (no filter), independent, at the periodic priority.
+  const periodic = pipeline('periodic');
+  assert.is(periodic.manager, 'independent');
+  assert.is(periodic.priorityClass, 'seakeeper-periodic');
+  assert.equal(periodic.triggers.map((t) => [t.event, t.schedule, t.includeBranches, t.excludeBranches]), [['timer', '0 3 * * *', [], []]]);
+  assert.equal(conversion.pipelines.find((p) => p.name === 'periodic')!.value.trigger, [{ event: 'timer', schedule: '0 3 * * *' }]);
+  assert.not.ok(kinds.some((k) => k.startsWith('pipeline periodic: ')), kinds.join('\n'));
+  assert.match(text, /schedule: 0 3 \* \* \* # Zuul time "0 3 \* \* \*"; in the Zuul server's time zone, UTC here\n/);
+  assert.match(text, /# Zuul v2 ran a timer once per project, on no branch: here it runs on every branch/);
+  assert.is(periodic.success.notify, 'NONE');
+
+  // weekly: high precedence, periodic all the same; its votes dropped; a zero seconds field dropped; Zuul's
+  // weekdays, counted from Monday, in cron's numbering; its month, which Zuul ignored, made *; a list of times.
+  const weekly = pipeline('weekly');
+  assert.is(weekly.priorityClass, 'seakeeper-periodic');
+  assert.match(text, /priorityClass: seakeeper-periodic # Zuul precedence: high; a pipeline with a timer trigger runs at the periodic priority\n/);
+  assert.equal(weekly.triggers.map((t) => t.schedule), ['30 2 * * 1-5', '15 4 * * 1-7/2', '0 5 * * 7']);
+  assert.equal([weekly.success.labels, weekly.failure.labels], [{}, {}]);
+  assert.equal(kinds.filter((k) => k.startsWith('pipeline weekly: ')).sort(), [
+    'pipeline weekly: report: vote on a ref',
+    'pipeline weekly: report: vote on a ref',
+    'pipeline weekly: trigger: timer month',
+  ]);
+  assert.match(text, /# success: Verified 1 not carried over: a pipeline triggered by change-merged, ref-updated or timer never votes\n/);
+  assert.match(text, /schedule: 30 2 \* \* 1-5 # Zuul time "30 2 \* \* 0-4 0"; its days of the week counted from 0 = Monday; its sixth field, second 0, dropped/);
+
+  // A sixth field other than 0, a schedule scheduleProblem refuses, both day fields: left out; nothing left, reserved.
+  assert.equal(conversion.pipelines.filter((p) => p.reserved).map((p) => p.name), ['seconds', 'invalid', 'gate']);
+  assert.ok(kinds.includes('pipeline seconds: trigger: timer seconds'));
+  assert.match(conversion.pipelines.find((p) => p.name === 'seconds')!.reserved!, /none of its triggers \(timer\) could be carried over/);
+  assert.equal(kinds.filter((k) => k.startsWith('pipeline invalid: trigger:')), ['pipeline invalid: trigger: timer schedule', 'pipeline invalid: trigger: timer day of month and of week']);
+  assert.match(conversion.notes.find((n) => n.kind === 'trigger: timer schedule')!.detail, /"61 3 \* \* \*" is not a cron schedule/);
+
+  // A pipeline that votes on changes, or gates them, cannot have a timer: as for the other ref triggers.
+  assert.equal(pipeline('mixed').triggers.map((t) => t.event), ['patchset-created']);
+  assert.is(pipeline('mixed').priorityClass, 'seakeeper-check');
+  assert.ok(kinds.includes('pipeline mixed: trigger: timer in a pipeline that votes'));
+  assert.ok(kinds.includes('pipeline gate: trigger: timer in a pipeline that gates'));
+
+  // The project's entries for the live timer pipelines are live too.
+  const a = projectDoc(conversion, 'a');
+  assert.equal(a.pipelines, { periodic: { workflowTemplate: 'nightly' }, weekly: { workflowTemplate: 'weekly-build' } });
+  assert.match(files.get('projects/a/seakeeper.yaml')!, /seconds is reserved/);
+});
+
+test("timer schedules: APScheduler's weekdays (0 = Monday) become cron's (1 = Monday, 7 = Sunday)", () => {
+  const schedules = (...times: string[]) =>
+    convert(`
+pipelines:
+  - name: periodic
+    manager: IndependentPipelineManager
+    trigger:
+      timer:
+${times.map((t) => `        - time: '${t}'`).join('\n')}
+projects: []
+`).pipelines[0]!.value.trigger as { schedule: string }[];
+  assert.equal(
+    schedules('0 1 * * 0', '0 1 * * 6', '0 1 * * 0,2,4', '0 1 * * 1-3/2', '0 1 * * 3/2', '0 1 * * */3', '0 1 * * mon-fri', '0 1 1 * *').map((t) => t.schedule),
+    ['0 1 * * 1', '0 1 * * 7', '0 1 * * 1,3,5', '0 1 * * 2-4/2', '0 1 * * 4-7/2', '0 1 * * 1-7/3', '0 1 * * mon-fri', '0 1 1 * *'],
+  );
 });
 
 const CHECKS = (email: string, other: string) => `
