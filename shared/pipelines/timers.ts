@@ -1,6 +1,8 @@
 // Periodic runs (Zuul's timer trigger; the periodic jobs Jenkins ran): a pipeline with `event: timer` and a cron
-// `schedule` runs, each time the schedule comes due, for every branch (its `branches` filter) of every project
-// whose seakeeper.yaml names it. The reconcile pass's PingSource is the clock: at each tick, the schedules that
+// `schedule` runs, each time the schedule comes due, for every project whose seakeeper.yaml names it: on the
+// project's default branch (HEAD), as Zuul v2 ran a timer once per project, or on each branch its `branches`
+// include list names (MediaWiki core has a hundred wmf/ branches: every branch by default would be a hundred
+// runs a night). The reconcile pass's PingSource is the clock: at each tick, the schedules that
 // came due since the tick before (the window, TIMER_WINDOW_MINUTES, the PingSource's period) start their runs.
 //
 // Each run is a ref run (runs/ref-run.ts) of the branch's head at that moment, named from the pipeline, the time
@@ -59,15 +61,22 @@ export function dueTimers(pipelines: readonly Pipeline[], tick: Date, windowMs: 
   return due;
 }
 
-/** The branches of the project a due timer runs on: those its rule's filter lets through, at their heads. */
+/**
+ * The branches of the project a due timer runs on, at their heads: those its rule's `branches` let through, or,
+ * with no include list, the default branch (Gerrit lists HEAD with the branch it points at as its revision).
+ */
 export function timerTriggers(due: DueTimer, project: string, config: ProjectConfig, branches: readonly BranchInfo[]): RefTrigger[] {
   const projectPipeline = config.pipelines.find((p) => p.name === due.pipeline.name);
   const rule = due.pipeline.triggers[due.rule];
   if (!projectPipeline || !rule) return [];
+  const head = branches.find((b) => b.ref === 'HEAD')?.revision;
+  const wanted = (branch: string): boolean =>
+    (rule.includeBranches.length === 0 ? branch === head || `refs/heads/${branch}` === head : rule.includeBranches.some((re) => re.test(branch))) &&
+    !rule.excludeBranches.some((re) => re.test(branch));
   return branches
     .filter((b) => b.ref.startsWith('refs/heads/') && COMMIT_SHA.test(b.revision))
     .map((b) => ({ ref: b.ref, branch: b.ref.slice('refs/heads/'.length), revision: b.revision }))
-    .filter(({ branch }) => (rule.includeBranches.length === 0 || rule.includeBranches.some((re) => re.test(branch))) && !rule.excludeBranches.some((re) => re.test(branch)))
+    .filter(({ branch }) => wanted(branch))
     .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0))
     .map(({ ref, branch, revision }) => ({
       pipeline: due.pipeline,

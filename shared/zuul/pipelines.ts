@@ -203,7 +203,7 @@ function convertPipeline(zuul: ZuulPipeline, name: string, accounts: AccountSets
   }
   if (timed) {
     // Zuul v2 enqueued a timer's pipeline once per project, on no branch (the Jenkins job checked out what it chose).
-    comments.push({ path: [], text: 'Zuul v2 ran a timer once per project, on no branch: here it runs on every branch of each project that names the pipeline (a branches: filter narrows it)' });
+    comments.push({ path: [], text: "Zuul v2 ran a timer once per project: here it runs on each project's default branch (HEAD), unless a branches: filter names the branches" });
   }
 
   const refRuns: RefRuns =

@@ -70,7 +70,11 @@ test('a due timer runs on the project\'s branches its filter lets through, at th
   ]);
   assert.equal(timerTriggers(nightly!, 'mediawiki/core', projectConfig([{ name: 'check', workflow: 'a.yaml' }]), BRANCHES), []);
   const [weekly] = dueTimers(PIPELINES, new Date('2026-12-07T04:30:00Z'), WINDOW);
-  assert.is(timerTriggers(weekly!, 'p', projectConfig([{ name: 'weekly', workflow: 'a.yaml' }]), BRANCHES).length, 3, 'no filter: every branch');
+  const weeklyConfig = projectConfig([{ name: 'weekly', workflow: 'a.yaml' }]);
+  assert.equal(timerTriggers(weekly!, 'p', weeklyConfig, BRANCHES).map((t) => t.subject.ref), ['refs/heads/master'], 'no include list: the default branch');
+  const elsewhere = BRANCHES.map((b) => (b.ref === 'HEAD' ? { ref: 'HEAD', revision: 'REL1_46' } : b));
+  assert.equal(timerTriggers(weekly!, 'p', weeklyConfig, elsewhere).map((t) => t.subject.ref), ['refs/heads/REL1_46'], 'wherever HEAD points');
+  assert.equal(timerTriggers(weekly!, 'p', weeklyConfig, BRANCHES.filter((b) => b.ref !== 'HEAD')), [], 'no HEAD: nothing to run on');
 });
 
 test('a timer run is named by the due time, project and branch: the same tick twice names it the same, another day another', () => {

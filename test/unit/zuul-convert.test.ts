@@ -456,7 +456,7 @@ projects:
   const kinds = conversion.notes.map((n) => `${n.where}: ${n.kind}`);
   const text = files.get('pipelines.yaml')!;
 
-  // periodic: its time as the schedule, every branch (no filter), independent, at the periodic priority.
+  // periodic: its time as the schedule, the default branch (no filter), independent, at the periodic priority.
   const periodic = pipeline('periodic');
   assert.is(periodic.manager, 'independent');
   assert.is(periodic.priorityClass, 'seakeeper-periodic');
@@ -464,7 +464,7 @@ projects:
   assert.equal(conversion.pipelines.find((p) => p.name === 'periodic')!.value.trigger, [{ event: 'timer', schedule: '0 3 * * *' }]);
   assert.not.ok(kinds.some((k) => k.startsWith('pipeline periodic: ')), kinds.join('\n'));
   assert.match(text, /schedule: 0 3 \* \* \* # Zuul time "0 3 \* \* \*"; in the Zuul server's time zone, UTC here\n/);
-  assert.match(text, /# Zuul v2 ran a timer once per project, on no branch: here it runs on every branch/);
+  assert.match(text, /# Zuul v2 ran a timer once per project: here it runs on each project's default branch \(HEAD\)/);
   assert.is(periodic.success.notify, 'NONE');
 
   // weekly: high precedence, periodic all the same; its votes dropped; a zero seconds field dropped; Zuul's
