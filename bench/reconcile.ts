@@ -22,7 +22,7 @@ import type { ProjectConfigReader } from '../shared/config/inheritance.js';
 import { loadPolicy } from '../shared/config/policy.js';
 import { CountingCluster } from '../shared/k8s/counting.js';
 import { MANAGED_SELECTOR } from '../shared/provisioning/bundle.js';
-import { DEFAULT_RECONCILE_CONCURRENCY } from '../shared/provisioning/env.js';
+import { DEFAULT_RECONCILE_CONCURRENCY } from '../shared/concurrency.js';
 import { PROJECT_ANNOTATION } from '../shared/names.js';
 import { takeSnapshot } from '../shared/provisioning/provisioner.js';
 import { reconcile, type ReconcileSummary } from '../shared/provisioning/reconcile.js';

@@ -19,7 +19,7 @@ import type { EffectiveConfig } from '../config/inheritance.js';
 import type { Pipeline } from '../config/pipeline-config.js';
 import type { Policy } from '../config/policy.js';
 import type { ProjectConfig } from '../config/project-config.js';
-import { mapWithConcurrency } from '../concurrency.js';
+import { mapWithConcurrency, reconcileConcurrencyEnv } from '../concurrency.js';
 import type { GerritApi } from '../gerrit/client.js';
 import type { BranchInfo } from '../gerrit/types.js';
 import type { ClusterApi } from '../k8s/cluster.js';
@@ -28,7 +28,6 @@ import { integer, loadEnv, withDefault, type Env } from '../env.js';
 import { loadAll, pipelinesFromEnv, policyFromEnv, type SharedParts } from '../config/policy-env.js';
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
-import { DEFAULT_RECONCILE_CONCURRENCY, MAX_CONCURRENCY } from '../provisioning/env.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
 import { readDefinition, wantedDefinition } from './definitions.js';
 import { planRefTrigger } from './managers.js';
@@ -132,7 +131,7 @@ export class TimerPass {
   /** GERRIT_*, KUBECONFIG, SEAKEEPER_POLICY_FILE, SEAKEEPER_PIPELINES_FILE, TIMER_WINDOW_MINUTES, RECONCILE_CONCURRENCY. */
   static fromEnv(env: Env = process.env, shared: SharedParts = {}, logger: Logger = processLog): TimerPass {
     const [config, gerrit, cluster, policy, pipelines] = loadAll(
-      () => loadEnv({ ...timerEnv, RECONCILE_CONCURRENCY: withDefault(integer({ min: 1, max: MAX_CONCURRENCY }), DEFAULT_RECONCILE_CONCURRENCY) }, env),
+      () => loadEnv({ ...timerEnv, ...reconcileConcurrencyEnv }, env),
       () => shared.gerrit ?? gerritClientFromEnv(env),
       () => shared.cluster ?? httpClusterFromEnv(env),
       () => shared.policy ?? policyFromEnv(env),

@@ -2,6 +2,7 @@
 // environment variables, checked at start-up with errors that name the variable: Gerrit (gerritEnv), the
 // cluster (kubernetesEnv), the system policy (policyEnv) and the knobs below.
 import { integer, loadEnv, withDefault, type Env } from '../env.js';
+import { MAX_CONCURRENCY, reconcileConcurrencyEnv } from '../concurrency.js';
 import { loadAll, policyFromEnv } from '../config/policy-env.js';
 import type { Policy } from '../config/policy.js';
 import type { GerritClient } from '../gerrit/client.js';
@@ -11,18 +12,11 @@ import { clusterClientFromEnv } from '../k8s/cluster.js';
 
 /** Inheriting descendants of a changed project provisioned at once. */
 export const DEFAULT_PROVISION_CONCURRENCY = 8;
-/**
- * Projects a reconcile pass provisions at once. A project is three rounds of writes (its Namespace, what is in
- * it, then RoleBindings), so a pass waits on round trips far more than on the API server: bench/README.md.
- */
-export const DEFAULT_RECONCILE_CONCURRENCY = 16;
-export const MAX_CONCURRENCY = 64;
 
 export const provisionerEnv = {
   /** project-config-changed: how many inheriting descendants of a changed project are provisioned at once. */
   PROVISION_CONCURRENCY: withDefault(integer({ min: 1, max: MAX_CONCURRENCY }), DEFAULT_PROVISION_CONCURRENCY),
-  /** reconcile: how many projects are provisioned at once. */
-  RECONCILE_CONCURRENCY: withDefault(integer({ min: 1, max: MAX_CONCURRENCY }), DEFAULT_RECONCILE_CONCURRENCY),
+  ...reconcileConcurrencyEnv,
 };
 
 export interface ProvisionerConfig {

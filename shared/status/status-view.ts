@@ -1,9 +1,10 @@
 // What the status page shows, as one pure function of what was listed (docs/architecture.md, principle 1):
 // every pipeline of config/pipelines.yaml, each gate queue's items in order with its window, the runs testing
-// them, the check runs going, and a day's counts per pipeline. The shell (status-source.ts) lists the
+// them, the check runs going, the runs of refs going (postmerge, post, publish, periodic), and a day's counts per
+// pipeline. The shell (status-source.ts) lists the
 // ChangeQueues of the system namespace and Seakeeper's Workflows, one list per kind, and hands them here.
 //
-// Only what runOf accepts is shown: a Workflow outside the namespace of the project it names, or with labels
+// Only what runOf or refRunOf accepts is shown: a Workflow outside the namespace of the project it names, or with labels
 // that are not Seakeeper's, is not a run (docs/architecture.md, "A run speaks only for its own project"). A
 // queue item's run is looked up in its own project's namespace, by the name the queue's state gives it.
 import type { Pipeline } from '../config/pipeline-config.js';
@@ -13,6 +14,7 @@ import type { Departure, ItemDecision, Notice, QueueItem, QueueState, Refusal, R
 import { runOutcomeOf } from '../pipelines/gate-plan.js';
 import type { ChangeQueueObject } from '../pipelines/queue-store.js';
 import { argoWorkflowUrl, fromSafeText, isCompletedPhase, runOf, type LiveWorkflow, type RunInfo } from '../runs/workflow.js';
+import { refRunOf, type RefRunInfo } from '../runs/ref-run.js';
 import { percentile } from '../statistics.js';
 import { durationOf, runTimes, timeOf, type RunTimes } from './run-times.js';
 
@@ -122,12 +124,27 @@ export interface PipelineStats {
   readonly infrastructureErrors: number;
 }
 
+/** A run of a ref going (runs/ref-run.ts: postmerge, post, publish, periodic). */
+export interface RefRunView {
+  readonly pipeline: string;
+  readonly project: string;
+  /** The full ref name. */
+  readonly ref: string;
+  /** The commit it tests. */
+  readonly revision: string;
+  /** postmerge: the change that merged. */
+  readonly change?: number;
+  readonly changeUrl?: string;
+  readonly run: RunView;
+}
+
 export interface PipelineView {
   readonly name: string;
   readonly manager: Pipeline['manager'];
   readonly description?: string;
   readonly queues: readonly QueueView[];
   readonly checks: readonly CheckView[];
+  readonly refRuns: readonly RefRunView[];
   readonly stats: PipelineStats;
 }
 
@@ -142,16 +159,29 @@ interface Run {
   readonly workflow: LiveWorkflow;
 }
 
+interface RefRun {
+  readonly info: RefRunInfo;
+  readonly workflow: LiveWorkflow;
+}
+
+/** What the views, the timings and the counts read of either kind of run. */
+type AnyRun = { readonly info: Pick<RunInfo, 'namespace' | 'name' | 'phase' | 'pipeline' | 'project'>; readonly workflow: LiveWorkflow };
+
 export function buildStatusView(input: StatusInput): StatusView {
   const now = input.now.getTime();
   const runs = input.workflows.flatMap((workflow): Run[] => {
     const info = runOf(workflow);
     return info ? [{ info, workflow }] : [];
   });
+  const refRuns = input.workflows.flatMap((workflow): RefRun[] => {
+    const info = refRunOf(workflow);
+    return info ? [{ info, workflow }] : [];
+  });
   const byName = new Map(runs.map((run) => [`${run.info.namespace}/${run.info.name}`, run]));
-  const context: Context = { input, now, history: typicalDurations(runs) };
+  const context: Context = { input, now, history: typicalDurations([...runs, ...refRuns]) };
   const pipelines = input.pipelines.map((pipeline): PipelineView => {
     const own = runs.filter((run) => run.info.pipeline === pipeline.name);
+    const ownRefs = refRuns.filter((run) => run.info.pipeline === pipeline.name);
     const queues = input.queues
       .filter((object) => object.spec?.pipeline === pipeline.name)
       .map((object) => queueView(object, byName, context))
@@ -163,14 +193,17 @@ export function buildStatusView(input: StatusInput): StatusView {
       ...(pipeline.description ? { description: pipeline.description } : {}),
       queues,
       checks,
-      stats: statsOf(own, now),
+      refRuns: ownRefs.filter(isGoing).map((run) => refRunView(run, context)).sort(byRef),
+      stats: statsOf([...own, ...ownRefs], now),
     };
   });
   return { generatedAt: input.now.toISOString(), statsWindowSeconds: STATS_WINDOW_SECONDS, pipelines };
 }
 
 /** Going: not finished, and nobody stopped it (a superseded or stopped run is never reported). */
-const isGoing = (run: Run): boolean => !isCompletedPhase(run.info.phase) && run.info.shutdown === undefined;
+const isGoing = (run: AnyRun): boolean => !isCompletedPhase(run.info.phase) && (typeof run.workflow.spec?.shutdown !== 'string' || run.workflow.spec.shutdown === '');
+
+const byRef = (a: RefRunView, b: RefRunView): number => a.project.localeCompare(b.project) || a.ref.localeCompare(b.ref) || a.run.name.localeCompare(b.run.name);
 
 const byChange = (a: CheckView, b: CheckView): number => a.change - b.change || a.patchset - b.patchset || a.run.name.localeCompare(b.run.name);
 
@@ -184,7 +217,7 @@ interface Context {
 const historyKey = (info: Pick<RunInfo, 'pipeline' | 'project'>): string => JSON.stringify([info.pipeline, info.project]);
 
 /** The median duration of each project's succeeded runs per pipeline: what a run of it should take. */
-function typicalDurations(runs: readonly Run[]): Map<string, number> {
+function typicalDurations(runs: readonly AnyRun[]): Map<string, number> {
   const samples = new Map<string, number[]>();
   for (const run of runs) {
     if (run.info.phase !== 'Succeeded') continue;
@@ -259,7 +292,7 @@ function itemView(item: QueueItem, index: number, window: number, byName: Readon
   };
 }
 
-function runView(run: Run, context: Context): RunView {
+function runView(run: AnyRun, context: Context): RunView {
   const { input, now } = context;
   return {
     name: run.info.name,
@@ -285,6 +318,19 @@ function checkView(run: Run, context: Context): CheckView {
   };
 }
 
+function refRunView(run: RefRun, context: Context): RefRunView {
+  const { info } = run;
+  const change = info.mergedChange;
+  return {
+    pipeline: info.pipeline,
+    project: info.project,
+    ref: info.ref,
+    revision: info.revision,
+    ...(change !== undefined ? { change, changeUrl: changeUrl(context.input.gerritUrl, info.project, change) } : {}),
+    run: runView(run, context),
+  };
+}
+
 /** The change's subject, from the run's `subject` parameter (its safe form, decoded). */
 function subjectOf(workflow: LiveWorkflow): string | undefined {
   const parameters = (workflow.spec?.arguments as { parameters?: unknown } | undefined)?.parameters;
@@ -293,7 +339,7 @@ function subjectOf(workflow: LiveWorkflow): string | undefined {
   return typeof value === 'string' ? fromSafeText(value) : undefined;
 }
 
-function statsOf(runs: readonly Run[], now: number): PipelineStats {
+function statsOf(runs: readonly AnyRun[], now: number): PipelineStats {
   const since = now - STATS_WINDOW_SECONDS * 1000;
   let started = 0;
   let failed = 0;

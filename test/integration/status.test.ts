@@ -20,6 +20,8 @@ import type { ChangeAnswer } from '../../shared/status/change-answer.js';
 import type { StatusView } from '../../shared/status/status-view.js';
 import { createProject, pushChange } from '../../dev/gerrit-chores.js';
 import { encodeId, GerritRest } from '../../shared/gerrit/rest.js';
+import { publicRefs } from '../../shared/status/status-source.js';
+import { refKey } from '../../shared/status/public-view.js';
 import { serveFunction, type ServedFunction } from './support/functions.js';
 import { rigConnections } from './support/gerrit.js';
 import { accountKubeconfig } from './support/pipeline-rbac.js';
@@ -207,6 +209,19 @@ test('GET /api/status: the queue in order with its window and failing items, run
   const ours = checks.filter((c) => c.project === PROJECT || [CHECK, FORGED_HASH, FORGED_PLACE].includes(c.change));
   assert.equal(ours.map((c) => [c.change, c.subject, c.run.namespace]), [[CHECK, 'A check', NAMESPACE]]);
   assert.ok(view.pipelines.find((p) => p.name === GATE)!.stats.failed >= 1);
+});
+
+test('the public view of runs of refs asks Gerrit, as anyone, which refs it shows: not a read-restricted project\'s, nor one that does not exist', async () => {
+  const anonymous = new GerritRest({ baseUrl: rig.GERRIT_URL, anonymous: true });
+  const refs = [
+    { project: PROJECT, ref: 'refs/heads/master' },
+    { project: PROJECT, ref: 'refs/heads/no-such-branch' },
+    { project: PROJECT, ref: 'refs/tags/no-such-tag' },
+    { project: PROJECT, ref: 'refs/changes/01/1/1' },
+    { project: SECRET, ref: 'refs/heads/master' },
+    { project: `${PROJECT}-none`, ref: 'refs/heads/master' },
+  ];
+  assert.equal([...(await publicRefs(anonymous, refs))], [refKey(PROJECT, 'refs/heads/master')]);
 });
 
 test('GET /api/change/N: where it is and why, in words; a change nobody knows', async () => {

@@ -10,7 +10,8 @@ import { CHANGE_LABEL, PATCHSET_LABEL, PIPELINE_LABEL, REVISION_LABEL, safeText,
 import { answerFor, ESTIMATE_RULE, mergeEstimate } from '../../shared/status/change-answer.js';
 import { percentile } from '../../shared/statistics.js';
 import { runTimes } from '../../shared/status/run-times.js';
-import { changesNamed, publicView } from '../../shared/status/public-view.js';
+import { changesNamed, publicView, refKey, refsNamed } from '../../shared/status/public-view.js';
+import { MERGED_CHANGE_ANNOTATION, REF_ANNOTATION, REF_HASH_LABEL } from '../../shared/runs/ref-run.js';
 import { publicQueries } from '../../shared/status/status-source.js';
 import { buildStatusView, type StatusInput } from '../../shared/status/status-view.js';
 
@@ -302,6 +303,55 @@ test('what the public may not read is not shown: a hidden queue item keeps its p
   assert.equal(shown.pipelines.find((p) => p.name === 'check')!.checks.map((c) => c.change), [201]);
   // 105 needs 102, which is visible; a hidden need is dropped.
   assert.equal(publicView(view, new Set([101, 103, 104, 105])).pipelines.find((p) => p.name === GATE)!.queues[0]!.items[4]!.needs, []);
+});
+
+/** A run of a ref as ref-run.ts labels it: no change or patch set label. */
+function refRun(o: { name: string; project?: string; ref: string; phase?: string; mergedChange?: string; startedAgo?: number }): LiveWorkflow {
+  const project = o.project ?? PROJECT;
+  return {
+    metadata: {
+      name: o.name,
+      namespace: namespaceFor(project),
+      creationTimestamp: ago(o.startedAgo ?? 60),
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROJECT_HASH_LABEL]: projectHash(project), [PIPELINE_LABEL]: 'check', [REF_HASH_LABEL]: projectHash(o.ref), [REVISION_LABEL]: 'c'.repeat(40) },
+      annotations: { [PROJECT_ANNOTATION]: safeText(project), [REF_ANNOTATION]: safeText(o.ref), ...(o.mergedChange ? { [MERGED_CHANGE_ANNOTATION]: o.mergedChange } : {}) },
+    },
+    spec: {},
+    status: { phase: o.phase ?? 'Running', startedAt: ago(o.startedAgo ?? 60) },
+  };
+}
+
+test('runs of refs going (post, publish, periodic, postmerge) are listed per pipeline and counted; the public sees those of public projects and changes', () => {
+  const workflows = [
+    refRun({ name: 'post-1', ref: 'refs/heads/master' }),
+    refRun({ name: 'publish-1', ref: 'refs/tags/v1.2' }),
+    refRun({ name: 'post-secret', project: 'secret/app', ref: 'refs/heads/master' }),
+    refRun({ name: 'postmerge-1', ref: 'refs/heads/master', mergedChange: '77,2' }),
+    refRun({ name: 'post-done', ref: 'refs/heads/REL1_46', phase: 'Succeeded' }),
+    // A forged one: its ref-hash does not match its ref.
+    { ...refRun({ name: 'forged', ref: 'refs/heads/master' }), metadata: { ...refRun({ name: 'forged', ref: 'refs/heads/master' }).metadata, annotations: { [PROJECT_ANNOTATION]: PROJECT, [REF_ANNOTATION]: 'refs/heads/other' } } },
+  ];
+  const view = buildStatusView(input([], workflows));
+  const check = view.pipelines.find((p) => p.name === 'check')!;
+  assert.equal(check.refRuns.map((r) => [r.project, r.ref, r.change, r.run.name]), [
+    [PROJECT, 'refs/heads/master', undefined, 'post-1'],
+    [PROJECT, 'refs/heads/master', 77, 'postmerge-1'],
+    [PROJECT, 'refs/tags/v1.2', undefined, 'publish-1'],
+    ['secret/app', 'refs/heads/master', undefined, 'post-secret'],
+  ]);
+  assert.is(check.refRuns[1]!.changeUrl, 'https://gerrit.example.org/r/c/mediawiki/core/+/77');
+  assert.is(check.stats.running, 4);
+  assert.is(check.stats.started, 5);
+  assert.equal(check.checks, [], 'no change runs: they are not checks');
+  assert.equal(changesNamed(view), [77]);
+  assert.equal(refsNamed(view), [
+    { project: PROJECT, ref: 'refs/heads/master' },
+    { project: PROJECT, ref: 'refs/tags/v1.2' },
+    { project: 'secret/app', ref: 'refs/heads/master' },
+  ]);
+  const shown = publicView(view, new Set([77]), new Set([refKey(PROJECT, 'refs/heads/master'), refKey(PROJECT, 'refs/tags/v1.2')]));
+  assert.equal(shown.pipelines.find((p) => p.name === 'check')!.refRuns.map((r) => r.run.name), ['post-1', 'postmerge-1', 'publish-1']);
+  assert.equal(publicView(view, new Set(), new Set()).pipelines.find((p) => p.name === 'check')!.refRuns, []);
 });
 
 test('the anonymous queries: a hundred change numbers each, joined with OR', () => {
