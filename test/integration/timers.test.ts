@@ -12,8 +12,10 @@ import { refRunOf } from '../../shared/runs/ref-run.js';
 import { listWorkflows } from '../../shared/runs/workflow-store.js';
 import type { LiveWorkflow } from '../../shared/runs/workflow.js';
 import { rigConnections } from './support/gerrit.js';
-import { CHECK_WORKFLOW, configuredProject, startPipelineStack, type PipelineStack } from './support/pipelines.js';
-import { deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { CHECK_WORKFLOW, pipelinesFile, provisionedProject } from './support/pipelines.js';
+import { pipelineAccounts, type PipelineAccounts } from './support/pipeline-rbac.js';
+import { adminCluster, deleteNamespacesOf, hideProjects } from './support/provisioning.js';
+import { createProject } from '../../dev/gerrit-chores.js';
 import { loadRig, uniqueSuffix } from './support/rig.js';
 
 const rig = loadRig();
@@ -49,30 +51,37 @@ const PIPELINES = readConfigFile('pipelines.yaml').replace(
 `,
 );
 
-let stack: PipelineStack;
+const cluster = adminCluster(rig);
+let accounts: PipelineAccounts | undefined;
 let pass: TimerPass;
 let namespaces: Record<string, string>;
 
 test.before(async () => {
-  stack = await startPipelineStack(rig, PARENT, { pipelines: PIPELINES });
+  accounts = await pipelineAccounts(rig);
+  await createProject(adminConnection, PARENT);
   const [nightly, quiet] = await Promise.all([
-    configuredProject(rig, stack, NIGHTLY, { 'seakeeper.yaml': 'pipelines:\n  nightly: { workflow: ci/nightly.yaml }\n  weekly: { workflow: ci/nightly.yaml }\n', 'ci/nightly.yaml': CHECK_WORKFLOW }),
-    configuredProject(rig, stack, QUIET, { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/nightly.yaml }\n', 'ci/nightly.yaml': CHECK_WORKFLOW }),
+    provisionedProject(rig, NIGHTLY, { 'seakeeper.yaml': 'pipelines:\n  nightly: { workflow: ci/nightly.yaml }\n  weekly: { workflow: ci/nightly.yaml }\n', 'ci/nightly.yaml': CHECK_WORKFLOW }, { parent: PARENT, cluster }),
+    provisionedProject(rig, QUIET, { 'seakeeper.yaml': 'pipelines:\n  check: { workflow: ci/nightly.yaml }\n', 'ci/nightly.yaml': CHECK_WORKFLOW }, { parent: PARENT, cluster }),
   ]);
   namespaces = { [NIGHTLY]: nightly, [QUIET]: quiet };
   for (const branch of ['REL1_46', 'wmf/1.46.0-wmf.3']) await admin.json('PUT', `projects/${encodeId(NIGHTLY)}/branches/${encodeId(branch)}`, { body: { revision: 'master' } });
   // The reconcile function's own account and configuration (knative/rbac): what the pass may do in production.
-  pass = TimerPass.fromEnv({ ...stack.env['patchset-created'], KUBECONFIG: stack.kubeconfigs.reconcile });
+  pass = TimerPass.fromEnv({
+    GERRIT_URL: rig.GERRIT_URL,
+    GERRIT_USER: rig.GERRIT_USER,
+    GERRIT_PASSWORD: rig.GERRIT_PASSWORD.reveal(),
+    KUBECONFIG: accounts.kubeconfigs.reconcile,
+    SEAKEEPER_PIPELINES_FILE: await pipelinesFile(PIPELINES),
+  });
 });
 
 test.after(async () => {
-  if (!stack) return;
-  await stack.stop();
-  await deleteNamespacesOf(stack.cluster, [NIGHTLY, QUIET]);
+  await accounts?.remove();
+  await deleteNamespacesOf(cluster, [NIGHTLY, QUIET]);
   await hideProjects(adminConnection, [PARENT, NIGHTLY, QUIET]);
 });
 
-const nightlyRuns = (project: string): Promise<LiveWorkflow[]> => listWorkflows(stack.cluster, namespaces[project]!, 'seakeeper.dev/pipeline=nightly');
+const nightlyRuns = (project: string): Promise<LiveWorkflow[]> => listWorkflows(cluster, namespaces[project]!, 'seakeeper.dev/pipeline=nightly');
 
 test('the nightly tick runs the pipeline on each branch its filter lets through, at the head, for the projects naming it', async () => {
   const summary = await pass.run(new Date('2026-12-03T03:00:00Z'));
@@ -111,7 +120,7 @@ test('the next night runs again', async () => {
 test('a timer without a branch list runs on the default branch only', async () => {
   const summary = await pass.run(new Date('2026-12-07T04:30:00Z'));
   assert.equal(summary.due, ['weekly 2026-12-07T04:30:00.000Z']);
-  const runs = await listWorkflows(stack.cluster, namespaces[NIGHTLY]!, 'seakeeper.dev/pipeline=weekly');
+  const runs = await listWorkflows(cluster, namespaces[NIGHTLY]!, 'seakeeper.dev/pipeline=weekly');
   assert.equal(runs.map((r) => refRunOf(r)!.ref), ['refs/heads/master']);
 });
 

@@ -88,7 +88,8 @@ test.before(async () => {
   [staff, member, hiddenMember, newcomer] = await Promise.all([`staff-${suffix}`, `member-${suffix}`, `hiddenmember-${suffix}`, `newcomer-${suffix}`].map(person)) as [Person, Person, Person, Person];
   await group(TRUSTED_GROUP, [member.username], true);
   await group(HIDDEN_GROUP, [hiddenMember.username], false);
-  stack = await startPipelineStack(rig, PARENT, { pipelines: PIPELINES });
+  // Nothing here is reported: the functions that report are not served.
+  stack = await startPipelineStack(rig, PARENT, { pipelines: PIPELINES, serve: ['patchset-created', 'comment-added'] });
   await configuredProject(rig, stack, PROJECT, { 'seakeeper.yaml': 'pipelines:\n  test: { workflow: ci/test.yaml }\n', 'ci/test.yaml': CHECK_WORKFLOW });
 });
 

@@ -133,7 +133,7 @@ export async function policyWithSharedQueues(sharedQueues: Record<string, readon
 }
 
 /** `text` in a file of its own, for SEAKEEPER_PIPELINES_FILE. */
-async function pipelinesFile(text: string): Promise<string> {
+export async function pipelinesFile(text: string): Promise<string> {
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'seakeeper-pipelines-')), 'pipelines.yaml');
   await writeFile(file, text);
   return file;
@@ -143,6 +143,8 @@ export interface StackOptions {
   readonly sharedQueues?: Record<string, readonly string[]>;
   /** A pipelines file's text, deployed as SEAKEEPER_PIPELINES_FILE instead of config/pipelines.yaml. */
   readonly pipelines?: string;
+  /** The functions to serve (default all): a suite that never reports spares the rig two processes. */
+  readonly serve?: readonly PipelineFunction[];
 }
 
 export async function startPipelineStack(rig: Rig, parent: string, options: StackOptions = {}): Promise<PipelineStack> {
@@ -161,7 +163,7 @@ export async function startPipelineStack(rig: Rig, parent: string, options: Stac
     'workflow-watch': base['workflow-watch'],
     'workflow-completed': withPolicy(base['workflow-completed']),
   };
-  const names = Object.keys(env) as PipelineFunction[];
+  const names = (Object.keys(env) as PipelineFunction[]).filter((name) => !options.serve || options.serve.includes(name));
   const [webhook, ...served] = await Promise.all([
     serveFunction('gerrit-webhook', { GERRIT_URL: rig.GERRIT_URL, SEAKEEPER_WEBHOOK_SECRET: secret, K_SINK: broker.url }),
     ...names.map((name) => serveFunction(name, env[name])),
