@@ -109,12 +109,7 @@ test('a branch update runs post with the ref and both revisions; the event again
   assert.equal([p.ref, p.branch, p.revision, p.old_revision, p.change, p.pipeline], ['refs/heads/master', 'master', update.newRev, update.oldRev, '', 'post']);
   assert.is(run.spec?.podPriorityClassName, 'seakeeper-periodic');
   assert.equal((await runsIn('publish')).length, 0);
-  // Argo runs it; nobody is told (no change to tell), so workflow-watch emits nothing for it.
-  const done = await finished(stack.cluster, refOfWorkflow(run));
-  assert.is(done.status?.phase, 'Succeeded');
-  ok(await deliver(stack.functions['workflow-watch'], workflowTouched(refOfWorkflow(run))), 'workflow-watch');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.not.ok(stack.broker.received.some((r) => r.event.type === 'workflow.completed' && r.event.subject === `${namespace}/${run.metadata.name}`));
+  // Nobody is told how it ends (no change to tell): test/unit/ref-pipelines.test.ts, workflowCompletedEvent.
 });
 
 test('a new tag runs publish from nothing to its commit', async () => {
