@@ -44,13 +44,13 @@ import { reviewAlreadyPosted, type ReviewPlan } from '../reporting/messages.js';
 import { ChangeLeases, REJECTION_LEASE, rejectionMarker } from '../reporting/leases.js';
 import { postOnce, type PostGerrit } from '../reporting/post-once.js';
 import { CLOSING_TYPES, stopClosedChange } from './closed-change.js';
-import { reviewField, startRun } from './run-start.js';
-import { readDefinition, wantedDefinition } from './definitions.js';
+import { reviewField, startRefRun, startRun } from './run-start.js';
+import { readDefinition } from './definitions.js';
 import { DEPENDENCY_OPTIONS, MAX_TESTED_WITH, queuedChangeOf, resolveDependencies, testedWith } from './dependencies.js';
 import { Gate, type GateOutcome } from './gate.js';
 import { dequeueOf } from './gate-plan.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
-import { managerFor, planRefTrigger, planTrigger, type ManagerNeeds, type Plan, type RefPlan, type RunDependencies } from './managers.js';
+import { managerFor, planTrigger, type ManagerNeeds, type Plan, type RefPlan, type RunDependencies } from './managers.js';
 import { carryOutStops } from './stop-runs.js';
 import { changeRefOf, eventAccount, eventCanTrigger, factsNeeded, noticeOwed, triggeredPipelines, triggeredRefPipelines, votesOf, type RefTrigger, type Trigger, type TriggerFacts } from './triggers.js';
 import { AccountMembership } from './account-membership.js';
@@ -272,14 +272,13 @@ export class CarryOut {
   /** A ref pipeline's run (runs/ref-run.ts): created under its deterministic name, with its ConfigMap; nothing posted. */
   async #carryOutRef(trigger: RefTrigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader): Promise<PipelineOutcome> {
     const { deps } = this;
-    const definition = await readDefinition(deps.cluster, trigger.subject.project, wantedDefinition(trigger.projectPipeline), effective, reader);
-    const plan = planRefTrigger({ trigger, eventId, definition });
-    if (plan.action === 'refused') {
-      return { pipeline: plan.pipeline, action: 'refused', problems: plan.problems.map(formatProblem) };
-    }
-    const started = await startRun({ gerrit: deps.gerrit, cluster: deps.cluster, logger: this.#logger }, { workflow: plan.workflow, environment: plan.environment, patchset: 0 });
-    return { pipeline: plan.pipeline, action: 'start', workflow: `${started.ref.namespace}/${started.ref.name}`, created: started.created };
+    const pipeline = trigger.pipeline.name;
+    const outcome = await startRefRun({ gerrit: deps.gerrit, cluster: deps.cluster, logger: this.#logger }, trigger, eventId, effective, reader);
+    if ('refused' in outcome) return { pipeline, action: 'refused', problems: outcome.refused.map(formatProblem) };
+    const { ref, created } = outcome.started;
+    return { pipeline, action: 'start', workflow: `${ref.namespace}/${ref.name}`, created };
   }
+
 
   async #carryOut(trigger: Trigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader, eventOf: GerritEvent): Promise<PipelineOutcome> {
     const { deps } = this;

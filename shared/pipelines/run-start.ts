@@ -16,6 +16,12 @@ import { TransientError } from '../errors.js';
 import type { LiveWorkflow, Workflow } from '../runs/workflow.js';
 import { workflowObject, type WorkflowRef } from '../runs/workflow-store.js';
 import type { ChangeConfigMap } from './workflow-builder.js';
+import type { EffectiveConfig } from '../config/inheritance.js';
+import type { ConfigProblem } from '../config/yaml.js';
+import type { EventConfigReader } from './config-source.js';
+import { readDefinition, wantedDefinition } from './definitions.js';
+import { planRefTrigger } from './managers.js';
+import type { RefTrigger } from './triggers.js';
 
 export interface RunStartDeps {
   readonly gerrit: PostGerrit;
@@ -54,6 +60,24 @@ export async function startRun(deps: RunStartDeps, run: RunToStart): Promise<Run
   await createEnvironment(deps, run.environment, made);
   const posted = run.start ? await postStart(deps, run.start, ref, made, run.patchset) : undefined;
   return { ref, created: created.created, ...(posted ? { review: posted } : {}) };
+}
+
+/**
+ * A ref pipeline's run (runs/ref-run.ts), for an event (carry-out.ts) or a timer (timers.ts): its definition read
+ * as the project's configuration says, checked, and the run created with its ConfigMap; nothing posted. A refused
+ * definition starts nothing and says why.
+ */
+export async function startRefRun(
+  deps: RunStartDeps,
+  trigger: RefTrigger,
+  eventId: string,
+  effective: Extract<EffectiveConfig, { kind: 'configured' }>,
+  reader: EventConfigReader,
+): Promise<{ readonly refused: readonly ConfigProblem[] } | { readonly started: RunStarted }> {
+  const definition = await readDefinition(deps.cluster, trigger.subject.project, wantedDefinition(trigger.projectPipeline), effective, reader);
+  const plan = planRefTrigger({ trigger, eventId, definition });
+  if (plan.action === 'refused') return { refused: plan.problems };
+  return { started: await startRun(deps, { workflow: plan.workflow, environment: plan.environment, patchset: 0 }) };
 }
 
 /**

@@ -29,14 +29,11 @@ import { loadAll, pipelinesFromEnv, policyFromEnv, type SharedParts } from '../c
 import { gerritClientFromEnv } from '../gerrit/env.js';
 import { httpClusterFromEnv } from '../k8s/http-cluster.js';
 import { EffectiveConfigCache, EventConfigReader, RevisionCache } from './config-source.js';
-import { readDefinition, wantedDefinition } from './definitions.js';
-import { planRefTrigger } from './managers.js';
-import { startRun } from './run-start.js';
-import type { RefTrigger } from './triggers.js';
+import { startRefRun } from './run-start.js';
+import { COMMIT_SHA, namePasses, type RefTrigger } from './triggers.js';
 
 /** The reconcile PingSource's period (knative/sources/gerrit-stream.yaml): a schedule due within it runs at its tick. */
 export const DEFAULT_TIMER_WINDOW_MINUTES = 15;
-const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
 /** A timer trigger of a pipeline that came due at `at`. */
 export interface DueTimer {
@@ -69,9 +66,9 @@ export function timerTriggers(due: DueTimer, project: string, config: ProjectCon
   const rule = due.pipeline.triggers[due.rule];
   if (!projectPipeline || !rule) return [];
   const head = branches.find((b) => b.ref === 'HEAD')?.revision;
-  const wanted = (branch: string): boolean =>
-    (rule.includeBranches.length === 0 ? branch === head || `refs/heads/${branch}` === head : rule.includeBranches.some((re) => re.test(branch))) &&
-    !rule.excludeBranches.some((re) => re.test(branch));
+  // No include list means the default branch here, not namePasses' "any branch".
+  const isDefault = (branch: string): boolean => branch === head || `refs/heads/${branch}` === head;
+  const wanted = (branch: string): boolean => (rule.includeBranches.length > 0 || isDefault(branch)) && namePasses(branch, rule.includeBranches, rule.excludeBranches);
   return branches
     .filter((b) => b.ref.startsWith('refs/heads/') && COMMIT_SHA.test(b.revision))
     .map((b) => ({ ref: b.ref, branch: b.ref.slice('refs/heads/'.length), revision: b.revision }))
@@ -171,13 +168,12 @@ export class TimerPass {
 
   async #start(trigger: RefTrigger, eventId: string, effective: Extract<EffectiveConfig, { kind: 'configured' }>, reader: EventConfigReader): Promise<'started' | 'existing' | 'refused'> {
     const { deps } = this;
-    const definition = await readDefinition(deps.cluster, trigger.subject.project, wantedDefinition(trigger.projectPipeline), effective, reader);
-    const plan = planRefTrigger({ trigger, eventId, definition });
-    if (plan.action === 'refused') {
-      deps.logger.warn({ fn: 'timers', project: trigger.subject.project, pipeline: plan.pipeline, problems: plan.problems.length }, 'a periodic run is refused by the workflow policy');
+    const outcome = await startRefRun({ gerrit: deps.gerrit, cluster: deps.cluster, logger: deps.logger }, trigger, eventId, effective, reader);
+    if ('refused' in outcome) {
+      deps.logger.warn({ fn: 'timers', project: trigger.subject.project, pipeline: trigger.pipeline.name, problems: outcome.refused.length }, 'a periodic run is refused by the workflow policy');
       return 'refused';
     }
-    const started = await startRun({ gerrit: deps.gerrit, cluster: deps.cluster, logger: deps.logger }, { workflow: plan.workflow, environment: plan.environment, patchset: 0 });
-    return started.created ? 'started' : 'existing';
+    return outcome.started.created ? 'started' : 'existing';
   }
+
 }

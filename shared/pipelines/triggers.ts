@@ -60,7 +60,12 @@ type TriggeringEvent = PatchsetCreatedEvent | CommentAddedEvent | WipStateChange
 type RefTriggeringEvent = ChangeMergedEvent | RefUpdatedEvent;
 
 /** Gerrit's commit ids: SHA-1, lower-case hex (also a valid label value). */
-const COMMIT_SHA = /^[0-9a-f]{40}$/;
+export const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/** Whether `name` passes a rule's include list (none: anything) and none of its exclude list. */
+export function namePasses(name: string, include: readonly RegExp[], exclude: readonly RegExp[]): boolean {
+  return (include.length === 0 || include.some((re) => re.test(name))) && !exclude.some((re) => re.test(name));
+}
 
 /** Longest first line of a comment that is tested against a pattern; longer ones match nothing. */
 export const MAX_COMMENT_LINE = 1000;
@@ -187,12 +192,10 @@ function refEventMeets(rule: TriggerRule, event: RefTriggeringEvent): boolean {
     const { change } = event;
     if (change.status !== undefined && change.status !== 'MERGED') return false;
     if (rule.ignorePrivate && change.private === true) return false;
-    if (rule.includeBranches.length > 0 && !rule.includeBranches.some((re) => re.test(change.branch))) return false;
-    return !rule.excludeBranches.some((re) => re.test(change.branch));
+    return namePasses(change.branch, rule.includeBranches, rule.excludeBranches);
   }
   if (rule.ignoreDeletes && subject.newRevision === NO_REVISION) return false;
-  if (rule.includeRefs.length > 0 && !rule.includeRefs.some((re) => re.test(subject.ref))) return false;
-  return !rule.excludeRefs.some((re) => re.test(subject.ref));
+  return namePasses(subject.ref, rule.includeRefs, rule.excludeRefs);
 }
 
 /** Whether the event meets the rule on its face: everything but the conditions that need facts. */
@@ -205,8 +208,7 @@ function eventMeets(rule: TriggerRule, event: GerritEvent): boolean {
   if (rule.ignoreWip && change.wip === true) return false;
   if (rule.ignorePrivate && change.private === true) return false;
   if (e.kind === 'wip-state-changed' && change.wip === true) return false;
-  if (rule.includeBranches.length > 0 && !rule.includeBranches.some((re) => re.test(change.branch))) return false;
-  if (rule.excludeBranches.some((re) => re.test(change.branch))) return false;
+  if (!namePasses(change.branch, rule.includeBranches, rule.excludeBranches)) return false;
   if (e.kind === 'comment-added') {
     if (rule.comment) {
       const command = commentCommand(e.comment);

@@ -58,8 +58,13 @@ export interface BuiltWorkflow {
 
 /** The deterministic name of the run an event starts in a pipeline for a patchset. */
 export function workflowName(pipeline: string, change: number, patchset: number, eventId: string): string {
+  return runName(pipeline, `${change}-${patchset}`, eventId);
+}
+
+/** `<pipeline>-<middle>-<h>`, the pipeline part shortened to keep it within MAX_WORKFLOW_NAME. */
+function runName(pipeline: string, middle: string, eventId: string): string {
   const hash = createHash('sha256').update(JSON.stringify([eventId, pipeline]), 'utf8').digest('hex').slice(0, NAME_HASH_CHARS);
-  const tail = `-${change}-${patchset}-${hash}`;
+  const tail = `-${middle}-${hash}`;
   const head = pipeline.slice(0, MAX_WORKFLOW_NAME - tail.length).replace(/-+$/, '') || 'run';
   return `${head}${tail}`;
 }
@@ -140,10 +145,7 @@ export function buildWorkflow(input: BuildInput): BuiltWorkflow {
 
 /** The deterministic name of the run an event starts in a pipeline for a ref: `<pipeline>-<new revision, 10>-<h>`. */
 export function refWorkflowName(pipeline: string, newRevision: string, eventId: string): string {
-  const hash = createHash('sha256').update(JSON.stringify([eventId, pipeline]), 'utf8').digest('hex').slice(0, NAME_HASH_CHARS);
-  const tail = `-${newRevision.slice(0, NAME_HASH_CHARS)}-${hash}`;
-  const head = pipeline.slice(0, MAX_WORKFLOW_NAME - tail.length).replace(/-+$/, '') || 'run';
-  return `${head}${tail}`;
+  return runName(pipeline, newRevision.slice(0, NAME_HASH_CHARS), eventId);
 }
 
 /** A ref run's text by parameter, exactly as Gerrit sent it: a change's parameters, `revision` the new one. */

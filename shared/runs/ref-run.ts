@@ -11,7 +11,7 @@
 //                seakeeper.dev/merged-change=C,P and seakeeper.dev/change-url (postmerge: change C merged at patch set P), seakeeper.dev/event-id,
 //                seakeeper.dev/definition, as a change's run has them
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceFor, PROJECT_ANNOTATION, PROJECT_HASH_LABEL, projectHash } from '../names.js';
-import { CHANGE_URL_ANNOTATION, EVENT_ID_ANNOTATION, fromSafeText, PIPELINE_LABEL, REVISION_LABEL, type LiveWorkflow } from './workflow.js';
+import { CHANGE_URL_ANNOTATION, EVENT_ID_ANNOTATION, optionalText, PIPELINE_LABEL, REVISION_LABEL, type LiveWorkflow } from './workflow.js';
 
 /** What a ref run tests: every field from the event (untrusted text stays text). */
 export interface RefSubject {
@@ -58,8 +58,6 @@ export interface RefRunInfo {
   /** '' while the controller has not picked it up. */
   readonly phase: string;
 }
-
-const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));
 
 /**
  * The ref run a Workflow is, or undefined when it is not one: not Seakeeper's, a change's run, labels tampered

@@ -145,7 +145,8 @@ export interface RunInfo {
   readonly ref?: string | undefined;
 }
 
-const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));
+/** An annotation's text, decoded from its safe form; undefined when absent. */
+export const optionalText = (value: string | undefined): string | undefined => (value === undefined ? undefined : fromSafeText(value));
 
 /** A change a run tests merged before its own, as DEPENDENCIES_ANNOTATION names it. */
 export interface TestedDependency {
